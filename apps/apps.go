@@ -1,0 +1,273 @@
+// Package apps administers tenants: creating apps, rotating their secrets,
+// disabling them. It is the only code that seals and opens app secrets.
+package apps
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/crypt"
+)
+
+// Service reads and changes apps.
+type Service struct {
+	store appwheel.AppStore
+	box   *crypt.Box
+	now   func() time.Time
+}
+
+// NewService returns a Service over store, sealing secrets with box. now is
+// the clock; nil means time.Now.
+func NewService(store appwheel.AppStore, box *crypt.Box, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, box: box, now: now}
+}
+
+// CreateParams describes a new app.
+type CreateParams struct {
+	Name                string
+	Platform            string // only "stripe" today
+	StripeSecretKey     string // sk_… or rk_…
+	StripeWebhookSecret string // whsec_…, optional
+	StripeAPIBase       string // optional: stripe-mock or the sandbox
+	RedirectHosts       []string
+}
+
+// Create validates p and stores a new app with a fresh AppID and AppSecret.
+// The returned App is the only place the new secret is shown.
+//
+// Returns EINVALID naming the bad parameter.
+func (s *Service) Create(ctx context.Context, p CreateParams) (*appwheel.App, error) {
+	hosts, err := normalizeHosts(p.RedirectHosts)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateCreate(p); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	app := &appwheel.App{
+		ID:       "app_" + randomHex(12),
+		Name:     p.Name,
+		Platform: p.Platform,
+		Secret:   newSecret(),
+		Stripe: appwheel.StripeAccount{
+			SecretKey:     p.StripeSecretKey,
+			WebhookSecret: p.StripeWebhookSecret,
+			APIBase:       strings.TrimRight(p.StripeAPIBase, "/"),
+		},
+		RedirectHosts: hosts,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if err := s.store.CreateApp(ctx, s.seal(app)); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// App returns the app with the given ID, secrets opened.
+//
+// Returns ENOTFOUND when there is no such app.
+func (s *Service) App(ctx context.Context, id string) (*appwheel.App, error) {
+	rec, err := s.store.App(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.open(rec)
+}
+
+// Apps returns every app, oldest first, secrets opened.
+func (s *Service) Apps(ctx context.Context) ([]*appwheel.App, error) {
+	recs, err := s.store.Apps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	apps := make([]*appwheel.App, 0, len(recs))
+	for _, rec := range recs {
+		app, err := s.open(rec)
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, app)
+	}
+	return apps, nil
+}
+
+// RotateSecret gives the app a new AppSecret. The old one keeps working for
+// grace (0 ends it at once), so backends can roll the new one out.
+//
+// Returns ENOTFOUND when there is no such app, EINVALID for a negative grace.
+func (s *Service) RotateSecret(ctx context.Context, id string, grace time.Duration) (*appwheel.App, error) {
+	if grace < 0 {
+		return nil, appwheel.Errorf(appwheel.EINVALID, "grace must not be negative")
+	}
+	return s.update(ctx, id, func(app *appwheel.App, now time.Time) {
+		app.PreviousSecret = app.Secret
+		app.PreviousSecretExpiresAt = now.Add(grace)
+		app.Secret = newSecret()
+	})
+}
+
+// SetDisabled disables or re-enables an app. A disabled app's requests are
+// refused with EFORBIDDEN.
+//
+// Returns ENOTFOUND when there is no such app.
+func (s *Service) SetDisabled(ctx context.Context, id string, disabled bool) (*appwheel.App, error) {
+	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) { app.Disabled = disabled })
+}
+
+// SetStripe replaces the app's Stripe account settings.
+//
+// Returns ENOTFOUND when there is no such app, EINVALID for a bad setting.
+func (s *Service) SetStripe(ctx context.Context, id string, acct appwheel.StripeAccount) (*appwheel.App, error) {
+	if err := validateStripe(acct.SecretKey, acct.WebhookSecret, acct.APIBase); err != nil {
+		return nil, err
+	}
+	acct.APIBase = strings.TrimRight(acct.APIBase, "/")
+	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) { app.Stripe = acct })
+}
+
+func (s *Service) update(ctx context.Context, id string, change func(*appwheel.App, time.Time)) (*appwheel.App, error) {
+	app, err := s.App(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	change(app, now)
+	app.UpdatedAt = now
+	if err := s.store.UpdateApp(ctx, s.seal(app)); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// Each sealed field is bound to its app and column, so values cannot be
+// swapped between rows or columns.
+func sealContext(appID, field string) string { return appID + "/" + field }
+
+func (s *Service) seal(app *appwheel.App) *appwheel.AppRecord {
+	sealOptional := func(v, field string) []byte {
+		if v == "" {
+			return nil
+		}
+		return s.box.Seal(v, sealContext(app.ID, field))
+	}
+	return &appwheel.AppRecord{
+		ID:                        app.ID,
+		Name:                      app.Name,
+		Platform:                  app.Platform,
+		SealedSecret:              s.box.Seal(app.Secret, sealContext(app.ID, "secret")),
+		SealedPreviousSecret:      sealOptional(app.PreviousSecret, "previous_secret"),
+		PreviousSecretExpiresAt:   app.PreviousSecretExpiresAt,
+		SealedStripeSecretKey:     s.box.Seal(app.Stripe.SecretKey, sealContext(app.ID, "stripe_secret_key")),
+		SealedStripeWebhookSecret: sealOptional(app.Stripe.WebhookSecret, "stripe_webhook_secret"),
+		StripeAPIBase:             app.Stripe.APIBase,
+		RedirectHosts:             slices.Clone(app.RedirectHosts),
+		Disabled:                  app.Disabled,
+		CreatedAt:                 app.CreatedAt,
+		UpdatedAt:                 app.UpdatedAt,
+	}
+}
+
+func (s *Service) open(rec *appwheel.AppRecord) (*appwheel.App, error) {
+	var firstErr error
+	open := func(sealed []byte, field string) string {
+		if sealed == nil {
+			return ""
+		}
+		v, err := s.box.Open(sealed, sealContext(rec.ID, field))
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("app %s %s: %w", rec.ID, field, err)
+		}
+		return v
+	}
+	app := &appwheel.App{
+		ID:                      rec.ID,
+		Name:                    rec.Name,
+		Platform:                rec.Platform,
+		Secret:                  open(rec.SealedSecret, "secret"),
+		PreviousSecret:          open(rec.SealedPreviousSecret, "previous_secret"),
+		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
+		Stripe: appwheel.StripeAccount{
+			SecretKey:     open(rec.SealedStripeSecretKey, "stripe_secret_key"),
+			WebhookSecret: open(rec.SealedStripeWebhookSecret, "stripe_webhook_secret"),
+			APIBase:       rec.StripeAPIBase,
+		},
+		RedirectHosts: slices.Clone(rec.RedirectHosts),
+		Disabled:      rec.Disabled,
+		CreatedAt:     rec.CreatedAt,
+		UpdatedAt:     rec.UpdatedAt,
+	}
+	return app, firstErr
+}
+
+func validateCreate(p CreateParams) error {
+	if name := strings.TrimSpace(p.Name); name == "" || len(name) > 200 {
+		return appwheel.Errorf(appwheel.EINVALID, "name is required (at most 200 bytes)")
+	}
+	if p.Platform != appwheel.PlatformStripe {
+		return appwheel.Errorf(appwheel.EINVALID, "platform must be %q", appwheel.PlatformStripe)
+	}
+	return validateStripe(p.StripeSecretKey, p.StripeWebhookSecret, p.StripeAPIBase)
+}
+
+func validateStripe(secretKey, webhookSecret, apiBase string) error {
+	if !strings.HasPrefix(secretKey, "sk_") && !strings.HasPrefix(secretKey, "rk_") {
+		return appwheel.Errorf(appwheel.EINVALID, "stripe secret key must start with sk_ or rk_")
+	}
+	if webhookSecret != "" && !strings.HasPrefix(webhookSecret, "whsec_") {
+		return appwheel.Errorf(appwheel.EINVALID, "stripe webhook secret must start with whsec_")
+	}
+	if apiBase != "" {
+		u, err := url.Parse(apiBase)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return appwheel.Errorf(appwheel.EINVALID, "stripe API base must be an absolute http(s) URL")
+		}
+	}
+	return nil
+}
+
+// normalizeHosts lower-cases redirect hosts and refuses anything that is
+// not a bare host name (no scheme, path or port).
+func normalizeHosts(hosts []string) ([]string, error) {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		u, err := url.Parse("http://" + h)
+		if h == "" || err != nil || u.Host != h || u.Port() != "" {
+			return nil, appwheel.Errorf(appwheel.EINVALID, "redirect host %q must be a bare host name", h)
+		}
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// newSecret returns a fresh AppSecret: 32 random bytes, URL-safe base64.
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "aws_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,149 @@
+package billing
+
+import (
+	"context"
+
+	"github.com/appwheel/appwheel"
+)
+
+// Invoice page sizes.
+const (
+	DefaultInvoiceLimit = 20
+	MaxInvoiceLimit     = 100
+)
+
+// ListInvoicesParams is the invoices request.
+type ListInvoicesParams struct {
+	AppUserID     string
+	Limit         int    // 1–100; 0 means DefaultInvoiceLimit
+	StartingAfter string // an invoice id from the previous page, or ""
+}
+
+// Invoices lists one page of the user's invoices, newest first, in the
+// original document's order format. A user without a customer has none.
+//
+// Returns EINVALID for bad parameters, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
+func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoicesParams) (*appwheel.OrderList, error) {
+	if err := validateAppUserID(p.AppUserID); err != nil {
+		return nil, err
+	}
+	if p.Limit == 0 {
+		p.Limit = DefaultInvoiceLimit
+	}
+	if p.Limit < 1 || p.Limit > MaxInvoiceLimit {
+		return nil, appwheel.Errorf(appwheel.EINVALID, "limit must be between 1 and %d", MaxInvoiceLimit)
+	}
+	if p.StartingAfter != "" {
+		if err := validateObjectID("startingAfter", "in_", p.StartingAfter); err != nil {
+			return nil, err
+		}
+	}
+	list := &appwheel.OrderList{Invoices: []appwheel.Order{}}
+	customerID, err := s.customerID(ctx, app, p.AppUserID)
+	if err != nil || customerID == "" {
+		return list, err
+	}
+	page, err := s.stripe.Invoices(ctx, app.Stripe, appwheel.ListInvoicesParams{
+		CustomerID: customerID, Limit: p.Limit, StartingAfter: p.StartingAfter,
+	})
+	if err != nil {
+		return nil, err
+	}
+	subs, err := s.subscriptionsOf(ctx, app, customerID, page.Invoices)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range page.Invoices {
+		list.Invoices = append(list.Invoices, OrderFromInvoice(inv, subs[inv.SubscriptionID]))
+	}
+	list.HasMore = page.HasMore
+	return list, nil
+}
+
+// subscriptionsOf fetches the customer's subscriptions only when some
+// invoice on the page belongs to one.
+func (s *Service) subscriptionsOf(ctx context.Context, app *appwheel.App, customerID string, invoices []*appwheel.Invoice) (map[string]*appwheel.Subscription, error) {
+	byID := map[string]*appwheel.Subscription{}
+	needed := false
+	for _, inv := range invoices {
+		needed = needed || inv.SubscriptionID != ""
+	}
+	if !needed {
+		return byID, nil
+	}
+	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		byID[sub.ID] = sub
+	}
+	return byID, nil
+}
+
+// Subscriptions lists the user's subscriptions, newest first.
+//
+// Returns EINVALID for a bad appUserId, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
+func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserID string) ([]appwheel.SubscriptionView, error) {
+	if err := validateAppUserID(appUserID); err != nil {
+		return nil, err
+	}
+	views := []appwheel.SubscriptionView{}
+	customerID, err := s.customerID(ctx, app, appUserID)
+	if err != nil || customerID == "" {
+		return views, err
+	}
+	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		views = append(views, appwheel.SubscriptionView{
+			ID:                sub.ID,
+			Status:            sub.Status,
+			OrderStatus:       appwheel.OrderStatus(sub.Status),
+			ProductID:         sub.PriceID,
+			ProductPeriod:     appwheel.ProductPeriod(sub.Interval, sub.IntervalCount),
+			CurrentPeriodEnd:  appwheel.UnixString(sub.CurrentPeriodEnd),
+			CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
+		})
+	}
+	return views, nil
+}
+
+// OrderFromInvoice maps a Stripe invoice, and the subscription it belongs to
+// (nil for a one-off invoice or one whose subscription is unknown), to the
+// order format.
+func OrderFromInvoice(inv *appwheel.Invoice, sub *appwheel.Subscription) appwheel.Order {
+	o := appwheel.Order{
+		OriginOrderID:      inv.SubscriptionID,
+		OrderID:            inv.ID,
+		ProductID:          inv.PriceID,
+		BillingCycleAnchor: "0",
+		CustomerEmail:      inv.CustomerEmail,
+		InvoicePDF:         inv.InvoicePDF,
+		HostedInvoiceURL:   inv.HostedInvoiceURL,
+		PaidAt:             appwheel.UnixString(inv.PaidAt),
+		InvoiceStatus:      inv.Status,
+		AmountDue:          inv.AmountDue,
+		AmountPaid:         inv.AmountPaid,
+		Currency:           inv.Currency,
+		Created:            appwheel.UnixString(inv.Created),
+		PeriodStart:        appwheel.UnixString(inv.PeriodStart),
+		PeriodEnd:          appwheel.UnixString(inv.PeriodEnd),
+		Number:             inv.Number,
+	}
+	if sub == nil {
+		return o
+	}
+	if o.ProductID == "" {
+		o.ProductID = sub.PriceID
+	}
+	o.ProductPeriod = appwheel.ProductPeriod(sub.Interval, sub.IntervalCount)
+	o.OrderStatus = appwheel.OrderStatus(sub.Status)
+	// The next charge: only a subscription that will renew has one.
+	if sub.Live() && !sub.CancelAtPeriodEnd {
+		o.BillingCycleAnchor = appwheel.UnixString(sub.CurrentPeriodEnd)
+	}
+	return o
+}

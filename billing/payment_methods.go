@@ -1,0 +1,225 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/appwheel/appwheel"
+)
+
+// CreatePaymentMethodParams is the createPaymentMethod request.
+type CreatePaymentMethodParams struct {
+	AppUserID      string
+	Type           appwheel.AddPaymentMethodType
+	SuccessURL     string // required for checkout
+	CancelURL      string // required for checkout
+	IdempotencyKey string // the client's, optional
+}
+
+// CreatePaymentMethod starts adding a payment method for the user: a
+// Checkout Session in setup mode, or a SetupIntent for Stripe.js. The user's
+// Stripe customer is created on first need.
+//
+// Returns EINVALID for a bad parameter, EFORBIDDEN for a redirect host the
+// app does not allow, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
+func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p CreatePaymentMethodParams) (*appwheel.PaymentMethodSetup, error) {
+	if err := validateAppUserID(p.AppUserID); err != nil {
+		return nil, err
+	}
+	switch p.Type {
+	case appwheel.AddByCheckout:
+		if err := validateRedirectURL("successUrl", p.SuccessURL, app.RedirectHosts); err != nil {
+			return nil, err
+		}
+		if err := validateRedirectURL("cancelUrl", p.CancelURL, app.RedirectHosts); err != nil {
+			return nil, err
+		}
+	case appwheel.AddBySetupIntent:
+	case "":
+		return nil, appwheel.Errorf(appwheel.EINVALID, "type is required: checkout or setupIntent")
+	default:
+		return nil, appwheel.Errorf(appwheel.EINVALID, "type must be checkout or setupIntent, got %q", p.Type)
+	}
+
+	customerID, err := s.ensureCustomer(ctx, app, p.AppUserID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Type == appwheel.AddByCheckout {
+		cs, err := s.stripe.CreateCheckoutSession(ctx, app.Stripe, appwheel.CreateCheckoutSessionParams{
+			CustomerID:     customerID,
+			SuccessURL:     p.SuccessURL,
+			CancelURL:      p.CancelURL,
+			AppID:          app.ID,
+			AppUserID:      p.AppUserID,
+			IdempotencyKey: stripeIdempotencyKey("checkout_session", app.ID, p.IdempotencyKey),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &appwheel.PaymentMethodSetup{CheckoutURL: cs.URL, CheckoutID: cs.ID}, nil
+	}
+	si, err := s.stripe.CreateSetupIntent(ctx, app.Stripe, appwheel.CreateSetupIntentParams{
+		CustomerID:     customerID,
+		AppID:          app.ID,
+		AppUserID:      p.AppUserID,
+		IdempotencyKey: stripeIdempotencyKey("setup_intent", app.ID, p.IdempotencyKey),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &appwheel.PaymentMethodSetup{SetupIntentID: si.ID, ClientSecret: si.ClientSecret}, nil
+}
+
+// PaymentMethods lists the user's payment methods, newest first, with the
+// customer's default. A user without a customer has none; no customer is
+// created.
+//
+// Returns EINVALID for a bad appUserId, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
+func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUserID string) (*appwheel.PaymentMethodList, error) {
+	if err := validateAppUserID(appUserID); err != nil {
+		return nil, err
+	}
+	list := &appwheel.PaymentMethodList{Methods: []json.RawMessage{}}
+	customerID, err := s.customerID(ctx, app, appUserID)
+	if err != nil || customerID == "" {
+		return list, err
+	}
+	methods, err := s.stripe.PaymentMethods(ctx, app.Stripe, customerID)
+	if err != nil {
+		return nil, err
+	}
+	cus, err := s.stripe.Customer(ctx, app.Stripe, customerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, pm := range methods {
+		list.Methods = append(list.Methods, pm.Raw)
+	}
+	list.DefaultMethodID = cus.DefaultPaymentMethodID
+	return list, nil
+}
+
+// RemovePaymentMethodParams is the removePaymentMethod request.
+type RemovePaymentMethodParams struct {
+	AppUserID string
+	MethodID  string
+	// Force removes the last method even while a subscription needs it.
+	Force          bool
+	IdempotencyKey string // the client's, optional
+}
+
+// RemovePaymentMethod detaches one of the user's payment methods. When it
+// was the default, the newest remaining method becomes the default.
+//
+// Returns ENOTFOUND when the method is not attached to this user's customer
+// (whoever it belongs to; nothing is detached), ELASTMETHOD when it is the
+// user's last method and a subscription is active, trialing, past_due or
+// unpaid (unless Force), EINVALID for bad parameters, ESTRIPE /
+// ESTRIPEUNAVAILABLE from Stripe.
+func (s *Service) RemovePaymentMethod(ctx context.Context, app *appwheel.App, p RemovePaymentMethodParams) (*appwheel.RemovedPaymentMethod, error) {
+	if err := validateAppUserID(p.AppUserID); err != nil {
+		return nil, err
+	}
+	if err := validateObjectID("methodId", "pm_", p.MethodID); err != nil {
+		return nil, err
+	}
+	customerID, methods, err := s.ownedMethods(ctx, app, p.AppUserID, p.MethodID)
+	if err != nil {
+		return nil, err
+	}
+	if len(methods) == 1 && !p.Force {
+		if err := s.refuseIfSubscriptionNeedsMethod(ctx, app, customerID); err != nil {
+			return nil, err
+		}
+	}
+	cus, err := s.stripe.Customer(ctx, app.Stripe, customerID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.stripe.DetachPaymentMethod(ctx, app.Stripe, p.MethodID,
+		stripeIdempotencyKey("detach", app.ID, p.IdempotencyKey)); err != nil {
+		return nil, err
+	}
+
+	removed := &appwheel.RemovedPaymentMethod{MethodID: p.MethodID}
+	if cus.DefaultPaymentMethodID != p.MethodID {
+		return removed, nil
+	}
+	for _, pm := range methods { // newest first
+		if pm.ID == p.MethodID {
+			continue
+		}
+		if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, pm.ID,
+			stripeIdempotencyKey("promote_default", app.ID, p.IdempotencyKey)); err != nil {
+			return nil, err
+		}
+		removed.NewDefaultMethodID = pm.ID
+		break
+	}
+	return removed, nil
+}
+
+// SetDefaultPaymentMethod makes one of the user's methods the customer's
+// default for invoices and subscriptions.
+//
+// Returns ENOTFOUND when the method is not attached to this user's customer,
+// EINVALID for bad parameters, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
+func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App, appUserID, methodID, idempotencyKey string) error {
+	if err := validateAppUserID(appUserID); err != nil {
+		return err
+	}
+	if err := validateObjectID("methodId", "pm_", methodID); err != nil {
+		return err
+	}
+	customerID, _, err := s.ownedMethods(ctx, app, appUserID, methodID)
+	if err != nil {
+		return err
+	}
+	return s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, methodID,
+		stripeIdempotencyKey("set_default", app.ID, idempotencyKey))
+}
+
+// ownedMethods returns the user's customer and all the user's methods,
+// newest first, after checking that methodID is among them. Ownership is
+// decided by Stripe's own record of the method's customer, never by the id
+// the caller sent.
+func (s *Service) ownedMethods(ctx context.Context, app *appwheel.App, appUserID, methodID string) (string, []*appwheel.PaymentMethod, error) {
+	customerID, err := s.customerID(ctx, app, appUserID)
+	if err != nil {
+		return "", nil, err
+	}
+	if customerID == "" {
+		return "", nil, notFound(methodID)
+	}
+	pm, err := s.stripe.PaymentMethod(ctx, app.Stripe, methodID)
+	if isNotFound(err) {
+		return "", nil, notFound(methodID)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if pm.CustomerID != customerID {
+		return "", nil, notFound(methodID)
+	}
+	methods, err := s.stripe.PaymentMethods(ctx, app.Stripe, customerID)
+	if err != nil {
+		return "", nil, err
+	}
+	return customerID, methods, nil
+}
+
+func (s *Service) refuseIfSubscriptionNeedsMethod(ctx context.Context, app *appwheel.App, customerID string) error {
+	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if sub.Live() {
+			return appwheel.Errorf(appwheel.ELASTMETHOD,
+				"this is the user's last payment method and subscription %s is %s; pass force=true to remove it anyway",
+				sub.ID, sub.Status)
+		}
+	}
+	return nil
+}

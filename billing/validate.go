@@ -1,0 +1,78 @@
+package billing
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/appwheel/appwheel"
+)
+
+// Bounds of the parameters the API accepts.
+const (
+	maxAppUserIDLen = 128  // characters
+	maxURLLen       = 2048 // bytes
+	maxObjectIDLen  = 255  // bytes, Stripe's own bound on ids
+)
+
+func validateAppUserID(id string) error {
+	n := utf8.RuneCountInString(id)
+	switch {
+	case id == "":
+		return appwheel.Errorf(appwheel.EINVALID, "appUserId is required")
+	case !utf8.ValidString(id):
+		return appwheel.Errorf(appwheel.EINVALID, "appUserId must be valid UTF-8")
+	case n > maxAppUserIDLen:
+		return appwheel.Errorf(appwheel.EINVALID, "appUserId must be at most %d characters, got %d", maxAppUserIDLen, n)
+	case strings.IndexFunc(id, unicode.IsControl) >= 0:
+		return appwheel.Errorf(appwheel.EINVALID, "appUserId must not contain control characters")
+	}
+	return nil
+}
+
+// validateObjectID checks that id looks like a Stripe id with the given
+// prefix (pm_, in_), so ids of the wrong kind are refused before Stripe is
+// asked.
+func validateObjectID(param, prefix, id string) error {
+	if id == "" {
+		return appwheel.Errorf(appwheel.EINVALID, "%s is required", param)
+	}
+	ok := strings.HasPrefix(id, prefix) && len(id) > len(prefix) && len(id) <= maxObjectIDLen
+	for _, r := range id {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		return appwheel.Errorf(appwheel.EINVALID, "%s must be a Stripe id starting with %s", param, prefix)
+	}
+	return nil
+}
+
+// validateRedirectURL accepts an absolute http(s) URL whose host is among
+// the app's allowed redirect hosts, when the app lists any.
+func validateRedirectURL(param, raw string, allowedHosts []string) error {
+	if raw == "" {
+		return appwheel.Errorf(appwheel.EINVALID, "%s is required for type checkout", param)
+	}
+	if len(raw) > maxURLLen {
+		return appwheel.Errorf(appwheel.EINVALID, "%s must be at most %d bytes", param, maxURLLen)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || strings.IndexFunc(raw, unicode.IsControl) >= 0 || strings.ContainsAny(raw, " \\") {
+		return appwheel.Errorf(appwheel.EINVALID, "%s is not a valid URL", param)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return appwheel.Errorf(appwheel.EINVALID, "%s must be an absolute http or https URL", param)
+	}
+	if u.User != nil {
+		return appwheel.Errorf(appwheel.EINVALID, "%s must not carry user information", param)
+	}
+	if len(allowedHosts) > 0 && !slices.Contains(allowedHosts, strings.ToLower(u.Hostname())) {
+		return appwheel.Errorf(appwheel.EFORBIDDEN, "%s host %q is not among the app's allowed redirect hosts", param, u.Hostname())
+	}
+	return nil
+}

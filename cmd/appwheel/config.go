@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/appwheel/appwheel/crypt"
+)
+
+// Config is everything the binary is configured with. Each field comes from
+// a flag, else from its APPWHEEL_* environment variable, else its default.
+// A value that does not parse is an error at start-up, never a silent
+// default.
+type Config struct {
+	// Addr is where the HTTP API listens. Defaults to 127.0.0.1:8080.
+	Addr string
+	// DataDir holds the SQLite database and the generated master key file.
+	// Defaults to ./data.
+	DataDir string
+	// DatabaseURL selects the store: a SQLite file path (or sqlite:PATH).
+	// Defaults to DataDir/appwheel.db.
+	DatabaseURL string
+	// MasterKey seals secrets at rest: 32 bytes as base64 or hex, from
+	// APPWHEEL_MASTER_KEY or the file named by APPWHEEL_MASTER_KEY_FILE.
+	// Defaults to the key in DataDir/master.key, created (mode 0600) on
+	// first start.
+	MasterKey string
+	// StripeAPIBase overrides Stripe's API URL for every app that has no
+	// base of its own (stripe-mock in tests). Defaults to Stripe itself.
+	StripeAPIBase string
+	// StripeTimeout bounds one HTTP request to Stripe. Defaults to 20s.
+	StripeTimeout time.Duration
+	// StripeMaxRetries is how often a failed Stripe request is retried
+	// (network errors, 409, 429, 5xx; same idempotency key). Defaults to 2.
+	StripeMaxRetries int
+	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
+	// Defaults to 15s.
+	ShutdownTimeout time.Duration
+	// LogLevel is debug, info, warn or error. Defaults to info.
+	LogLevel string
+}
+
+// bindFlags registers the config's flags on fs, with defaults taken from
+// the environment.
+func (c *Config) bindFlags(fs *flag.FlagSet) error {
+	var errs []error
+	envDuration := func(name string, def time.Duration) time.Duration {
+		v := os.Getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
+		}
+		return d
+	}
+	envInt := func(name string, def int) int {
+		v := os.Getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a non-negative integer", name, v))
+		}
+		return n
+	}
+	masterKey, err := envSecret("APPWHEEL_MASTER_KEY")
+	errs = append(errs, err)
+
+	fs.StringVar(&c.Addr, "addr", envString("APPWHEEL_ADDR", "127.0.0.1:8080"), "listen address (APPWHEEL_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", envString("APPWHEEL_DATA_DIR", "data"), "data directory (APPWHEEL_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file path; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
+	c.MasterKey = masterKey
+	fs.StringVar(&c.StripeAPIBase, "default-stripe-api-base", os.Getenv("APPWHEEL_STRIPE_API_BASE"), "Stripe API URL for apps without one of their own (APPWHEEL_STRIPE_API_BASE)")
+	fs.DurationVar(&c.StripeTimeout, "stripe-timeout", envDuration("APPWHEEL_STRIPE_TIMEOUT", 20*time.Second), "timeout of one Stripe request (APPWHEEL_STRIPE_TIMEOUT)")
+	fs.IntVar(&c.StripeMaxRetries, "stripe-max-retries", envInt("APPWHEEL_STRIPE_MAX_RETRIES", 2), "retries of a failed Stripe request (APPWHEEL_STRIPE_MAX_RETRIES)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("APPWHEEL_SHUTDOWN_TIMEOUT", 15*time.Second), "grace for requests in flight on SIGTERM (APPWHEEL_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.LogLevel, "log-level", envString("APPWHEEL_LOG_LEVEL", "info"), "debug, info, warn or error (APPWHEEL_LOG_LEVEL)")
+	return errors.Join(errs...)
+}
+
+// validate checks the parsed config and fills derived defaults.
+func (c *Config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: want HOST:PORT", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = filepath.Join(c.DataDir, "appwheel.db")
+	}
+	if strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("database-url: PostgreSQL is not supported by this build yet; use a SQLite path"))
+	}
+	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
+		errs = append(errs, fmt.Errorf("default-stripe-api-base %q: want an http(s) URL", c.StripeAPIBase))
+	}
+	if c.StripeTimeout <= 0 || c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("timeouts must be positive"))
+	}
+	if c.StripeMaxRetries < 0 || c.StripeMaxRetries > 10 {
+		errs = append(errs, errors.New("stripe-max-retries must be between 0 and 10"))
+	}
+	if c.MasterKey != "" {
+		if _, err := crypt.ParseKey(c.MasterKey); err != nil {
+			errs = append(errs, fmt.Errorf("APPWHEEL_MASTER_KEY: %w", err))
+		}
+	}
+	if _, err := c.level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// sqlitePath is the SQLite file the database URL names.
+func (c *Config) sqlitePath() string {
+	return strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite://"), "sqlite:")
+}
+
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// envSecret reads NAME, or the file named by NAME_FILE (for secrets mounted
+// as files); setting both is an error.
+func envSecret(name string) (string, error) {
+	v, file := os.Getenv(name), os.Getenv(name+"_FILE")
+	switch {
+	case v != "" && file != "":
+		return "", fmt.Errorf("set %s or %s_FILE, not both", name, name)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return v, nil
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appwheel/appwheel/signature"
+)
+
+// runCLI runs one command line in-process and returns its stdout.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), args, &stdout, &stderr)
+	return stdout.String(), err
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("appwheel %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+type created struct {
+	AppID     string `json:"appId"`
+	Platform  string `json:"platform"`
+	AppSecret string `json:"appSecret"`
+}
+
+func TestAppsCommands(t *testing.T) {
+	dir := t.TempDir()
+	data := "--data-dir=" + dir
+	const stripeKey = "sk_test_51ABCDEFghijklmnop"
+	var app created
+	out := mustRun(t, "apps", "create", data, "--json", "--name", "shop", "--platform", "stripe",
+		"--stripe-secret-key", stripeKey, "--stripe-webhook-secret", "whsec_abc",
+		"--redirect-host", "Shop.Example.com", "--redirect-host", "m.example.com")
+	if err := json.Unmarshal([]byte(out), &app); err != nil {
+		t.Fatalf("create --json printed %q: %v", out, err)
+	}
+	if !strings.HasPrefix(app.AppID, "app_") || app.Platform != "stripe" || len(app.AppSecret) < 40 {
+		t.Fatalf("created = %+v", app)
+	}
+
+	// The key file was made private, and no secret is stored in the clear.
+	info, err := os.Stat(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("master.key mode = %o, want 600", info.Mode().Perm())
+	}
+	for _, f := range []string{"appwheel.db", "appwheel.db-wal"} {
+		raw, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		for _, secret := range []string{app.AppSecret, stripeKey, "whsec_abc"} {
+			if bytes.Contains(raw, []byte(secret)) {
+				t.Errorf("%s holds a secret in the clear", f)
+			}
+		}
+	}
+
+	show := mustRun(t, "apps", "show", data, app.AppID)
+	for _, want := range []string{app.AppID, "shop", "sk_test_…mnop", "shop.example.com,m.example.com"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("show lacks %q:\n%s", want, show)
+		}
+	}
+	if strings.Contains(show, app.AppSecret) || strings.Contains(show, stripeKey) {
+		t.Errorf("show prints a secret:\n%s", show)
+	}
+	if list := mustRun(t, "apps", "list", data); !strings.Contains(list, app.AppID) {
+		t.Errorf("list lacks the app:\n%s", list)
+	}
+
+	var rotated created
+	out = mustRun(t, "apps", "rotate-secret", data, "--json", "--grace", "1h", app.AppID)
+	if err := json.Unmarshal([]byte(out), &rotated); err != nil {
+		t.Fatal(err)
+	}
+	if rotated.AppID != app.AppID || rotated.AppSecret == app.AppSecret {
+		t.Errorf("rotated = %+v; want the same app with a new secret", rotated)
+	}
+
+	var views []appView
+	if err := json.Unmarshal([]byte(mustRun(t, "apps", "disable", data, "--json", app.AppID)), &views); err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != 1 || !views[0].Disabled {
+		t.Errorf("after disable: %+v", views)
+	}
+}
+
+func TestAppsErrors(t *testing.T) {
+	data := "--data-dir=" + t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apps", "create", data, "--name", "x", "--stripe-secret-key", "pk_test_1"}, "sk_"},
+		{[]string{"apps", "create", data, "--name", "x", "--platform", "apple", "--stripe-secret-key", "sk_test_1"}, "platform"},
+		{[]string{"apps", "create", data, "--name", "x", "--stripe-secret-key", "sk_test_1", "--redirect-host", "https://x.com/a"}, "bare host"},
+		{[]string{"apps", "show", data, "app_missing"}, "not found"},
+		{[]string{"apps", "show", data}, "one app ID"},
+		{[]string{"apps", "rotate-secret", data, "--grace", "-1h", "app_x"}, "negative"},
+		{[]string{"nope"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, err := runCLI(t, tt.args...)
+			if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tt.want)) {
+				t.Errorf("error = %v; want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBadConfigIsAnError(t *testing.T) {
+	tests := []struct {
+		env, value, want string
+	}{
+		{"APPWHEEL_STRIPE_TIMEOUT", "soon", "APPWHEEL_STRIPE_TIMEOUT"},
+		{"APPWHEEL_STRIPE_MAX_RETRIES", "-1", "APPWHEEL_STRIPE_MAX_RETRIES"},
+		{"APPWHEEL_ADDR", "8080", "addr"},
+		{"APPWHEEL_LOG_LEVEL", "loud", "log-level"},
+		{"APPWHEEL_MASTER_KEY", "short", "master key"},
+		{"APPWHEEL_DATABASE_URL", "postgres://x", "PostgreSQL"},
+		{"APPWHEEL_STRIPE_API_BASE", "localhost:12111", "default-stripe-api-base"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			_, err := runCLI(t, "migrate", "--data-dir", t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v; want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("MASTER_KEY and MASTER_KEY_FILE", func(t *testing.T) {
+		t.Setenv("APPWHEEL_MASTER_KEY", strings.Repeat("ab", 32))
+		t.Setenv("APPWHEEL_MASTER_KEY_FILE", "/dev/null")
+		if _, err := runCLI(t, "migrate", "--data-dir", t.TempDir()); err == nil {
+			t.Error("no error for both set")
+		}
+	})
+}
+
+func TestMigrateTwice(t *testing.T) {
+	data := "--data-dir=" + t.TempDir()
+	mustRun(t, "migrate", data)
+	mustRun(t, "migrate", data)
+}
+
+// TestServe runs the server, makes a signed request, and shuts it down as
+// SIGTERM would (by ending its context).
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	var app created
+	if err := json.Unmarshal([]byte(mustRun(t, "apps", "create", "--data-dir", dir, "--json", "--name", "n",
+		"--stripe-secret-key", "sk_test_never_logged")), &app); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var logs bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr}, &logs, io.Discard) }()
+	waitReady(t, "http://"+addr+"/readyz")
+
+	target := "/v1/stripe/payment-methods?appUserId=u1"
+	ts := time.Now().Unix()
+	req, _ := http.NewRequest("GET", "http://"+addr+target, nil)
+	req.Header.Set(signature.HeaderAppID, app.AppID)
+	req.Header.Set(signature.HeaderPlatform, "stripe")
+	req.Header.Set(signature.HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(signature.HeaderSignature, signature.Sign(app.AppSecret, ts, "GET", target, nil))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got, want := strings.TrimSpace(string(body)), `{"code":0,"data":{"methods":[],"defaultMethodId":""},"message":"success"}`; got != want {
+		t.Errorf("body = %s, want %s", got, want)
+	}
+	requestID := resp.Header.Get("X-Request-Id")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+
+	// JSON logs, the request id on the request's line, no secrets.
+	var sawRequest bool
+	for line := range strings.Lines(logs.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if rec["msg"] == "request" && rec["request_id"] == requestID && rec["route"] == "GET /v1/stripe/payment-methods" {
+			sawRequest = true
+		}
+	}
+	if !sawRequest {
+		t.Errorf("no access log line with request_id %s:\n%s", requestID, logs.String())
+	}
+	for _, secret := range []string{app.AppSecret, "sk_test_never_logged"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Error("the log holds a secret")
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready", url)
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apps"
+	"github.com/appwheel/appwheel/crypt"
+	"github.com/appwheel/appwheel/logging"
+	"github.com/appwheel/appwheel/sqlite"
+)
+
+// deps are the parts every command shares, built from the config.
+type deps struct {
+	cfg    *Config
+	logger *slog.Logger
+	store  appwheel.Store
+	apps   *apps.Service
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	level, _ := cfg.level() // validated already
+	return slog.New(logging.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+}
+
+// open builds the store (running migrations) and the app service.
+func open(ctx context.Context, cfg *Config, logger *slog.Logger) (*deps, error) {
+	box, err := openBox(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &deps{cfg: cfg, logger: logger, store: store, apps: apps.NewService(store, box, nil)}, nil
+}
+
+func (d *deps) Close() error { return d.store.Close() }
+
+func openStore(ctx context.Context, cfg *Config) (appwheel.Store, error) {
+	path := cfg.sqlitePath()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	db := sqlite.NewDB(path)
+	if err := db.Open(ctx); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// openBox loads the master key: from the config, else from the key file in
+// the data directory, which is created on first start.
+func openBox(cfg *Config, logger *slog.Logger) (*crypt.Box, error) {
+	if cfg.MasterKey != "" {
+		key, err := crypt.ParseKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("APPWHEEL_MASTER_KEY: %w", err)
+		}
+		return crypt.NewBox(key)
+	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	key, created, err := crypt.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Warn("created a new master key file; back it up: without it the secrets in the database cannot be read",
+			slog.String("path", path))
+	}
+	return crypt.NewBox(key)
+}

@@ -1,0 +1,104 @@
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/appwheel/appwheel"
+)
+
+const (
+	// idempotencyTTL is how long a key's first response is replayed.
+	idempotencyTTL = 24 * time.Hour
+	// idempotencyStale is how long a key may stay in flight before another
+	// request may take it over (its first request's process died). It is
+	// longer than any request can run.
+	idempotencyStale     = 2 * time.Minute
+	maxIdempotencyKeyLen = 255
+)
+
+// idempotent runs fn once per (app, Idempotency-Key): the same key with the
+// same request gets the first response again, byte for byte, for 24 h; with
+// another request, or while the first is still running, it is refused with
+// EIDEMPOTENCY. Responses that are safe to retry (Stripe unavailable,
+// internal errors, rate limits) are not stored, so a retry runs again.
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *call, key string, fn apiFunc) reply {
+	if len(key) > maxIdempotencyKeyLen || !printableASCII(key) {
+		return s.reply(r, nil, appwheel.Errorf(appwheel.EINVALID, "Idempotency-Key must be 1–%d printable ASCII characters", maxIdempotencyKeyLen))
+	}
+	now := s.now()
+	req := &appwheel.IdempotentRequest{
+		AppID:       c.app.ID,
+		Key:         key,
+		RequestHash: requestHash(r, c.body),
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(idempotencyTTL),
+	}
+	held, err := s.store.BeginIdempotentRequest(r.Context(), req, now.Add(-idempotencyStale))
+	if err != nil {
+		return s.reply(r, nil, err)
+	}
+	if held != nil {
+		switch {
+		case held.RequestHash != req.RequestHash:
+			return s.reply(r, nil, appwheel.Errorf(appwheel.EIDEMPOTENCY, "Idempotency-Key was already used with a different request"))
+		case !held.Finished:
+			return s.reply(r, nil, appwheel.Errorf(appwheel.EIDEMPOTENCY, "a request with this Idempotency-Key is still in progress; retry shortly"))
+		}
+		var env struct {
+			Code int `json:"code"`
+		}
+		if err := json.Unmarshal(held.Body, &env); err != nil {
+			return s.reply(r, nil, err)
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+		return reply{status: held.Status, code: env.Code, body: held.Body}
+	}
+
+	data, err := fn(r.Context(), r, c)
+	rep := s.reply(r, data, err)
+	// The outcome is recorded even if the client has gone away meanwhile.
+	ctx := context.WithoutCancel(r.Context())
+	if retryable(rep.code) {
+		err = s.store.AbandonIdempotentRequest(ctx, req)
+	} else {
+		err = s.store.FinishIdempotentRequest(ctx, req, rep.status, rep.body)
+	}
+	if err != nil {
+		s.logger.ErrorContext(ctx, "recording idempotent response", slog.String("error", err.Error()))
+	}
+	return rep
+}
+
+func retryable(code int) bool {
+	switch code {
+	case appwheel.ESTRIPEUNAVAILABLE, appwheel.EINTERNAL, appwheel.ERATELIMITED:
+		return true
+	}
+	return false
+}
+
+// requestHash identifies a request by what it asks: method, target and body.
+func requestHash(r *http.Request, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(r.Method + "\n" + r.URL.RequestURI() + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func printableASCII(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,43 @@
+package http
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/appwheel/appwheel/billing"
+)
+
+// handleListInvoices is invoices:
+// GET /v1/stripe/invoices?appUserId=…[&limit=20&startingAfter=in_…].
+func (s *Server) handleListInvoices(ctx context.Context, r *http.Request, c *call) (any, error) {
+	q, err := query(r, "appUserId", "limit", "startingAfter")
+	if err != nil {
+		return nil, err
+	}
+	limit, err := queryInt(q, "limit")
+	if err != nil {
+		return nil, err
+	}
+	if q.Has("limit") && limit == 0 {
+		limit = -1 // an explicit 0 is out of range, not "default"
+	}
+	return s.billing.Invoices(ctx, c.app, billing.ListInvoicesParams{
+		AppUserID:     q.Get("appUserId"),
+		Limit:         limit,
+		StartingAfter: q.Get("startingAfter"),
+	})
+}
+
+// handleListSubscriptions lists the user's subscriptions:
+// GET /v1/stripe/subscriptions?appUserId=….
+func (s *Server) handleListSubscriptions(ctx context.Context, r *http.Request, c *call) (any, error) {
+	q, err := query(r, "appUserId")
+	if err != nil {
+		return nil, err
+	}
+	subs, err := s.billing.Subscriptions(ctx, c.app, q.Get("appUserId"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"subscriptions": subs}, nil
+}

@@ -1,0 +1,174 @@
+// Package http is AppWheel's HTTP API (API.md): authentication, the
+// envelope, one handler file per resource, and the operational endpoints.
+package http
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apps"
+	"github.com/appwheel/appwheel/billing"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Config is what a Server is built from.
+type Config struct {
+	Apps    *apps.Service
+	Billing *billing.Service
+	Store   appwheel.Store
+	Logger  *slog.Logger
+	// Registry receives the HTTP metrics and is served at /metrics. Nil
+	// means a private one.
+	Registry *prometheus.Registry
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the API. It is an http.Handler.
+type Server struct {
+	apps    *apps.Service
+	billing *billing.Service
+	store   appwheel.Store
+	logger  *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// NewServer builds the routes. It does no I/O.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		apps:    cfg.Apps,
+		billing: cfg.Billing,
+		store:   cfg.Store,
+		logger:  cfg.Logger,
+		now:     cfg.Now,
+		mux:     http.NewServeMux(),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(reg)
+
+	stripe := appwheel.PlatformStripe
+	s.mux.Handle("POST /v1/stripe/payment-methods", s.api(stripe, s.handleCreatePaymentMethod))
+	s.mux.Handle("GET /v1/stripe/payment-methods", s.api(stripe, s.handleListPaymentMethods))
+	s.mux.Handle("DELETE /v1/stripe/payment-methods/{methodId}", s.api(stripe, s.handleRemovePaymentMethod))
+	s.mux.Handle("POST /v1/stripe/payment-methods/{methodId}/default", s.api(stripe, s.handleSetDefaultPaymentMethod))
+	s.mux.Handle("GET /v1/stripe/invoices", s.api(stripe, s.handleListInvoices))
+	s.mux.Handle("GET /v1/stripe/subscriptions", s.api(stripe, s.handleListSubscriptions))
+
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc(notFoundPattern, s.handleNoRoute)
+
+	s.handler = s.observe(s.mux)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// call is an authenticated API request.
+type call struct {
+	app  *appwheel.App
+	body []byte
+}
+
+// apiFunc handles an authenticated request and returns the envelope's data
+// or an error; the wrapper does the rest.
+type apiFunc func(ctx context.Context, r *http.Request, c *call) (any, error)
+
+// api wraps an apiFunc with what every /v1 endpoint does: read the body
+// within MaxBodyBytes, authenticate, honour Idempotency-Key, and write the
+// envelope.
+func (s *Server) api(platform string, fn apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep := s.serveAPI(w, r, platform, fn)
+		writeReply(w, r, rep)
+	})
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, platform string, fn apiFunc) reply {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		if isMaxBytes(err) {
+			return s.reply(r, nil, errBodyTooLarge)
+		}
+		return s.reply(r, nil, appwheel.Errorf(appwheel.EINVALID, "cannot read request body"))
+	}
+	app, err := s.authenticate(r, body, platform)
+	if err != nil {
+		return s.reply(r, nil, err)
+	}
+	infoFrom(r.Context()).appID = app.ID
+	c := &call{app: app, body: body}
+	if key := r.Header.Get("Idempotency-Key"); key != "" && (r.Method == http.MethodPost || r.Method == http.MethodDelete) {
+		return s.idempotent(w, r, c, key, fn)
+	}
+	data, err := fn(r.Context(), r, c)
+	return s.reply(r, data, err)
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeReply(w, r, s.reply(r, map[string]string{"status": "ok"}, nil))
+}
+
+// handleReadyz reports whether the database answers, within 2 s.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.logger.WarnContext(ctx, "not ready", slog.String("error", err.Error()))
+		writeReply(w, r, s.reply(r, nil, &httpError{
+			status: http.StatusServiceUnavailable,
+			err:    appwheel.Errorf(appwheel.EINTERNAL, "database unreachable"),
+		}))
+		return
+	}
+	writeReply(w, r, s.reply(r, map[string]string{"status": "ready"}, nil))
+}
+
+// notFoundPattern catches every request no other route takes.
+const notFoundPattern = "/"
+
+// handleNoRoute answers 405 when the path exists for other methods, and 404
+// otherwise, both in the envelope.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != notFoundPattern && pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		for _, m := range allowed {
+			w.Header().Add("Allow", m)
+		}
+		writeReply(w, r, s.reply(r, nil, &httpError{
+			status: http.StatusMethodNotAllowed,
+			err:    appwheel.Errorf(appwheel.EINVALID, "method %s is not allowed on %s", r.Method, r.URL.Path),
+		}))
+		return
+	}
+	writeReply(w, r, s.reply(r, nil, appwheel.Errorf(appwheel.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path)))
+}

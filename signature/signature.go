@@ -1,0 +1,84 @@
+// Package signature implements AppWheel's request signature (API.md,
+// "Authentication"), shared by the server and the Go SDK:
+//
+//	v1=hex(HMAC-SHA256(AppSecret, timestamp "\n" METHOD "\n" request-target "\n" hex(SHA-256(body))))
+package signature
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Header names of a signed request.
+const (
+	HeaderAppID     = "X-AppWheel-App-Id"
+	HeaderPlatform  = "X-AppWheel-Platform"
+	HeaderTimestamp = "X-AppWheel-Timestamp"
+	HeaderSignature = "X-AppWheel-Signature"
+)
+
+// Tolerance is how far a request's timestamp may be from the server's clock.
+const Tolerance = 300 * time.Second
+
+const scheme = "v1="
+
+// Sign returns the X-AppWheel-Signature value for a request. target is the
+// path with its query exactly as sent; body is empty for GET and DELETE.
+func Sign(secret string, timestamp int64, method, target string, body []byte) string {
+	return scheme + hex.EncodeToString(mac(secret, timestamp, method, target, body))
+}
+
+func mac(secret string, timestamp int64, method, target string, body []byte) []byte {
+	bodyHash := sha256.Sum256(body)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(strconv.FormatInt(timestamp, 10)))
+	m.Write([]byte{'\n'})
+	m.Write([]byte(method))
+	m.Write([]byte{'\n'})
+	m.Write([]byte(target))
+	m.Write([]byte{'\n'})
+	m.Write([]byte(hex.EncodeToString(bodyHash[:])))
+	return m.Sum(nil)
+}
+
+// ErrMalformed is returned for a signature header that is not v1=<64 hex digits>.
+var ErrMalformed = errors.New("signature must be v1= followed by 64 hex digits")
+
+// Parse decodes an X-AppWheel-Signature value into the MAC it carries.
+func Parse(header string) ([]byte, error) {
+	hexMAC, ok := strings.CutPrefix(header, scheme)
+	if !ok || len(hexMAC) != 2*sha256.Size {
+		return nil, ErrMalformed
+	}
+	sum, err := hex.DecodeString(hexMAC)
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	return sum, nil
+}
+
+// ParseTimestamp reads an X-AppWheel-Timestamp value: Unix seconds.
+func ParseTimestamp(s string) (int64, error) {
+	ts, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ts <= 0 {
+		return 0, errors.New("timestamp must be Unix seconds")
+	}
+	return ts, nil
+}
+
+// Fresh reports whether timestamp is within Tolerance of now.
+func Fresh(timestamp int64, now time.Time) bool {
+	d := now.Sub(time.Unix(timestamp, 0))
+	return d <= Tolerance && d >= -Tolerance
+}
+
+// Valid reports whether sum is the MAC of the request under secret, in
+// constant time.
+func Valid(sum []byte, secret string, timestamp int64, method, target string, body []byte) bool {
+	return hmac.Equal(sum, mac(secret, timestamp, method, target, body))
+}

@@ -1,0 +1,48 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/appwheel/appwheel"
+)
+
+// CustomerID returns the Stripe customer of (appID, appUserID), or ENOTFOUND.
+func (db *DB) CustomerID(ctx context.Context, appID, appUserID string) (string, error) {
+	var id string
+	err := db.db.QueryRowContext(ctx,
+		`SELECT stripe_customer_id FROM customers WHERE app_id = ? AND app_user_id = ?`,
+		appID, appUserID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: customer of %q in app %q: %w", appUserID, appID, err)
+	}
+	return id, nil
+}
+
+// PutCustomer records customerID for (appID, appUserID) unless one is
+// recorded already, and returns the one recorded. The primary key decides
+// who was first: the INSERT does nothing when the user has a customer, and
+// the SELECT then reads whichever write won.
+//
+// A customerID recorded already for another user of the app is an error:
+// one Stripe customer must never hold two users' payment methods.
+func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID string, now time.Time) (string, error) {
+	_, err := db.db.ExecContext(ctx, `
+		INSERT INTO customers (app_id, app_user_id, stripe_customer_id, created_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (app_id, app_user_id) DO NOTHING`,
+		appID, appUserID, customerID, toMicros(now))
+	if isUniqueViolation(err) {
+		return "", fmt.Errorf("sqlite: customer %q of app %q belongs to another user", customerID, appID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: put customer of %q in app %q: %w", appUserID, appID, err)
+	}
+	return db.CustomerID(ctx, appID, appUserID)
+}

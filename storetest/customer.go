@@ -1,0 +1,111 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/appwheel/appwheel"
+)
+
+func testCustomers(t *testing.T, newStore NewStoreFunc) {
+	t.Run("NotFoundBeforePut", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		_, err := s.CustomerID(t.Context(), "app_a", "user_1")
+		wantCode(t, "CustomerID before PutCustomer", err, appwheel.ENOTFOUND)
+	})
+
+	t.Run("FirstWriterWins", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		puts := []struct {
+			customerID, want string
+		}{
+			{"cus_first", "cus_first"},
+			{"cus_second", "cus_first"},
+			{"cus_first", "cus_first"}, // a retry of the winner
+		}
+		for i, p := range puts {
+			got, err := s.PutCustomer(t.Context(), "app_a", "user_1", p.customerID, t0)
+			if err != nil {
+				t.Fatalf("put %d: PutCustomer(%q): got error %v, want nil", i, p.customerID, err)
+			}
+			if got != p.want {
+				t.Errorf("put %d: PutCustomer(%q): got %q, want %q", i, p.customerID, got, p.want)
+			}
+		}
+		checkCustomer(t, s, "app_a", "user_1", "cus_first")
+	})
+
+	t.Run("ScopedByApp", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a", "app_b")
+		for _, p := range []struct{ app, customerID string }{
+			{"app_a", "cus_a"},
+			{"app_b", "cus_b"},
+		} {
+			got, err := s.PutCustomer(t.Context(), p.app, "user_1", p.customerID, t0)
+			if err != nil || got != p.customerID {
+				t.Fatalf("PutCustomer(%s, user_1, %s): got %q, %v; want %q, nil", p.app, p.customerID, got, err, p.customerID)
+			}
+		}
+		checkCustomer(t, s, "app_a", "user_1", "cus_a")
+		checkCustomer(t, s, "app_b", "user_1", "cus_b")
+		_, err := s.CustomerID(t.Context(), "app_b", "user_2")
+		wantCode(t, "CustomerID of another user", err, appwheel.ENOTFOUND)
+	})
+
+	t.Run("SameCustomerIDInAnotherApp", func(t *testing.T) {
+		// Apps may share a Stripe account; the mapping is per app.
+		s := newStoreWithApps(t, newStore, "app_a", "app_b")
+		for _, app := range []string{"app_a", "app_b"} {
+			got, err := s.PutCustomer(t.Context(), app, "user_1", "cus_shared", t0)
+			if err != nil || got != "cus_shared" {
+				t.Fatalf("PutCustomer(%s): got %q, %v; want %q, nil", app, got, err, "cus_shared")
+			}
+		}
+	})
+
+	t.Run("OneUserPerCustomer", func(t *testing.T) {
+		// One Stripe customer must never hold two users' payment methods.
+		s := newStoreWithApps(t, newStore, "app_a")
+		if _, err := s.PutCustomer(t.Context(), "app_a", "user_1", "cus_1", t0); err != nil {
+			t.Fatalf("PutCustomer(user_1): got error %v, want nil", err)
+		}
+		if got, err := s.PutCustomer(t.Context(), "app_a", "user_2", "cus_1", t0); err == nil {
+			t.Errorf("PutCustomer(user_2) with user_1's customer: got %q, nil; want an error", got)
+		}
+		_, err := s.CustomerID(t.Context(), "app_a", "user_2")
+		wantCode(t, "CustomerID(user_2)", err, appwheel.ENOTFOUND)
+		checkCustomer(t, s, "app_a", "user_1", "cus_1")
+	})
+
+	t.Run("RaceOneWinner", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		got := race(t, func(i int) (string, error) {
+			return s.PutCustomer(t.Context(), "app_a", "user_1", fmt.Sprintf("cus_%02d", i), t0)
+		})
+		winner := got[0]
+		for i, id := range got {
+			if id != winner {
+				t.Errorf("racer %d: got %q, want %q like racer 0", i, id, winner)
+			}
+		}
+		var candidate bool
+		for i := range racers {
+			candidate = candidate || winner == fmt.Sprintf("cus_%02d", i)
+		}
+		if !candidate {
+			t.Errorf("winner: got %q, want one of the racers' customers", winner)
+		}
+		checkCustomer(t, s, "app_a", "user_1", winner)
+	})
+}
+
+func checkCustomer(t *testing.T, s appwheel.Store, appID, appUserID, want string) {
+	t.Helper()
+	got, err := s.CustomerID(t.Context(), appID, appUserID)
+	if err != nil {
+		t.Fatalf("CustomerID(%s, %s): got error %v, want nil", appID, appUserID, err)
+	}
+	if got != want {
+		t.Errorf("CustomerID(%s, %s): got %q, want %q", appID, appUserID, got, want)
+	}
+}
