@@ -16,6 +16,7 @@ type Store interface {
 	CustomerStore
 	NonceStore
 	IdempotencyStore
+	LockStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
@@ -93,4 +94,16 @@ type IdempotencyStore interface {
 	AbandonIdempotentRequest(ctx context.Context, owner *IdempotentRequest) error
 	// DeleteExpiredIdempotentRequests forgets records that expired before now.
 	DeleteExpiredIdempotentRequests(ctx context.Context, now time.Time) (int64, error)
+}
+
+// LockStore holds short leases that serialize work across replicas, such as
+// two removals of one user's payment methods racing past the last-method
+// guard.
+type LockStore interface {
+	// TryLock takes the named lease for owner until expiresAt, unless another
+	// owner holds it and it has not expired at now. It reports whether owner
+	// holds the lease now; taking a lease one already holds extends it.
+	TryLock(ctx context.Context, name, owner string, now, expiresAt time.Time) (bool, error)
+	// Unlock releases owner's lease; it does nothing when owner does not hold it.
+	Unlock(ctx context.Context, name, owner string) error
 }

@@ -14,25 +14,31 @@ import (
 	"github.com/appwheel/appwheel"
 )
 
+// Store is the part of the database the service uses.
+type Store interface {
+	appwheel.CustomerStore
+	appwheel.LockStore
+}
+
 // Service applies the billing rules over the store and Stripe.
 type Service struct {
-	customers appwheel.CustomerStore
-	stripe    appwheel.Stripe
-	now       func() time.Time
+	store  Store
+	stripe appwheel.Stripe
+	now    func() time.Time
 }
 
 // NewService returns a Service. now is the clock; nil means time.Now.
-func NewService(customers appwheel.CustomerStore, stripe appwheel.Stripe, now func() time.Time) *Service {
+func NewService(store Store, stripe appwheel.Stripe, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{customers: customers, stripe: stripe, now: now}
+	return &Service{store: store, stripe: stripe, now: now}
 }
 
 // customerID returns the user's Stripe customer, or "" when the user has
 // none yet. Reads never create one.
 func (s *Service) customerID(ctx context.Context, app *appwheel.App, appUserID string) (string, error) {
-	id, err := s.customers.CustomerID(ctx, app.ID, appUserID)
+	id, err := s.store.CustomerID(ctx, app.ID, appUserID)
 	if appwheel.ErrorCode(err) == appwheel.ENOTFOUND {
 		return "", nil
 	}
@@ -56,7 +62,7 @@ func (s *Service) ensureCustomer(ctx context.Context, app *appwheel.App, appUser
 	if err != nil {
 		return "", err
 	}
-	return s.customers.PutCustomer(ctx, app.ID, appUserID, cus.ID, s.now())
+	return s.store.PutCustomer(ctx, app.ID, appUserID, cus.ID, s.now())
 }
 
 // customerIdempotencyKey is the same for every call about one user, so

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 
 	"github.com/appwheel/appwheel"
 )
@@ -46,6 +47,9 @@ func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 	page, err := s.stripe.Invoices(ctx, app.Stripe, appwheel.ListInvoicesParams{
 		CustomerID: customerID, Limit: p.Limit, StartingAfter: p.StartingAfter,
 	})
+	if p.StartingAfter != "" && badCursor(err) {
+		return nil, appwheel.Errorf(appwheel.EINVALID, "startingAfter %s is not one of this user's invoices", p.StartingAfter)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +62,16 @@ func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 	}
 	list.HasMore = page.HasMore
 	return list, nil
+}
+
+// badCursor reports Stripe refusing a starting_after: an invoice it does
+// not know, or one it will not page from.
+func badCursor(err error) bool {
+	var e *appwheel.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code == appwheel.ENOTFOUND || e.Code == appwheel.ESTRIPE && e.Stripe != nil && e.Stripe.Param == "starting_after"
 }
 
 // subscriptionsOf fetches the customer's subscriptions only when some

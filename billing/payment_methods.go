@@ -110,12 +110,15 @@ type RemovePaymentMethodParams struct {
 }
 
 // RemovePaymentMethod detaches one of the user's payment methods. When it
-// was the default, the newest remaining method becomes the default.
+// was the default, the newest remaining method becomes the default first, so
+// a failure part-way leaves the user with a default, and a retry finishes
+// the job. Changes to one user's methods run one at a time, across replicas.
 //
 // Returns ENOTFOUND when the method is not attached to this user's customer
 // (whoever it belongs to; nothing is detached), ELASTMETHOD when it is the
 // user's last method and a subscription is active, trialing, past_due or
-// unpaid (unless Force), EINVALID for bad parameters, ESTRIPE /
+// unpaid (unless Force), EINVALID for bad parameters, ERATELIMITED when
+// another change to the user's methods takes too long, ESTRIPE /
 // ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) RemovePaymentMethod(ctx context.Context, app *appwheel.App, p RemovePaymentMethodParams) (*appwheel.RemovedPaymentMethod, error) {
 	if err := validateAppUserID(p.AppUserID); err != nil {
@@ -124,6 +127,15 @@ func (s *Service) RemovePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err := validateObjectID("methodId", "pm_", p.MethodID); err != nil {
 		return nil, err
 	}
+	var removed *appwheel.RemovedPaymentMethod
+	err := s.withUserLock(ctx, app.ID, p.AppUserID, func() (err error) {
+		removed, err = s.removePaymentMethod(ctx, app, p)
+		return err
+	})
+	return removed, err
+}
+
+func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p RemovePaymentMethodParams) (*appwheel.RemovedPaymentMethod, error) {
 	customerID, methods, err := s.ownedMethods(ctx, app, p.AppUserID, p.MethodID)
 	if err != nil {
 		return nil, err
@@ -137,25 +149,23 @@ func (s *Service) RemovePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err != nil {
 		return nil, err
 	}
+	removed := &appwheel.RemovedPaymentMethod{MethodID: p.MethodID}
+	if cus.DefaultPaymentMethodID == p.MethodID {
+		for _, pm := range methods { // newest first
+			if pm.ID == p.MethodID {
+				continue
+			}
+			if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, pm.ID,
+				stripeIdempotencyKey("promote_default", app.ID, p.IdempotencyKey)); err != nil {
+				return nil, err
+			}
+			removed.NewDefaultMethodID = pm.ID
+			break
+		}
+	}
 	if err := s.stripe.DetachPaymentMethod(ctx, app.Stripe, p.MethodID,
 		stripeIdempotencyKey("detach", app.ID, p.IdempotencyKey)); err != nil {
 		return nil, err
-	}
-
-	removed := &appwheel.RemovedPaymentMethod{MethodID: p.MethodID}
-	if cus.DefaultPaymentMethodID != p.MethodID {
-		return removed, nil
-	}
-	for _, pm := range methods { // newest first
-		if pm.ID == p.MethodID {
-			continue
-		}
-		if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, pm.ID,
-			stripeIdempotencyKey("promote_default", app.ID, p.IdempotencyKey)); err != nil {
-			return nil, err
-		}
-		removed.NewDefaultMethodID = pm.ID
-		break
 	}
 	return removed, nil
 }
@@ -164,7 +174,8 @@ func (s *Service) RemovePaymentMethod(ctx context.Context, app *appwheel.App, p 
 // default for invoices and subscriptions.
 //
 // Returns ENOTFOUND when the method is not attached to this user's customer,
-// EINVALID for bad parameters, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
+// EINVALID for bad parameters, ERATELIMITED when another change to the
+// user's methods takes too long, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App, appUserID, methodID, idempotencyKey string) error {
 	if err := validateAppUserID(appUserID); err != nil {
 		return err
@@ -172,12 +183,14 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App
 	if err := validateObjectID("methodId", "pm_", methodID); err != nil {
 		return err
 	}
-	customerID, _, err := s.ownedMethods(ctx, app, appUserID, methodID)
-	if err != nil {
-		return err
-	}
-	return s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, methodID,
-		stripeIdempotencyKey("set_default", app.ID, idempotencyKey))
+	return s.withUserLock(ctx, app.ID, appUserID, func() error {
+		customerID, _, err := s.ownedMethods(ctx, app, appUserID, methodID)
+		if err != nil {
+			return err
+		}
+		return s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, methodID,
+			stripeIdempotencyKey("set_default", app.ID, idempotencyKey))
+	})
 }
 
 // ownedMethods returns the user's customer and all the user's methods,

@@ -71,7 +71,7 @@ func validateRedirectURL(param, raw string, allowedHosts []string) error {
 	if u.User != nil {
 		return appwheel.Errorf(appwheel.EINVALID, "%s must not carry user information", param)
 	}
-	if len(allowedHosts) > 0 && !slices.Contains(allowedHosts, strings.ToLower(u.Hostname())) {
+	if len(allowedHosts) > 0 && !slices.ContainsFunc(allowedHosts, func(h string) bool { return strings.EqualFold(h, u.Hostname()) }) {
 		return appwheel.Errorf(appwheel.EFORBIDDEN, "%s host %q is not among the app's allowed redirect hosts", param, u.Hostname())
 	}
 	return nil

@@ -17,7 +17,7 @@ const pmPath = "/v1/stripe/payment-methods"
 
 func TestCreatePaymentMethod(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
+	app := e.NewApp("a")
 
 	var checkout appwheel.PaymentMethodSetup
 	e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"checkout","successUrl":"http://www.baidu.com?success","cancelUrl":"http://www.baidu.com?cancelurl"}`}).
@@ -36,14 +36,14 @@ func TestCreatePaymentMethod(t *testing.T) {
 	if !strings.HasPrefix(si.SetupIntentID, "seti_") || !strings.HasPrefix(si.ClientSecret, si.SetupIntentID+"_secret_") {
 		t.Errorf("setupIntent data = %+v", si)
 	}
-	if got := e.stripe.Calls("CreateCustomer"); got != 1 {
+	if got := e.Stripe.Calls("CreateCustomer"); got != 1 {
 		t.Errorf("CreateCustomer calls = %d, want 1 (the customer is reused)", got)
 	}
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a", "shop.example.com")
+	app := e.NewApp("a", "shop.example.com")
 	long := strings.Repeat("x", 129)
 	tests := []struct {
 		name   string
@@ -86,7 +86,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	if n := e.stripe.TotalCalls(); n != 0 {
+	if n := e.Stripe.TotalCalls(); n != 0 {
 		t.Errorf("Stripe calls = %d, want 0", n)
 	}
 }
@@ -118,24 +118,24 @@ func TestRoutesInEnvelope(t *testing.T) {
 
 func TestCrossTenantIsolation(t *testing.T) {
 	e := newEnv(t)
-	a, b := e.newApp("a"), e.newApp("b")
+	a, b := e.NewApp("a"), e.NewApp("b")
 	ctx := context.Background()
 	// u1 of app a has a card; app b has a user with the same appUserId.
 	e.do(a, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent"}`}).want(t, 200, 0)
 	e.do(b, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent"}`}).want(t, 200, 0)
-	cusA, err := e.store.CustomerID(ctx, a.ID, "u1")
+	cusA, err := e.Store.CustomerID(ctx, a.ID, "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cusB, err := e.store.CustomerID(ctx, b.ID, "u1")
+	cusB, err := e.Store.CustomerID(ctx, b.ID, "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cusA == cusB {
 		t.Fatalf("apps a and b share customer %s for u1", cusA)
 	}
-	pm := e.stripe.AttachCard(a.Stripe, cusA, "visa", "4242")
-	e.stripe.AttachCard(a.Stripe, cusA, "visa", "1111") // so u1 of a keeps one
+	pm := e.Stripe.AttachCard(a.Stripe, cusA, "visa", "4242")
+	e.Stripe.AttachCard(a.Stripe, cusA, "visa", "1111") // so u1 of a keeps one
 
 	var list appwheel.PaymentMethodList
 	e.do(b, req{method: "GET", target: pmPath + "?appUserId=u1"}).want(t, 200, 0).decode(t, &list)
@@ -146,7 +146,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 	e.do(b, req{method: "DELETE", target: pmPath + "/" + pm.ID + "?appUserId=u1"}).want(t, 404, appwheel.ENOTFOUND)
 	e.do(a, req{method: "DELETE", target: pmPath + "/" + pm.ID + "?appUserId=u2"}).want(t, 404, appwheel.ENOTFOUND)
 	e.do(b, req{method: "POST", target: pmPath + "/" + pm.ID + "/default", body: `{"appUserId":"u1"}`}).want(t, 404, appwheel.ENOTFOUND)
-	if n := e.stripe.Calls("DetachPaymentMethod"); n != 0 {
+	if n := e.Stripe.Calls("DetachPaymentMethod"); n != 0 {
 		t.Fatalf("DetachPaymentMethod calls = %d, want 0", n)
 	}
 	// The owner can.
@@ -159,15 +159,15 @@ func TestCrossTenantIsolation(t *testing.T) {
 
 func TestRemoveGuardAndDefaultPromotion(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
+	app := e.NewApp("a")
 	e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent"}`}).want(t, 200, 0)
-	cus, err := e.store.CustomerID(context.Background(), app.ID, "u1")
+	cus, err := e.Store.CustomerID(context.Background(), app.ID, "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	older := e.stripe.AttachCard(app.Stripe, cus, "visa", "4242")
-	newer := e.stripe.AttachCard(app.Stripe, cus, "mastercard", "4444")
-	e.stripe.AddSubscription(app.Stripe, cus, appwheel.Subscription{Status: "active", PriceID: "price_1", Interval: "month", IntervalCount: 1})
+	older := e.Stripe.AttachCard(app.Stripe, cus, "visa", "4242")
+	newer := e.Stripe.AttachCard(app.Stripe, cus, "mastercard", "4444")
+	e.Stripe.AddSubscription(app.Stripe, cus, appwheel.Subscription{Status: "active", PriceID: "price_1", Interval: "month", IntervalCount: 1})
 
 	e.do(app, req{method: "POST", target: pmPath + "/" + older.ID + "/default", body: `{"appUserId":"u1"}`}).want(t, 200, 0)
 	var list appwheel.PaymentMethodList
@@ -195,7 +195,7 @@ func TestRemoveGuardAndDefaultPromotion(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
+	app := e.NewApp("a")
 	body := `{"appUserId":"u1","type":"checkout","successUrl":"https://shop.example.com/s","cancelUrl":"https://shop.example.com/c"}`
 	key := map[string]string{"Idempotency-Key": "order-42"}
 
@@ -207,22 +207,22 @@ func TestIdempotencyKey(t *testing.T) {
 	if again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Error("replay lacks Idempotent-Replayed: true")
 	}
-	if n := e.stripe.Calls("CreateCheckoutSession"); n != 1 {
+	if n := e.Stripe.Calls("CreateCheckoutSession"); n != 1 {
 		t.Errorf("CreateCheckoutSession calls = %d, want 1", n)
 	}
 	other := strings.Replace(body, "u1", "u2", 1)
 	e.do(app, req{method: "POST", target: pmPath, body: other, headers: key}).want(t, 409, appwheel.EIDEMPOTENCY)
 	// Keys are per app.
-	e.do(e.newApp("b"), req{method: "POST", target: pmPath, body: other, headers: key}).want(t, 200, 0)
+	e.do(e.NewApp("b"), req{method: "POST", target: pmPath, body: other, headers: key}).want(t, 200, 0)
 	e.do(app, req{method: "POST", target: pmPath, body: body, headers: map[string]string{"Idempotency-Key": "ключ"}}).want(t, 400, appwheel.EINVALID)
 }
 
 func TestIdempotencyRetryAfterStripeOutage(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
+	app := e.NewApp("a")
 	body := `{"appUserId":"u1","type":"setupIntent"}`
 	key := map[string]string{"Idempotency-Key": "k1"}
-	e.stripe.FailNext("CreateSetupIntent", appwheel.Errorf(appwheel.ESTRIPEUNAVAILABLE, "Stripe is unavailable; safe to retry"))
+	e.Stripe.FailNext("CreateSetupIntent", appwheel.Errorf(appwheel.ESTRIPEUNAVAILABLE, "Stripe is unavailable; safe to retry"))
 	e.do(app, req{method: "POST", target: pmPath, body: body, headers: key}).want(t, 502, appwheel.ESTRIPEUNAVAILABLE)
 	// The failure was not stored: the retry runs and succeeds.
 	e.do(app, req{method: "POST", target: pmPath, body: body, headers: key}).want(t, 200, 0)
@@ -230,8 +230,8 @@ func TestIdempotencyRetryAfterStripeOutage(t *testing.T) {
 
 func TestConcurrentIdempotentRequestsRunOnce(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
-	e.stripe.SetDelay("CreateSetupIntent", 50_000_000) // 50 ms: the requests overlap
+	app := e.NewApp("a")
+	e.Stripe.SetDelay("CreateSetupIntent", 50_000_000) // 50 ms: the requests overlap
 	body := `{"appUserId":"u1","type":"setupIntent"}`
 	var wg sync.WaitGroup
 	codes := make([]int, 8)
@@ -241,7 +241,7 @@ func TestConcurrentIdempotentRequestsRunOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := e.stripe.Calls("CreateSetupIntent"); n != 1 {
+	if n := e.Stripe.Calls("CreateSetupIntent"); n != 1 {
 		t.Errorf("CreateSetupIntent calls = %d, want 1", n)
 	}
 	for _, c := range codes {
@@ -253,8 +253,8 @@ func TestConcurrentIdempotentRequestsRunOnce(t *testing.T) {
 
 func TestStripeErrorPassedOn(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
-	e.stripe.FailNext("CreateSetupIntent", &appwheel.Error{
+	app := e.NewApp("a")
+	e.Stripe.FailNext("CreateSetupIntent", &appwheel.Error{
 		Code:    appwheel.ESTRIPE,
 		Message: "Your card was declined.",
 		Stripe:  &appwheel.StripeErrorDetail{Type: "card_error", Code: "card_declined", DeclineCode: "insufficient_funds", HTTPStatus: 402},
@@ -267,10 +267,10 @@ func TestStripeErrorPassedOn(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
+	app := e.NewApp("a")
 	e.do(app, req{method: "GET", target: pmPath + "?appUserId=u1"}).want(t, 200, 0)
 	e.raw("GET", "/nope", "", nil)
-	resp, err := http.Get(e.srv.URL + "/metrics")
+	resp, err := http.Get(e.Server.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,9 +16,9 @@ const listTarget = "/v1/stripe/payment-methods?appUserId=u1"
 
 func TestAuthentication(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
-	other := e.newApp("b")
-	now := e.clock.Now().Unix()
+	app := e.NewApp("a")
+	other := e.NewApp("b")
+	now := e.Clock.Now().Unix()
 	basic := func(id, secret string) string {
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
 	}
@@ -68,15 +68,15 @@ func TestAuthentication(t *testing.T) {
 			e.raw("GET", listTarget, "", tt.headers).want(t, tt.status, tt.code)
 		})
 	}
-	if n := e.stripe.TotalCalls(); n != 0 {
+	if n := e.Stripe.TotalCalls(); n != 0 {
 		t.Errorf("Stripe calls = %d, want 0 (no user has a customer)", n)
 	}
 }
 
 func TestReplayRefused(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
-	ts := e.clock.Now().Unix()
+	app := e.NewApp("a")
+	ts := e.Clock.Now().Unix()
 	headers := map[string]string{
 		signature.HeaderAppID:     app.ID,
 		signature.HeaderPlatform:  "stripe",
@@ -89,14 +89,14 @@ func TestReplayRefused(t *testing.T) {
 		t.Errorf("message = %q", r.Msg)
 	}
 	// Still refused later in the window.
-	e.clock.Advance(200 * time.Second)
+	e.Clock.Advance(200 * time.Second)
 	e.raw("GET", listTarget, "", headers).want(t, 401, appwheel.EUNAUTHENTICATED)
 }
 
 func TestSignatureCoversRequest(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
-	ts := e.clock.Now().Unix()
+	app := e.NewApp("a")
+	ts := e.Clock.Now().Unix()
 	// Signed for u1, sent for u2: the query is part of what is signed.
 	headers := map[string]string{
 		signature.HeaderAppID:     app.ID,
@@ -109,30 +109,30 @@ func TestSignatureCoversRequest(t *testing.T) {
 	body := `{"appUserId":"u1","type":"setupIntent"}`
 	headers[signature.HeaderSignature] = signature.Sign(app.Secret, ts, "POST", "/v1/stripe/payment-methods", []byte(body))
 	e.raw("POST", "/v1/stripe/payment-methods", `{"appUserId":"u2","type":"setupIntent"}`, headers).want(t, 401, appwheel.EUNAUTHENTICATED)
-	if n := e.stripe.TotalCalls(); n != 0 {
+	if n := e.Stripe.TotalCalls(); n != 0 {
 		t.Errorf("Stripe calls = %d, want 0", n)
 	}
 }
 
 func TestRotatedSecretGracePeriod(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
+	app := e.NewApp("a")
 	old := *app
-	rotated, err := e.apps.RotateSecret(context.Background(), app.ID, time.Hour)
+	rotated, err := e.Apps.RotateSecret(context.Background(), app.ID, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.do(rotated, req{method: "GET", target: listTarget}).want(t, 200, 0)
 	e.do(&old, req{method: "GET", target: listTarget}).want(t, 200, 0)
-	e.clock.Advance(time.Hour)
+	e.Clock.Advance(time.Hour)
 	e.do(&old, req{method: "GET", target: listTarget}).want(t, 401, appwheel.EUNAUTHENTICATED)
 	e.do(rotated, req{method: "GET", target: listTarget}).want(t, 200, 0)
 }
 
 func TestDisabledApp(t *testing.T) {
 	e := newEnv(t)
-	app := e.newApp("a")
-	if _, err := e.apps.SetDisabled(context.Background(), app.ID, true); err != nil {
+	app := e.NewApp("a")
+	if _, err := e.Apps.SetDisabled(context.Background(), app.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	r := e.do(app, req{method: "GET", target: listTarget}).want(t, http.StatusForbidden, appwheel.EFORBIDDEN)

@@ -95,6 +95,9 @@ func writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if rep.code == appwheel.ERATELIMITED {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.WriteHeader(rep.status)
 	w.Write(rep.body)
 	w.Write([]byte{'\n'})

@@ -2,81 +2,27 @@ package http_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/appwheel/appwheel"
-	"github.com/appwheel/appwheel/apps"
-	"github.com/appwheel/appwheel/billing"
-	"github.com/appwheel/appwheel/crypt"
-	appwheelhttp "github.com/appwheel/appwheel/http"
-	"github.com/appwheel/appwheel/internal/fakestripe"
+	"github.com/appwheel/appwheel/internal/apitest"
 	"github.com/appwheel/appwheel/signature"
-	"github.com/appwheel/appwheel/sqlite"
 )
 
 // env is a running API over a real SQLite database and the fake Stripe.
 type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	store  *sqlite.DB
-	apps   *apps.Service
-	stripe *fakestripe.Fake
-	clock  *clock // the server's clock
+	*apitest.Env
+	t *testing.T
 }
-
-// clock is the server's clock; tests move it. Every signed request moves it
-// one second on, so two identical requests never share a signature.
-type clock struct{ unixNano atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.unixNano.Load()) }
-func (c *clock) Advance(d time.Duration) { c.unixNano.Add(int64(d)) }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "appwheel.db"))
-	if err := db.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	key, _ := crypt.ParseKey(crypt.NewKey())
-	box, err := crypt.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, store: db, stripe: fakestripe.New(), clock: &clock{}}
-	e.clock.unixNano.Store(time.Now().UnixNano())
-	e.apps = apps.NewService(db, box, e.clock.Now)
-	api := appwheelhttp.NewServer(appwheelhttp.Config{
-		Apps:    e.apps,
-		Billing: billing.NewService(db, e.stripe, e.clock.Now),
-		Store:   db,
-		Now:     e.clock.Now,
-	})
-	e.srv = httptest.NewServer(api)
-	t.Cleanup(e.srv.Close)
-	return e
-}
-
-// newApp creates an app with its own fake Stripe account.
-func (e *env) newApp(name string, redirectHosts ...string) *appwheel.App {
-	e.t.Helper()
-	app, err := e.apps.Create(context.Background(), apps.CreateParams{
-		Name: name, Platform: "stripe", StripeSecretKey: "sk_test_" + name, RedirectHosts: redirectHosts,
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return app
+	return &env{Env: apitest.New(t), t: t}
 }
 
 // response is a decoded envelope.
@@ -102,8 +48,8 @@ func (e *env) do(app *appwheel.App, r req) response {
 	e.t.Helper()
 	ts := r.ts
 	if ts == 0 {
-		e.clock.Advance(time.Second)
-		ts = e.clock.Now().Unix()
+		e.Clock.Advance(time.Second)
+		ts = e.Clock.Now().Unix()
 	}
 	h := map[string]string{
 		signature.HeaderAppID:     app.ID,
@@ -120,7 +66,7 @@ func (e *env) do(app *appwheel.App, r req) response {
 // raw sends a request with exactly the given headers ("" values are left out).
 func (e *env) raw(method, target, body string, headers map[string]string) response {
 	e.t.Helper()
-	hr, err := http.NewRequest(method, e.srv.URL+target, bytes.NewReader([]byte(body)))
+	hr, err := http.NewRequest(method, e.Server.URL+target, bytes.NewReader([]byte(body)))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -129,7 +75,7 @@ func (e *env) raw(method, target, body string, headers map[string]string) respon
 			hr.Header.Set(k, v)
 		}
 	}
-	resp, err := e.srv.Client().Do(hr)
+	resp, err := e.Server.Client().Do(hr)
 	if err != nil {
 		e.t.Fatal(err)
 	}

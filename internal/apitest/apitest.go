@@ -1,0 +1,92 @@
+// Package apitest runs AppWheel's HTTP API for tests: a real SQLite
+// database, the real services, and the fake Stripe provider (the one thing
+// unit tests mock).
+package apitest
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apps"
+	"github.com/appwheel/appwheel/billing"
+	"github.com/appwheel/appwheel/crypt"
+	appwheelhttp "github.com/appwheel/appwheel/http"
+	"github.com/appwheel/appwheel/internal/fakestripe"
+	"github.com/appwheel/appwheel/sqlite"
+)
+
+// Env is a running API.
+type Env struct {
+	Server *httptest.Server
+	Store  *sqlite.DB
+	Apps   *apps.Service
+	Stripe *fakestripe.Fake
+	Clock  *Clock // the server's clock
+	t      testing.TB
+}
+
+// Clock is a clock tests move by hand.
+type Clock struct{ unixNano atomic.Int64 }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Unix(0, c.unixNano.Load()) }
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) { c.unixNano.Add(int64(d)) }
+
+// New starts an API, closed when the test ends. Its clock starts at the
+// real time.
+func New(t testing.TB) *Env {
+	t.Helper()
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "appwheel.db"))
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key, err := crypt.ParseKey(crypt.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := crypt.NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{Store: db, Stripe: fakestripe.New(), Clock: &Clock{}, t: t}
+	e.Clock.unixNano.Store(time.Now().UnixNano())
+	e.Apps = apps.NewService(db, box, e.Clock.Now)
+	e.Server = httptest.NewServer(appwheelhttp.NewServer(appwheelhttp.Config{
+		Apps:    e.Apps,
+		Billing: billing.NewService(db, e.Stripe, e.Clock.Now),
+		Store:   db,
+		Now:     e.Clock.Now,
+	}))
+	t.Cleanup(e.Server.Close)
+	return e
+}
+
+// NewApp creates an app with its own fake Stripe account.
+func (e *Env) NewApp(name string, redirectHosts ...string) *appwheel.App {
+	e.t.Helper()
+	app, err := e.Apps.Create(context.Background(), apps.CreateParams{
+		Name: name, Platform: appwheel.PlatformStripe, StripeSecretKey: "sk_test_" + name, RedirectHosts: redirectHosts,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return app
+}
+
+// Customer returns the Stripe customer AppWheel recorded for a user.
+func (e *Env) Customer(app *appwheel.App, appUserID string) string {
+	e.t.Helper()
+	id, err := e.Store.CustomerID(context.Background(), app.ID, appUserID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
