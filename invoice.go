@@ -28,6 +28,14 @@ func (s *Subscription) Live() bool {
 	return false
 }
 
+// Price is the part of a Stripe Price AppWheel reads. A price's recurring
+// terms cannot change once it exists, so a Price may be cached forever.
+type Price struct {
+	ID            string
+	Interval      string // day, week, month, year; "" when not recurring
+	IntervalCount int64
+}
+
 // Invoice is the part of a Stripe Invoice AppWheel reads.
 type Invoice struct {
 	ID               string
@@ -46,6 +54,12 @@ type Invoice struct {
 	PeriodStart      int64
 	PeriodEnd        int64
 	PaidAt           int64 // status_transitions.paid_at, 0 when unpaid
+	// ServicePeriodStart and ServicePeriodEnd bound the period the
+	// subscription line bills for (the line's period; 0 when none). Stripe's
+	// invoice-level period is the previous period for renewals, so
+	// orderStatus is judged by this one.
+	ServicePeriodStart int64
+	ServicePeriodEnd   int64
 }
 
 // InvoicePage is one page of a customer's invoices, newest first.

@@ -17,6 +17,7 @@ type Store interface {
 	NonceStore
 	IdempotencyStore
 	LockStore
+	MirrorStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -29,6 +29,8 @@ type Stripe interface {
 	Subscriptions(ctx context.Context, acct StripeAccount, customerID string) ([]*Subscription, error)
 	// Invoices returns one page of a customer's invoices, newest first.
 	Invoices(ctx context.Context, acct StripeAccount, p ListInvoicesParams) (*InvoicePage, error)
+	// Price returns a price.
+	Price(ctx context.Context, acct StripeAccount, id string) (*Price, error)
 }
 
 // CreateCustomerParams creates the Customer of one app user.

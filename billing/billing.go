@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/appwheel/appwheel"
@@ -25,6 +26,7 @@ type Service struct {
 	store  Store
 	stripe appwheel.Stripe
 	now    func() time.Time
+	prices sync.Map // priceKey → *appwheel.Price
 }
 
 // NewService returns a Service. now is the clock; nil means time.Now.
@@ -73,14 +75,16 @@ func customerIdempotencyKey(appID, appUserID string) string {
 }
 
 // stripeIdempotencyKey derives the Stripe idempotency key of one operation
-// from the client's Idempotency-Key, so that a client retrying after a crash
-// gets Stripe's first result instead of a second write. Without a client key
-// it returns "" and the provider makes one key per call.
-func stripeIdempotencyKey(op, appID, clientKey string) string {
+// from the client's Idempotency-Key and the operation's parameters, so that
+// a client retrying after a crash gets Stripe's first result instead of a
+// second write, and a key reused for another request makes another Stripe
+// key. Without a client key it returns "" and the provider makes one key
+// per call.
+func stripeIdempotencyKey(op, appID, clientKey string, params ...string) string {
 	if clientKey == "" {
 		return ""
 	}
-	return derivedKey(op, appID, clientKey)
+	return derivedKey(append([]string{op, appID, clientKey}, params...)...)
 }
 
 func derivedKey(parts ...string) string {

@@ -855,7 +855,7 @@ func TestRemovePaymentMethodInvalid(t *testing.T) {
 	}{
 		{"EmptyMethodID", "user_1", "", "methodId"},
 		{"InvoiceID", "user_1", "in_123", "methodId"},
-		{"CardID", "user_1", "card_123", "methodId"},
+		{"ChargeID", "user_1", "ch_123", "methodId"},
 		{"PrefixOnly", "user_1", "pm_", "methodId"},
 		{"UpperCasePrefix", "user_1", "PM_123", "methodId"},
 		{"SQLish", "user_1", "pm_x;drop", "methodId"},

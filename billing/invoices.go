@@ -35,7 +35,7 @@ func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 		return nil, appwheel.Errorf(appwheel.EINVALID, "limit must be between 1 and %d", MaxInvoiceLimit)
 	}
 	if p.StartingAfter != "" {
-		if err := validateObjectID("startingAfter", "in_", p.StartingAfter); err != nil {
+		if err := validateObjectID("startingAfter", []string{"in_"}, p.StartingAfter); err != nil {
 			return nil, err
 		}
 	}
@@ -58,11 +58,49 @@ func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 		return nil, err
 	}
 	for _, inv := range page.Invoices {
-		list.Invoices = append(list.Invoices, OrderFromInvoice(inv, subs[inv.SubscriptionID]))
+		sub := subs[inv.SubscriptionID]
+		price, err := s.invoicePrice(ctx, app, inv, sub)
+		if err != nil {
+			return nil, err
+		}
+		list.Invoices = append(list.Invoices, OrderFromInvoice(inv, sub, price))
 	}
 	list.HasMore = page.HasMore
 	return list, nil
 }
+
+// invoicePrice returns the price an invoice billed: the subscription's own
+// when it is the same price (no Stripe call), else the price fetched once
+// and cached, since a price's recurring terms never change. It is nil when
+// the invoice has no price or Stripe does not know it.
+func (s *Service) invoicePrice(ctx context.Context, app *appwheel.App, inv *appwheel.Invoice, sub *appwheel.Subscription) (*appwheel.Price, error) {
+	id := inv.PriceID
+	if id == "" && sub != nil {
+		id = sub.PriceID
+	}
+	switch {
+	case id == "":
+		return nil, nil
+	case sub != nil && sub.PriceID == id:
+		return &appwheel.Price{ID: id, Interval: sub.Interval, IntervalCount: sub.IntervalCount}, nil
+	}
+	key := priceKey{account: app.Stripe.SecretKey, id: id}
+	if p, ok := s.prices.Load(key); ok {
+		return p.(*appwheel.Price), nil
+	}
+	p, err := s.stripe.Price(ctx, app.Stripe, id)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.prices.Store(key, p)
+	return p, nil
+}
+
+// priceKey identifies a price in the cache: ids are unique per Stripe account.
+type priceKey struct{ account, id string }
 
 // badCursor reports Stripe refusing a starting_after: an invoice it does
 // not know, or one it will not page from.
@@ -125,10 +163,12 @@ func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserI
 	return views, nil
 }
 
-// OrderFromInvoice maps a Stripe invoice, and the subscription it belongs to
-// (nil for a one-off invoice or one whose subscription is unknown), to the
-// order format.
-func OrderFromInvoice(inv *appwheel.Invoice, sub *appwheel.Subscription) appwheel.Order {
+// OrderFromInvoice maps a Stripe invoice, the subscription it belongs to
+// (nil for a one-off invoice or one whose subscription is unknown) and the
+// price it billed (nil when unknown) to the order format. productPeriod
+// comes from the invoice's own price, so invoices from before a plan change
+// keep their period; orderStatus from the subscription's status.
+func OrderFromInvoice(inv *appwheel.Invoice, sub *appwheel.Subscription, price *appwheel.Price) appwheel.Order {
 	o := appwheel.Order{
 		OriginOrderID:      inv.SubscriptionID,
 		OrderID:            inv.ID,
@@ -147,13 +187,15 @@ func OrderFromInvoice(inv *appwheel.Invoice, sub *appwheel.Subscription) appwhee
 		PeriodEnd:          appwheel.UnixString(inv.PeriodEnd),
 		Number:             inv.Number,
 	}
+	if price != nil {
+		o.ProductPeriod = appwheel.ProductPeriod(price.Interval, price.IntervalCount)
+	}
 	if sub == nil {
 		return o
 	}
 	if o.ProductID == "" {
 		o.ProductID = sub.PriceID
 	}
-	o.ProductPeriod = appwheel.ProductPeriod(sub.Interval, sub.IntervalCount)
 	o.OrderStatus = appwheel.OrderStatus(sub.Status)
 	// The next charge: only a subscription that will renew has one.
 	if sub.Live() && !sub.CancelAtPeriodEnd {

@@ -209,7 +209,8 @@ func TestInvoicesOrderMapping(t *testing.T) {
 		{"Paused", "paused", "month", 1, false, "", "P1M", 8, false},
 		{"ActiveCancelAtPeriodEnd", "active", "year", 1, true, "", "P1Y", 1, false},
 		{"TrialingCancelAtPeriodEnd", "trialing", "day", 3, true, "", "P3D", 2, false},
-		{"InvoicePriceWins", "active", "month", 1, false, "price_on_invoice", "P1M", 1, true},
+		// The invoice's own price (yearly, seeded below) gives the period.
+		{"InvoicePriceWins", "active", "month", 1, false, "price_on_invoice", "P1Y", 1, true},
 		{"CountZeroIsOne", "active", "day", 0, false, "", "P1D", 1, true},
 	}
 	e := newEnv(t)
@@ -219,6 +220,7 @@ func TestInvoicesOrderMapping(t *testing.T) {
 		inv *appwheel.Invoice
 	}
 	byName := map[string]seeded{}
+	e.fake.AddPrice(e.appA.Stripe, appwheel.Price{ID: "price_on_invoice", Interval: "year", IntervalCount: 1})
 	for i, tt := range tests {
 		sub := e.fake.AddSubscription(e.appA.Stripe, cusID, appwheel.Subscription{
 			Status: tt.status, PriceID: fmt.Sprintf("price_sub_%d", i),
@@ -571,46 +573,61 @@ func TestOrderFromInvoice(t *testing.T) {
 		return o
 	}
 	tests := []struct {
-		name string
-		inv  *appwheel.Invoice
-		sub  *appwheel.Subscription
-		want appwheel.Order
+		name  string
+		inv   *appwheel.Invoice
+		sub   *appwheel.Subscription
+		want  appwheel.Order
+		price func() *appwheel.Price // nil: the subscription's terms, as the service resolves them
 	}{
-		{"Active", inv(nil), sub(nil), base},
+		{"Active", inv(nil), sub(nil), base, nil},
 		{"PriceFallsBackToSubscription", inv(func(i *appwheel.Invoice) { i.PriceID = "" }), sub(nil),
-			order(func(o *appwheel.Order) { o.ProductID = "price_sub" })},
+			order(func(o *appwheel.Order) { o.ProductID = "price_sub" }), nil},
 		{"TrialingDaily3", inv(nil), sub(func(s *appwheel.Subscription) { s.Status, s.Interval, s.IntervalCount = "trialing", "day", 3 }),
-			order(func(o *appwheel.Order) { o.OrderStatus, o.ProductPeriod = 2, "P3D" })},
+			order(func(o *appwheel.Order) { o.OrderStatus, o.ProductPeriod = 2, "P3D" }), nil},
 		{"PastDue", inv(nil), sub(func(s *appwheel.Subscription) { s.Status = "past_due" }),
-			order(func(o *appwheel.Order) { o.OrderStatus = 3 })},
+			order(func(o *appwheel.Order) { o.OrderStatus = 3 }), nil},
 		{"UnpaidWeekly", inv(nil), sub(func(s *appwheel.Subscription) { s.Status, s.Interval = "unpaid", "week" }),
-			order(func(o *appwheel.Order) { o.OrderStatus, o.ProductPeriod = 4, "P1W" })},
+			order(func(o *appwheel.Order) { o.OrderStatus, o.ProductPeriod = 4, "P1W" }), nil},
 		{"CanceledYearly", inv(nil), sub(func(s *appwheel.Subscription) { s.Status, s.Interval = "canceled", "year" }),
-			order(func(o *appwheel.Order) { o.OrderStatus, o.ProductPeriod, o.BillingCycleAnchor = 5, "P1Y", "0" })},
+			order(func(o *appwheel.Order) { o.OrderStatus, o.ProductPeriod, o.BillingCycleAnchor = 5, "P1Y", "0" }), nil},
 		{"CancelAtPeriodEnd", inv(nil), sub(func(s *appwheel.Subscription) { s.CancelAtPeriodEnd = true }),
-			order(func(o *appwheel.Order) { o.BillingCycleAnchor = "0" })},
+			order(func(o *appwheel.Order) { o.BillingCycleAnchor = "0" }), nil},
 		{"Incomplete", inv(nil), sub(func(s *appwheel.Subscription) { s.Status = "incomplete" }),
-			order(func(o *appwheel.Order) { o.OrderStatus, o.BillingCycleAnchor = 6, "0" })},
+			order(func(o *appwheel.Order) { o.OrderStatus, o.BillingCycleAnchor = 6, "0" }), nil},
 		{"IncompleteExpired", inv(nil), sub(func(s *appwheel.Subscription) { s.Status = "incomplete_expired" }),
-			order(func(o *appwheel.Order) { o.OrderStatus, o.BillingCycleAnchor = 7, "0" })},
+			order(func(o *appwheel.Order) { o.OrderStatus, o.BillingCycleAnchor = 7, "0" }), nil},
 		{"Paused", inv(nil), sub(func(s *appwheel.Subscription) { s.Status = "paused" }),
-			order(func(o *appwheel.Order) { o.OrderStatus, o.BillingCycleAnchor = 8, "0" })},
+			order(func(o *appwheel.Order) { o.OrderStatus, o.BillingCycleAnchor = 8, "0" }), nil},
 		{"ActiveNoPeriodEnd", inv(nil), sub(func(s *appwheel.Subscription) { s.CurrentPeriodEnd = 0 }),
-			order(func(o *appwheel.Order) { o.BillingCycleAnchor = "0" })},
+			order(func(o *appwheel.Order) { o.BillingCycleAnchor = "0" }), nil},
 		{"NonRecurringPrice", inv(nil), sub(func(s *appwheel.Subscription) { s.Interval, s.IntervalCount = "", 0 }),
-			order(func(o *appwheel.Order) { o.ProductPeriod = "" })},
+			order(func(o *appwheel.Order) { o.ProductPeriod = "" }), nil},
 		{"OneOff", inv(func(i *appwheel.Invoice) { i.SubscriptionID, i.PriceID = "", "" }), nil,
 			order(func(o *appwheel.Order) {
 				o.OriginOrderID, o.ProductID, o.ProductPeriod, o.BillingCycleAnchor, o.OrderStatus = "", "", "", "0", 0
-			})},
+			}), nil},
 		{"UnknownSubscription", inv(nil), nil,
-			order(func(o *appwheel.Order) { o.ProductPeriod, o.BillingCycleAnchor, o.OrderStatus = "", "0", 0 })},
+			order(func(o *appwheel.Order) { o.ProductPeriod, o.BillingCycleAnchor, o.OrderStatus = "", "0", 0 }), nil},
 		{"NoTimestamps", inv(func(i *appwheel.Invoice) { i.Created, i.PeriodStart, i.PeriodEnd, i.PaidAt = 0, 0, 0, 0 }), sub(nil),
-			order(func(o *appwheel.Order) { o.Created, o.PeriodStart, o.PeriodEnd, o.PaidAt = "0", "0", "0", "0" })},
+			order(func(o *appwheel.Order) { o.Created, o.PeriodStart, o.PeriodEnd, o.PaidAt = "0", "0", "0", "0" }), nil},
+		{"PlanChangedSinceInvoice", inv(nil), sub(nil),
+			order(func(o *appwheel.Order) { o.ProductPeriod = "P1Y" }),
+			func() *appwheel.Price { return &appwheel.Price{ID: "price_inv", Interval: "year", IntervalCount: 1} }},
+		{"UnknownPrice", inv(nil), sub(nil),
+			order(func(o *appwheel.Order) { o.ProductPeriod = "" }),
+			func() *appwheel.Price { return nil }},
 	}
 	for _, tt := range tests {
+		if tt.price == nil {
+			tt.price = func() *appwheel.Price {
+				if tt.sub == nil {
+					return nil
+				}
+				return &appwheel.Price{ID: tt.sub.PriceID, Interval: tt.sub.Interval, IntervalCount: tt.sub.IntervalCount}
+			}
+		}
 		t.Run(tt.name, func(t *testing.T) {
-			got := billing.OrderFromInvoice(tt.inv, tt.sub)
+			got := billing.OrderFromInvoice(tt.inv, tt.sub, tt.price())
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("OrderFromInvoice mismatch (-want +got):\n%s", diff)
 			}

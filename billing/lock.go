@@ -11,7 +11,8 @@ import (
 
 const (
 	// userLockLease bounds how long a crashed holder blocks a user's
-	// changes; it is longer than one change with Stripe's retries takes.
+	// changes. It must outlast any request that holds it: the HTTP layer
+	// cancels a request after 60 s, so a live holder never loses its lease.
 	userLockLease = 2 * time.Minute
 	// userLockWait is how long a change waits for another to finish.
 	userLockWait = 10 * time.Second
@@ -31,6 +32,8 @@ func (s *Service) withUserLock(ctx context.Context, appID, appUserID string, fn 
 	rand.Read(b)
 	owner := hex.EncodeToString(b)
 
+	// Waiting is measured in real time, not the injected clock: it is how
+	// long this caller sleeps, not a fact about the data.
 	deadline := time.Now().Add(userLockWait)
 	for {
 		now := s.now()

@@ -52,7 +52,7 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 			CancelURL:      p.CancelURL,
 			AppID:          app.ID,
 			AppUserID:      p.AppUserID,
-			IdempotencyKey: stripeIdempotencyKey("checkout_session", app.ID, p.IdempotencyKey),
+			IdempotencyKey: stripeIdempotencyKey("checkout_session", app.ID, p.IdempotencyKey, p.AppUserID, p.SuccessURL, p.CancelURL),
 		})
 		if err != nil {
 			return nil, err
@@ -63,7 +63,7 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 		CustomerID:     customerID,
 		AppID:          app.ID,
 		AppUserID:      p.AppUserID,
-		IdempotencyKey: stripeIdempotencyKey("setup_intent", app.ID, p.IdempotencyKey),
+		IdempotencyKey: stripeIdempotencyKey("setup_intent", app.ID, p.IdempotencyKey, p.AppUserID),
 	})
 	if err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func (s *Service) RemovePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err := validateAppUserID(p.AppUserID); err != nil {
 		return nil, err
 	}
-	if err := validateObjectID("methodId", "pm_", p.MethodID); err != nil {
+	if err := validateObjectID("methodId", paymentMethodPrefixes, p.MethodID); err != nil {
 		return nil, err
 	}
 	var removed *appwheel.RemovedPaymentMethod
@@ -156,7 +156,7 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 				continue
 			}
 			if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, pm.ID,
-				stripeIdempotencyKey("promote_default", app.ID, p.IdempotencyKey)); err != nil {
+				stripeIdempotencyKey("promote_default", app.ID, p.IdempotencyKey, p.AppUserID, p.MethodID, pm.ID)); err != nil {
 				return nil, err
 			}
 			removed.NewDefaultMethodID = pm.ID
@@ -164,7 +164,7 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 		}
 	}
 	if err := s.stripe.DetachPaymentMethod(ctx, app.Stripe, p.MethodID,
-		stripeIdempotencyKey("detach", app.ID, p.IdempotencyKey)); err != nil {
+		stripeIdempotencyKey("detach", app.ID, p.IdempotencyKey, p.AppUserID, p.MethodID)); err != nil {
 		return nil, err
 	}
 	return removed, nil
@@ -180,7 +180,7 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App
 	if err := validateAppUserID(appUserID); err != nil {
 		return err
 	}
-	if err := validateObjectID("methodId", "pm_", methodID); err != nil {
+	if err := validateObjectID("methodId", paymentMethodPrefixes, methodID); err != nil {
 		return err
 	}
 	return s.withUserLock(ctx, app.ID, appUserID, func() error {
@@ -189,7 +189,7 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App
 			return err
 		}
 		return s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, methodID,
-			stripeIdempotencyKey("set_default", app.ID, idempotencyKey))
+			stripeIdempotencyKey("set_default", app.ID, idempotencyKey, appUserID, methodID))
 	})
 }
 

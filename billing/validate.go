@@ -32,14 +32,19 @@ func validateAppUserID(id string) error {
 	return nil
 }
 
-// validateObjectID checks that id looks like a Stripe id with the given
-// prefix (pm_, in_), so ids of the wrong kind are refused before Stripe is
+// Prefixes of the ids a payment method list can hold: PaymentMethods, and
+// on older accounts legacy cards and sources.
+var paymentMethodPrefixes = []string{"pm_", "card_", "src_"}
+
+// validateObjectID checks that id looks like a Stripe id with one of the
+// given prefixes, so ids of the wrong kind are refused before Stripe is
 // asked.
-func validateObjectID(param, prefix, id string) error {
+func validateObjectID(param string, prefixes []string, id string) error {
 	if id == "" {
 		return appwheel.Errorf(appwheel.EINVALID, "%s is required", param)
 	}
-	ok := strings.HasPrefix(id, prefix) && len(id) > len(prefix) && len(id) <= maxObjectIDLen
+	ok := slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(id, p) && len(id) > len(p) }) &&
+		len(id) <= maxObjectIDLen
 	for _, r := range id {
 		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
 			ok = false
@@ -47,7 +52,7 @@ func validateObjectID(param, prefix, id string) error {
 		}
 	}
 	if !ok {
-		return appwheel.Errorf(appwheel.EINVALID, "%s must be a Stripe id starting with %s", param, prefix)
+		return appwheel.Errorf(appwheel.EINVALID, "%s must be a Stripe id starting with %s", param, strings.Join(prefixes, " or "))
 	}
 	return nil
 }
@@ -67,6 +72,11 @@ func validateRedirectURL(param, raw string, allowedHosts []string) error {
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return appwheel.Errorf(appwheel.EINVALID, "%s must be an absolute http or https URL", param)
+	}
+	if strings.IndexFunc(u.Host, func(r rune) bool { return r > unicode.MaxASCII }) >= 0 {
+		// Browsers fold some non-ASCII letters into ASCII ones; comparing
+		// only ASCII hosts (IDNs in punycode) keeps the allow-list exact.
+		return appwheel.Errorf(appwheel.EINVALID, "%s host must be ASCII (write international names in punycode)", param)
 	}
 	if u.User != nil {
 		return appwheel.Errorf(appwheel.EINVALID, "%s must not carry user information", param)

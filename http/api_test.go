@@ -77,6 +77,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"invoices limit text", "GET", "/v1/stripe/invoices?appUserId=u1&limit=ten", ``, 400, appwheel.EINVALID, "limit"},
 		{"invoices bad cursor", "GET", "/v1/stripe/invoices?appUserId=u1&startingAfter=pm_1", ``, 400, appwheel.EINVALID, "startingAfter"},
 		{"body too large", "POST", pmPath, `{"appUserId":"` + strings.Repeat("a", 1<<20) + `"}`, 413, appwheel.EINVALID, "1 MiB"},
+		{"non-ASCII redirect host", "POST", pmPath, `{"appUserId":"u1","type":"checkout","successUrl":"https://ſhop.example.com/s","cancelUrl":"https://shop.example.com/c"}`, 400, appwheel.EINVALID, "ASCII"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +105,8 @@ func TestRoutesInEnvelope(t *testing.T) {
 		{"GET", pmPath + "/pm_1", 405, appwheel.EINVALID, "DELETE"},
 		{"POST", "/healthz", 405, appwheel.EINVALID, "GET"},
 		{"GET", "/healthz", 200, 0, ""},
+		{"GET", "//v1/stripe/payment-methods", 404, appwheel.ENOTFOUND, ""},
+		{"GET", "/v1/stripe/./invoices", 404, appwheel.ENOTFOUND, ""},
 		{"GET", "/readyz", 200, 0, ""},
 	}
 	for _, tt := range tests {

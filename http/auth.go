@@ -95,8 +95,9 @@ func (s *Server) verifySignature(r *http.Request, body []byte, app *appwheel.App
 		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "signature does not match the request")
 	}
 	// The signature is the nonce: the database remembers it until it could
-	// no longer pass the freshness check, on every replica.
-	fresh, err := s.store.UseNonce(r.Context(), app.ID, hex.EncodeToString(sum), time.Unix(ts, 0).Add(signature.Tolerance+time.Second))
+	// no longer pass the freshness check on any replica, whose clocks may
+	// differ by up to another Tolerance.
+	fresh, err := s.store.UseNonce(r.Context(), app.ID, hex.EncodeToString(sum), time.Unix(ts, 0).Add(2*signature.Tolerance))
 	if err != nil {
 		return err
 	}

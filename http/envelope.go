@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,10 +71,16 @@ func (s *Server) reply(r *http.Request, data any, err error) reply {
 		if errors.As(err, &e) {
 			env.Stripe = e.Stripe
 		}
-		if env.Code == appwheel.EINTERNAL {
+		switch {
+		case env.Code == appwheel.EINTERNAL && errors.Is(err, context.Canceled):
+			s.logger.InfoContext(r.Context(), "request canceled by the client")
+		case env.Code == appwheel.EINTERNAL:
 			s.logger.ErrorContext(r.Context(), "internal error", slog.String("error", err.Error()))
 		}
-		status = statusOf[env.Code]
+		var ok bool
+		if status, ok = statusOf[env.Code]; !ok {
+			status = http.StatusInternalServerError
+		}
 		var he *httpError
 		if errors.As(err, &he) {
 			status = he.status
@@ -95,8 +102,12 @@ func writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if rep.code == appwheel.ERATELIMITED {
+	switch {
+	case rep.code == appwheel.ERATELIMITED:
 		w.Header().Set("Retry-After", "1")
+	case rep.status == http.StatusRequestEntityTooLarge:
+		// The rest of the body is not read: the connection cannot be reused.
+		w.Header().Set("Connection", "close")
 	}
 	w.WriteHeader(rep.status)
 	w.Write(rep.body)

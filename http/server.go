@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,11 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RequestTimeout bounds the work of one API request, Stripe calls
+	// included; it must stay below the per-user lease and the idempotency
+	// stale window (2 minutes) and the server's write timeout.
+	// Defaults to 60s.
+	RequestTimeout time.Duration
 }
 
 // Server serves the API. It is an http.Handler.
@@ -40,6 +46,7 @@ type Server struct {
 	store   appwheel.Store
 	logger  *slog.Logger
 	now     func() time.Time
+	timeout time.Duration
 	metrics *metrics
 	mux     *http.ServeMux
 	handler http.Handler
@@ -53,7 +60,11 @@ func NewServer(cfg Config) *Server {
 		store:   cfg.Store,
 		logger:  cfg.Logger,
 		now:     cfg.Now,
+		timeout: cfg.RequestTimeout,
 		mux:     http.NewServeMux(),
+	}
+	if s.timeout <= 0 {
+		s.timeout = 60 * time.Second
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -80,7 +91,7 @@ func NewServer(cfg Config) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc(notFoundPattern, s.handleNoRoute)
 
-	s.handler = s.observe(s.mux)
+	s.handler = s.observe(canonicalPaths(s.mux, s))
 	return s
 }
 
@@ -114,6 +125,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, platform strin
 		}
 		return s.reply(r, nil, appwheel.Errorf(appwheel.EINVALID, "cannot read request body"))
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	app, err := s.authenticate(r, body, platform)
 	if err != nil {
 		return s.reply(r, nil, err)
@@ -144,6 +158,19 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeReply(w, r, s.reply(r, map[string]string{"status": "ready"}, nil))
+}
+
+// canonicalPaths answers a 404 envelope for a path that is not in clean
+// form (//x, /./x, /x/../y), which the mux would otherwise redirect with a
+// bare HTML body.
+func canonicalPaths(next http.Handler, s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != "" && path.Clean(p) != p && path.Clean(p)+"/" != p {
+			writeReply(w, r, s.reply(r, nil, appwheel.Errorf(appwheel.ENOTFOUND, "no route %s %s", r.Method, p)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // notFoundPattern catches every request no other route takes.

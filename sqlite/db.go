@@ -21,7 +21,10 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-var _ appwheel.Store = (*DB)(nil)
+var (
+	_ appwheel.Store       = (*DB)(nil)
+	_ appwheel.MirrorStore = (*DB)(nil)
+)
 
 // DB is an appwheel.Store kept in one SQLite file.
 type DB struct {
@@ -55,6 +58,8 @@ func (db *DB) Open(ctx context.Context) error {
 	if isMemory(db.path) {
 		sqlDB.SetMaxOpenConns(1)
 	}
+	// Keep connections open: each new one re-runs the pragmas.
+	sqlDB.SetMaxIdleConns(16)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return fmt.Errorf("sqlite: open %s: %w", db.path, err)

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,4 +126,65 @@ func migrations(t *testing.T, path string) []string {
 		t.Fatalf("reading schema_migrations: %v", err)
 	}
 	return names
+}
+
+// TestMirrorQueryPlans checks that each list read of the mirror is one
+// search of the index made for it, read in index order: no full scan and no
+// sort, so its cost does not grow with the table.
+func TestMirrorQueryPlans(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "appwheel.db")
+	openDB(t, path)
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open(%s): %v", path, err)
+	}
+	defer conn.Close()
+
+	tests := []struct {
+		name, query, index string
+	}{
+		{"InvoicesOf first page", `SELECT * FROM invoices WHERE app_id = ? AND customer_id = ?
+			ORDER BY created DESC, id DESC LIMIT ?`, "invoices_by_customer"},
+		{"InvoicesOf next page", `SELECT * FROM invoices WHERE app_id = ? AND customer_id = ?
+			AND (created, id) < (?, ?) ORDER BY created DESC, id DESC LIMIT ?`, "invoices_by_customer"},
+		{"PaymentMethodsOf", `SELECT * FROM payment_methods WHERE app_id = ? AND customer_id = ?
+			ORDER BY created DESC, id DESC`, "payment_methods_by_customer"},
+		{"SubscriptionsOf", `SELECT * FROM subscriptions WHERE app_id = ? AND customer_id = ?
+			ORDER BY created DESC, id DESC`, "subscriptions_by_customer"},
+		{"StatusHistory", `SELECT subscription_id, at, status FROM subscription_status_history
+			WHERE app_id = ? AND subscription_id IN (?, ?) ORDER BY subscription_id, at, status`,
+			"sqlite_autoindex_subscription_status_history_1"},
+		{"PendingEvents", `SELECT * FROM webhook_events WHERE processed_at IS NULL AND received_at < ?
+			ORDER BY received_at, app_id, id LIMIT ?`, "webhook_events_pending"},
+		{"SyncedBefore", `SELECT * FROM customers WHERE app_id = ? AND synced_at < ?
+			ORDER BY synced_at, app_user_id LIMIT ?`, "customers_synced_at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := make([]any, strings.Count(tt.query, "?")) // the plan does not depend on them
+			for i := range args {
+				args[i] = 1
+			}
+			rows, err := conn.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+tt.query, args...)
+			if err != nil {
+				t.Fatalf("EXPLAIN QUERY PLAN: %v", err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatalf("reading plan: %v", err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("reading plan: %v", err)
+			}
+			if len(plan) != 1 || !strings.HasPrefix(plan[0], "SEARCH ") || !strings.Contains(plan[0], "INDEX "+tt.index+" ") {
+				t.Errorf("plan: got %q, want one SEARCH using index %s and no sort", plan, tt.index)
+			}
+		})
+	}
 }

@@ -150,33 +150,36 @@ func invoice(in *stripego.Invoice) *appwheel.Invoice {
 	if in.StatusTransitions != nil {
 		out.PaidAt = in.StatusTransitions.PaidAt
 	}
-	out.PriceID = linePrice(in.Lines)
+	if li := subscriptionLine(in.Lines); li != nil {
+		out.PriceID = li.Pricing.PriceDetails.Price.ID
+		if li.Period != nil {
+			out.ServicePeriodStart, out.ServicePeriodEnd = li.Period.Start, li.Period.End
+		}
+	}
 	return out
 }
 
-// linePrice returns the price of the invoice's subscription line: the first
-// line a subscription item generated that has a price, else the first line
-// with any price, else "". Only the lines embedded in the invoice (Stripe's
+// subscriptionLine returns the invoice's subscription line: the first line
+// a subscription item generated that has a price, else the first line with
+// any price, else nil. Only the lines embedded in the invoice (Stripe's
 // first page of them) are looked at, which is where a subscription line is.
-func linePrice(lines *stripego.InvoiceLineItemList) string {
+func subscriptionLine(lines *stripego.InvoiceLineItemList) *stripego.InvoiceLineItem {
 	if lines == nil {
-		return ""
+		return nil
 	}
-	price := func(li *stripego.InvoiceLineItem) string {
-		if li == nil || li.Pricing == nil || li.Pricing.PriceDetails == nil || li.Pricing.PriceDetails.Price == nil {
-			return ""
-		}
-		return li.Pricing.PriceDetails.Price.ID
+	hasPrice := func(li *stripego.InvoiceLineItem) bool {
+		return li != nil && li.Pricing != nil && li.Pricing.PriceDetails != nil &&
+			li.Pricing.PriceDetails.Price != nil && li.Pricing.PriceDetails.Price.ID != ""
 	}
 	for _, li := range lines.Data {
-		if id := price(li); id != "" && li.Parent != nil && li.Parent.SubscriptionItemDetails != nil {
-			return id
+		if hasPrice(li) && li.Parent != nil && li.Parent.SubscriptionItemDetails != nil {
+			return li
 		}
 	}
 	for _, li := range lines.Data {
-		if id := price(li); id != "" {
-			return id
+		if hasPrice(li) {
+			return li
 		}
 	}
-	return ""
+	return nil
 }

@@ -20,6 +20,7 @@ const (
 	opDetachPaymentMethod     = "detach_payment_method"
 	opListSubscriptions       = "list_subscriptions"
 	opListInvoices            = "list_invoices"
+	opGetPrice                = "get_price"
 )
 
 // Outcomes, the values of the outcome label.
@@ -61,6 +62,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		opCreateCustomer, opGetCustomer, opSetDefaultPaymentMethod,
 		opCreateCheckoutSession, opCreateSetupIntent, opGetPaymentMethod,
 		opListPaymentMethods, opDetachPaymentMethod, opListSubscriptions, opListInvoices,
+		opGetPrice,
 	}
 	outcomes := []string{outcomeOK, outcomeNotFound, outcomeStripeError, outcomeUnavailable, outcomeCanceled}
 	for _, op := range operations {

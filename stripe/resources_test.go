@@ -93,6 +93,8 @@ func TestInvoices(t *testing.T) {
 			HostedInvoiceURL: "https://invoice.stripe.com/i/acct_1/test_YWNjdA",
 			AmountDue:        2900, AmountPaid: 2900, Currency: "usd", Created: 1738368000,
 			PeriodStart: 1735689600, PeriodEnd: 1738368000, PaidAt: 1738375200,
+			// The subscription line's period, not the invoice's (the previous one).
+			ServicePeriodStart: 1738368000, ServicePeriodEnd: 1746144000,
 		}, {
 			ID: "in_1OneOff", CustomerID: "cus_Abc123", Status: "draft", AmountDue: 1000,
 			Currency: "eur", Created: 1730000000, PeriodStart: 1730000000, PeriodEnd: 1730000000,

@@ -40,8 +40,8 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		case "create":
 			fs.StringVar(&p.Name, "name", "", "app name")
 			fs.StringVar(&p.Platform, "platform", appwheel.PlatformStripe, "platform")
-			fs.StringVar(&p.StripeSecretKey, "stripe-secret-key", "", "the app's Stripe secret key (sk_… or rk_…)")
-			fs.StringVar(&p.StripeWebhookSecret, "stripe-webhook-secret", "", "the app's Stripe webhook signing secret (whsec_…)")
+			fs.StringVar(&p.StripeSecretKey, "stripe-secret-key", "", "the app's Stripe secret key (sk_… or rk_…); or APPWHEEL_STRIPE_SECRET_KEY[_FILE]")
+			fs.StringVar(&p.StripeWebhookSecret, "stripe-webhook-secret", "", "the app's Stripe webhook signing secret (whsec_…); or APPWHEEL_STRIPE_WEBHOOK_SECRET[_FILE]")
 			fs.StringVar(&p.StripeAPIBase, "stripe-api-base", "", "Stripe API URL for this app (stripe-mock, the sandbox)")
 			fs.Var(&hosts, "redirect-host", "allowed checkout redirect host (repeatable); none means any")
 		case "rotate-secret":
@@ -70,6 +70,19 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch sub {
 	case "create":
 		p.RedirectHosts = hosts
+		// Secrets may come from the environment (or _FILE), to keep them
+		// out of the process list and shell history.
+		for _, s := range []struct {
+			dst  *string
+			name string
+		}{{&p.StripeSecretKey, "APPWHEEL_STRIPE_SECRET_KEY"}, {&p.StripeWebhookSecret, "APPWHEEL_STRIPE_WEBHOOK_SECRET"}} {
+			if *s.dst != "" {
+				continue
+			}
+			if *s.dst, err = envSecret(s.name); err != nil {
+				return err
+			}
+		}
 		app, err := d.apps.Create(ctx, p)
 		if err != nil {
 			return cliError(err)

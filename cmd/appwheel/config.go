@@ -23,7 +23,7 @@ type Config struct {
 	// Addr is where the HTTP API listens. Defaults to 127.0.0.1:8080.
 	Addr string
 	// DataDir holds the SQLite database and the generated master key file.
-	// Defaults to ./data.
+	// Defaults to ./data (./dev-data for appwheel dev).
 	DataDir string
 	// DatabaseURL selects the store: a SQLite file path (or sqlite:PATH).
 	// Defaults to DataDir/appwheel.db.
@@ -49,8 +49,8 @@ type Config struct {
 }
 
 // bindFlags registers the config's flags on fs, with defaults taken from
-// the environment.
-func (c *Config) bindFlags(fs *flag.FlagSet) error {
+// the environment; dataDir is the data directory's default.
+func (c *Config) bindFlags(fs *flag.FlagSet, dataDir string) error {
 	var errs []error
 	envDuration := func(name string, def time.Duration) time.Duration {
 		v := os.Getenv(name)
@@ -78,7 +78,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) error {
 	errs = append(errs, err)
 
 	fs.StringVar(&c.Addr, "addr", envString("APPWHEEL_ADDR", "127.0.0.1:8080"), "listen address (APPWHEEL_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", envString("APPWHEEL_DATA_DIR", "data"), "data directory (APPWHEEL_DATA_DIR)")
+	fs.StringVar(&c.DataDir, "data-dir", envString("APPWHEEL_DATA_DIR", dataDir), "data directory (APPWHEEL_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file path; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
 	c.MasterKey = masterKey
 	fs.StringVar(&c.StripeAPIBase, "default-stripe-api-base", os.Getenv("APPWHEEL_STRIPE_API_BASE"), "Stripe API URL for apps without one of their own (APPWHEEL_STRIPE_API_BASE)")

@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 const usage = `appwheel: Stripe payment methods and invoices for your apps' users.
 
 Usage:
+  appwheel dev     [--addr HOST:PORT] [--data-dir DIR]   the whole product offline: API + Stripe sandbox + demo app
   appwheel serve   [flags]             run the HTTP API
   appwheel migrate [flags]             apply database migrations and exit
   appwheel apps create --name N --platform stripe --stripe-secret-key sk_… [--stripe-webhook-secret whsec_…] [--stripe-api-base URL] [--redirect-host H …] [--json]
@@ -24,6 +26,8 @@ Usage:
   appwheel apps rotate-secret ID [--grace 24h] [--json]
   appwheel apps disable ID
   appwheel apps enable ID
+  appwheel sandbox subscribe [--data-dir DIR] --user U [--price monthly|yearly|price_…]   on a running dev
+  appwheel sandbox advance   [--data-dir DIR] --days N                                   on a running dev
 
 Every command takes the configuration flags; run "appwheel serve -h" to list them.
 `
@@ -54,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "apps":
 		return runApps(ctx, args[1:], stdout, stderr)
+
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -68,7 +73,11 @@ func parseConfig(name string, args []string, stderr io.Writer, define func(*flag
 	fs := flag.NewFlagSet("appwheel "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &Config{}
-	envErr := cfg.bindFlags(fs)
+	dataDir := "data"
+	if name == "dev" || strings.HasPrefix(name, "sandbox") {
+		dataDir = "dev-data"
+	}
+	envErr := cfg.bindFlags(fs, dataDir)
 	if define != nil {
 		define(fs)
 	}

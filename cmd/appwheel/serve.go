@@ -33,11 +33,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serve(ctx, d, ln)
+	return serve(ctx, d, ln, nil)
 }
 
 // serve runs the API on ln until ctx ends, then shuts down gracefully.
-func serve(ctx context.Context, d *deps, ln net.Listener) error {
+// mount, when not nil, wraps the API's handler (appwheel dev adds the
+// sandbox beside it).
+func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Handler) http.Handler) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	retries := int64(d.cfg.StripeMaxRetries)
@@ -58,8 +60,12 @@ func serve(ctx context.Context, d *deps, ln net.Listener) error {
 		Logger:   d.logger,
 		Registry: reg,
 	})
+	var handler http.Handler = api
+	if mount != nil {
+		handler = mount(api)
+	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,

@@ -38,6 +38,7 @@ var methods = map[string]bool{
 	"DetachPaymentMethod":     true,
 	"Subscriptions":           true,
 	"Invoices":                true,
+	"Price":                   true,
 }
 
 // Fake is an in-memory appwheel.Stripe. The zero value is not usable; call New.
@@ -64,6 +65,7 @@ type account struct {
 	customers map[string]*customer
 	methods   map[string]*paymentMethod
 	subs      map[string]*subscription
+	prices    map[string]appwheel.Price
 	invoices  map[string]*invoice
 	sessions  []CheckoutSessionRecord
 	intents   []SetupIntentRecord
@@ -225,6 +227,7 @@ func (f *Fake) account(acct appwheel.StripeAccount) *account {
 			customers: make(map[string]*customer),
 			methods:   make(map[string]*paymentMethod),
 			subs:      make(map[string]*subscription),
+			prices:    make(map[string]appwheel.Price),
 			invoices:  make(map[string]*invoice),
 			idem:      make(map[string]idemResult),
 		}

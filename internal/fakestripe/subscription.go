@@ -55,6 +55,9 @@ func (f *Fake) AddSubscription(acct appwheel.StripeAccount, customerID string, s
 		}
 		f.seq++
 		a.subs[s.ID] = &subscription{v: s, seq: f.seq}
+		if _, ok := a.prices[s.PriceID]; s.PriceID != "" && !ok {
+			a.prices[s.PriceID] = appwheel.Price{ID: s.PriceID, Interval: s.Interval, IntervalCount: s.IntervalCount}
+		}
 	})
 	return &s
 }

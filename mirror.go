@@ -1,0 +1,127 @@
+package appwheel
+
+import (
+	"context"
+	"time"
+)
+
+// Event is a Stripe webhook event as AppWheel records it: durably, once per
+// event id, before it is applied to the mirror by a background job.
+type Event struct {
+	AppID       string
+	ID          string // evt_…
+	Type        string // e.g. payment_method.attached
+	Created     int64  // Stripe's event.created, Unix seconds
+	Payload     []byte // the event's JSON as Stripe sent it
+	ReceivedAt  time.Time
+	ProcessedAt time.Time // zero until applied
+}
+
+// StripeEvent is what a Stripe event means for the mirror: its object in
+// domain terms. Exactly one of Customer, PaymentMethod, Subscription and
+// Invoice is set for the events of those objects; setup intent and checkout
+// session events set CustomerID and PaymentMethodID (or SetupIntentID, whose
+// payment method must then be fetched).
+type StripeEvent struct {
+	ID      string
+	Type    string
+	Created int64
+
+	Customer      *Customer
+	PaymentMethod *PaymentMethod
+	Subscription  *Subscription
+	Invoice       *Invoice
+
+	CustomerID      string
+	PaymentMethodID string
+	SetupIntentID   string
+	// PreviousCustomerID is, for payment_method.detached, the customer the
+	// method was detached from.
+	PreviousCustomerID string
+}
+
+// CustomerState is the mirrored state of one user's Stripe customer.
+type CustomerState struct {
+	AppUserID              string
+	CustomerID             string
+	DefaultPaymentMethodID string
+	Deleted                bool
+	// SyncedAt is when the user's mirror was last filled from Stripe (a
+	// backfill or a reconcile); zero means never, and reads go to Stripe.
+	SyncedAt time.Time
+}
+
+// StatusChange is one observed subscription status and when it took effect.
+type StatusChange struct {
+	Status string
+	At     int64 // Unix seconds
+}
+
+// MirrorStore keeps AppWheel's copy of each user's Stripe data, fed by
+// webhooks, backfills and AppWheel's own writes, so that reads need no
+// Stripe call. Every row is scoped by app.
+//
+// Each Save takes a version, the time the snapshot describes: a webhook
+// event's created time, or when AppWheel fetched the object. A snapshot is
+// written only when its version is newer than the stored one, so duplicated
+// and out-of-order deliveries converge. Save reports whether it wrote
+// (false for an older or equal version; the caller re-fetches on a tie).
+type MirrorStore interface {
+	// RecordEvent stores an event unless its (app, id) is stored already,
+	// and reports whether it was new.
+	RecordEvent(ctx context.Context, ev *Event) (bool, error)
+	// Event returns a recorded event, or ENOTFOUND.
+	Event(ctx context.Context, appID, id string) (*Event, error)
+	// MarkEventProcessed records that the event has been applied, or
+	// returns ENOTFOUND when it is not recorded; marking again keeps the
+	// first time.
+	MarkEventProcessed(ctx context.Context, appID, id string, at time.Time) error
+	// PendingEvents returns up to limit unapplied events received before
+	// receivedBefore, oldest first, for the sweeper that re-enqueues them.
+	PendingEvents(ctx context.Context, receivedBefore time.Time, limit int) ([]*Event, error)
+
+	// CustomerState returns the user's mirrored customer, or ENOTFOUND when
+	// the user has no customer.
+	CustomerState(ctx context.Context, appID, appUserID string) (*CustomerState, error)
+	// CustomerOwner returns the user a Stripe customer stands for, or
+	// ENOTFOUND when AppWheel did not create it.
+	CustomerOwner(ctx context.Context, appID, customerID string) (appUserID string, err error)
+	// SaveCustomer updates a known customer's mirrored fields; an unknown
+	// customer is ignored (false).
+	SaveCustomer(ctx context.Context, appID string, c *Customer, version int64) (bool, error)
+	// MarkSynced records that the user's mirror was filled from Stripe at at,
+	// or returns ENOTFOUND when the user has no customer; an at earlier than
+	// the recorded one is ignored.
+	MarkSynced(ctx context.Context, appID, appUserID string, at time.Time) error
+	// SyncedBefore returns up to limit synced users of the app whose last
+	// sync was before t, least recently synced first (for reconcile).
+	SyncedBefore(ctx context.Context, appID string, t time.Time, limit int) ([]*CustomerState, error)
+
+	// SavePaymentMethod writes a payment method; CustomerID "" means
+	// detached.
+	SavePaymentMethod(ctx context.Context, appID string, pm *PaymentMethod, version int64) (bool, error)
+	// MirroredPaymentMethod returns one payment method, or ENOTFOUND.
+	MirroredPaymentMethod(ctx context.Context, appID, id string) (*PaymentMethod, error)
+	// PaymentMethodsOf returns a customer's attached payment methods, newest
+	// first (created, then id, descending).
+	PaymentMethodsOf(ctx context.Context, appID, customerID string) ([]*PaymentMethod, error)
+
+	// SaveSubscription writes a subscription (versioned) and records its
+	// status as observed at version in the history, whatever the version
+	// order, so a shuffled stream of events yields the same history.
+	SaveSubscription(ctx context.Context, appID string, sub *Subscription, version int64) (bool, error)
+	// SubscriptionsOf returns a customer's subscriptions, newest first.
+	SubscriptionsOf(ctx context.Context, appID, customerID string) ([]*Subscription, error)
+	// StatusHistory returns each subscription's status changes, oldest
+	// first, with repeated observations of one status folded into one.
+	StatusHistory(ctx context.Context, appID string, subscriptionIDs []string) (map[string][]StatusChange, error)
+
+	// SaveInvoice writes an invoice.
+	SaveInvoice(ctx context.Context, appID string, inv *Invoice, version int64) (bool, error)
+	// MirroredInvoice returns one invoice, or ENOTFOUND.
+	MirroredInvoice(ctx context.Context, appID, id string) (*Invoice, error)
+	// InvoicesOf returns one page of a customer's invoices, newest first
+	// (created, then id, descending). An unknown or foreign StartingAfter is
+	// ENOTFOUND.
+	InvoicesOf(ctx context.Context, appID string, p ListInvoicesParams) (*InvoicePage, error)
+}

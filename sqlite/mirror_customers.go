@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/appwheel/appwheel"
+)
+
+// customerStateColumns is the column list every customer state query reads,
+// in scanCustomerState's order.
+const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at`
+
+// CustomerState returns the user's mirrored customer, or ENOTFOUND when the
+// user has no customer. A customer the mirror has not seen yet has its
+// fields empty.
+func (db *DB) CustomerState(ctx context.Context, appID, appUserID string) (*appwheel.CustomerState, error) {
+	row := db.db.QueryRowContext(ctx, `SELECT `+customerStateColumns+` FROM customers
+		WHERE app_id = ? AND app_user_id = ?`, appID, appUserID)
+	cs, err := scanCustomerState(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: customer state of %q in app %q: %w", appUserID, appID, err)
+	}
+	return cs, nil
+}
+
+// CustomerOwner returns the user a Stripe customer stands for, or ENOTFOUND
+// when AppWheel did not create it for this app.
+func (db *DB) CustomerOwner(ctx context.Context, appID, customerID string) (string, error) {
+	var appUserID string
+	err := db.db.QueryRowContext(ctx,
+		`SELECT app_user_id FROM customers WHERE app_id = ? AND stripe_customer_id = ?`,
+		appID, customerID).Scan(&appUserID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", appwheel.Errorf(appwheel.ENOTFOUND, "customer %q not found", customerID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: owner of customer %q in app %q: %w", customerID, appID, err)
+	}
+	return appUserID, nil
+}
+
+// SaveCustomer updates the mirrored fields of the app's customer c.ID when
+// version is newer than the stored one. The customer row is PutCustomer's:
+// one UPDATE both finds it and checks the version, so an unknown customer
+// and a stale snapshot alike change nothing and report false.
+func (db *DB) SaveCustomer(ctx context.Context, appID string, c *appwheel.Customer, version int64) (bool, error) {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE customers SET default_payment_method_id = ?, deleted = ?, version = ?
+		WHERE app_id = ? AND stripe_customer_id = ? AND version < ?`,
+		c.DefaultPaymentMethodID, c.Deleted, version, appID, c.ID, version)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: save customer %q of app %q: %w", c.ID, appID, err)
+	}
+	return wrote(res, "save customer %q of app %q", c.ID, appID)
+}
+
+// MarkSynced records that the user's mirror was filled from Stripe at at,
+// or ENOTFOUND when the user has no customer. The time only moves forward:
+// of two syncs finishing out of order, the later one's time stays.
+func (db *DB) MarkSynced(ctx context.Context, appID, appUserID string, at time.Time) error {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE customers SET synced_at = max(coalesce(synced_at, ?1), ?1)
+		WHERE app_id = ?2 AND app_user_id = ?3`,
+		toMicros(at), appID, appUserID)
+	if err != nil {
+		return fmt.Errorf("sqlite: mark %q of app %q synced: %w", appUserID, appID, err)
+	}
+	ok, err := wrote(res, "mark %q of app %q synced", appUserID, appID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
+}
+
+// SyncedBefore returns up to limit of the app's synced users whose last sync
+// was before t, least recently synced first (then by user ID). Users never
+// synced are not returned: reads of theirs go to Stripe until a backfill.
+func (db *DB) SyncedBefore(ctx context.Context, appID string, t time.Time, limit int) ([]*appwheel.CustomerState, error) {
+	if limit < 1 {
+		return nil, nil // SQLite reads LIMIT -1 as no limit at all
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+customerStateColumns+` FROM customers
+		WHERE app_id = ? AND synced_at < ?
+		ORDER BY synced_at, app_user_id
+		LIMIT ?`,
+		appID, toMicros(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: customers of app %q synced before %v: %w", appID, t, err)
+	}
+	states, err := scanAll(rows, scanCustomerState)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: customers of app %q synced before %v: %w", appID, t, err)
+	}
+	return states, nil
+}
+
+func scanCustomerState(s scanner) (*appwheel.CustomerState, error) {
+	var (
+		cs       appwheel.CustomerState
+		syncedAt sql.NullInt64
+	)
+	if err := s.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt); err != nil {
+		return nil, err
+	}
+	cs.SyncedAt = fromNullMicros(syncedAt)
+	return &cs, nil
+}

@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/appwheel/appwheel"
+)
+
+// eventColumns is the column list every event query reads, in scanEvent's
+// order.
+const eventColumns = `app_id, id, type, created, payload, received_at, processed_at`
+
+// RecordEvent stores ev unless its (app, id) is stored already and reports
+// whether it was new. The primary key decides, in one statement, so of two
+// deliveries of one event (to two replicas, say) exactly one is new.
+func (db *DB) RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error) {
+	res, err := db.db.ExecContext(ctx, `INSERT INTO webhook_events (`+eventColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (app_id, id) DO NOTHING`,
+		ev.AppID, ev.ID, ev.Type, ev.Created, blob(ev.Payload),
+		toMicros(ev.ReceivedAt), toNullMicros(ev.ProcessedAt))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: record event %q of app %q: %w", ev.ID, ev.AppID, err)
+	}
+	return wrote(res, "record event %q of app %q", ev.ID, ev.AppID)
+}
+
+// Event returns a recorded event, or ENOTFOUND.
+func (db *DB) Event(ctx context.Context, appID, id string) (*appwheel.Event, error) {
+	row := db.db.QueryRowContext(ctx,
+		`SELECT `+eventColumns+` FROM webhook_events WHERE app_id = ? AND id = ?`, appID, id)
+	ev, err := scanEvent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "event %q not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: event %q of app %q: %w", id, appID, err)
+	}
+	return ev, nil
+}
+
+// MarkEventProcessed records that the event was applied at at. Marking it
+// again keeps the first time. An event that was never recorded is ENOTFOUND.
+func (db *DB) MarkEventProcessed(ctx context.Context, appID, id string, at time.Time) error {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE webhook_events SET processed_at = coalesce(processed_at, ?)
+		WHERE app_id = ? AND id = ?`,
+		toMicros(at), appID, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: mark event %q of app %q processed: %w", id, appID, err)
+	}
+	ok, err := wrote(res, "mark event %q of app %q processed", id, appID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "event %q not found", id)
+	}
+	return nil
+}
+
+// PendingEvents returns up to limit unapplied events of every app received
+// before receivedBefore, oldest first; events received in the same
+// microsecond come in (app, id) order. The partial index
+// webhook_events_pending holds exactly these rows in this order.
+func (db *DB) PendingEvents(ctx context.Context, receivedBefore time.Time, limit int) ([]*appwheel.Event, error) {
+	if limit < 1 {
+		return nil, nil // SQLite reads LIMIT -1 as no limit at all
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM webhook_events
+		WHERE processed_at IS NULL AND received_at < ?
+		ORDER BY received_at, app_id, id
+		LIMIT ?`,
+		toMicros(receivedBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: pending events: %w", err)
+	}
+	evs, err := scanAll(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: pending events: %w", err)
+	}
+	return evs, nil
+}
+
+func scanEvent(s scanner) (*appwheel.Event, error) {
+	var (
+		ev          appwheel.Event
+		receivedAt  int64
+		processedAt sql.NullInt64
+	)
+	if err := s.Scan(&ev.AppID, &ev.ID, &ev.Type, &ev.Created, &ev.Payload, &receivedAt, &processedAt); err != nil {
+		return nil, err
+	}
+	ev.ReceivedAt = fromMicros(receivedAt)
+	ev.ProcessedAt = fromNullMicros(processedAt)
+	return &ev, nil
+}
+
+// scanAll reads every row with scan and closes rows.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var all []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// wrote reports whether the statement behind res changed a row: for a
+// conditional upsert, whether its condition let it write.
+func wrote(res sql.Result, format string, args ...any) (bool, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: "+format+": %w", append(args, err)...)
+	}
+	return n > 0, nil
+}
+
+// blob stores nil bytes as an empty BLOB, since the columns are NOT NULL.
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -1,0 +1,160 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/appwheel/appwheel"
+)
+
+// subscriptionColumns is the column list every subscription query reads, in
+// scanSubscription's order.
+const subscriptionColumns = `id, customer_id, status, price_id, interval, interval_count,
+	current_period_end, cancel_at_period_end, created`
+
+// SaveSubscription writes sub when version is newer than the stored one,
+// reports whether it wrote, and records sub.Status as observed at version in
+// the subscription's status history, in one transaction.
+//
+// The row is one versioned upsert, as for payment methods. The history is
+// kept whatever the version order: every observation is added (a
+// redelivery is a no-op), including one older than the row, and
+// StatusHistory drops the observations that repeat the status in force.
+// Keeping only the changes as they arrive would not converge: after
+// active@1 and active@3, a late past_due@2 must show the return to active
+// at 3, which only the observation active@3 can tell.
+func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.Subscription, version int64) (bool, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: save subscription %q of app %q: %w", sub.ID, appID, err)
+	}
+	defer tx.Rollback()
+
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO subscriptions (app_id, `+subscriptionColumns+`, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (app_id, id) DO UPDATE SET
+			customer_id = excluded.customer_id,
+			status = excluded.status,
+			price_id = excluded.price_id,
+			interval = excluded.interval,
+			interval_count = excluded.interval_count,
+			current_period_end = excluded.current_period_end,
+			cancel_at_period_end = excluded.cancel_at_period_end,
+			created = excluded.created,
+			version = excluded.version
+		WHERE excluded.version > subscriptions.version`,
+		appID, sub.ID, sub.CustomerID, sub.Status, sub.PriceID, sub.Interval, sub.IntervalCount,
+		sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, version)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: save subscription %q of app %q: %w", sub.ID, appID, err)
+	}
+	ok, err := wrote(res, "save subscription %q of app %q", sub.ID, appID)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO subscription_status_history (app_id, subscription_id, at, status)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
+		appID, sub.ID, version, sub.Status); err != nil {
+		return false, fmt.Errorf("sqlite: status history of subscription %q of app %q: %w", sub.ID, appID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite: save subscription %q of app %q: %w", sub.ID, appID, err)
+	}
+	return ok, nil
+}
+
+// SubscriptionsOf returns a customer's subscriptions, newest first (created,
+// then id, descending): one scan of subscriptions_by_customer.
+func (db *DB) SubscriptionsOf(ctx context.Context, appID, customerID string) ([]*appwheel.Subscription, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE app_id = ? AND customer_id = ?
+		ORDER BY created DESC, id DESC`,
+		appID, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: subscriptions of %q in app %q: %w", customerID, appID, err)
+	}
+	subs, err := scanAll(rows, scanSubscription)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: subscriptions of %q in app %q: %w", customerID, appID, err)
+	}
+	return subs, nil
+}
+
+// StatusHistory returns each subscription's status changes, oldest first:
+// its first observed status, then each observation whose status differs
+// from the one in force before it. Subscriptions with no history are
+// absent from the map.
+//
+// Observations with the same version have no order of their own. They are
+// read in status order, except that one repeating the status in force comes
+// first, so a tie shows no change that the observations do not force.
+func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs []string) (map[string][]appwheel.StatusChange, error) {
+	history := make(map[string][]appwheel.StatusChange)
+	if len(subscriptionIDs) == 0 {
+		return history, nil
+	}
+	args := make([]any, 0, 1+len(subscriptionIDs))
+	args = append(args, appID)
+	for _, id := range subscriptionIDs {
+		args = append(args, id)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT subscription_id, at, status FROM subscription_status_history
+		WHERE app_id = ? AND subscription_id IN (?`+strings.Repeat(", ?", len(subscriptionIDs)-1)+`)
+		ORDER BY subscription_id, at, status`,
+		args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: status history in app %q: %w", appID, err)
+	}
+	type observation struct {
+		subscriptionID string
+		appwheel.StatusChange
+	}
+	obs, err := scanAll(rows, func(s scanner) (observation, error) {
+		var o observation
+		err := s.Scan(&o.subscriptionID, &o.At, &o.Status)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: status history in app %q: %w", appID, err)
+	}
+	// Walk each run of observations of one subscription at one version.
+	for i := 0; i < len(obs); {
+		j := i + 1
+		for j < len(obs) && obs[j].subscriptionID == obs[i].subscriptionID && obs[j].At == obs[i].At {
+			j++
+		}
+		changes := history[obs[i].subscriptionID]
+		if n := len(changes); n > 0 {
+			// Move the status in force to the front of the run.
+			for k := i; k < j; k++ {
+				if obs[k].Status == changes[n-1].Status {
+					for ; k > i; k-- {
+						obs[k], obs[k-1] = obs[k-1], obs[k]
+					}
+					break
+				}
+			}
+		}
+		for _, o := range obs[i:j] {
+			if n := len(changes); n == 0 || changes[n-1].Status != o.Status {
+				changes = append(changes, o.StatusChange)
+			}
+		}
+		history[obs[i].subscriptionID] = changes
+		i = j
+	}
+	return history, nil
+}
+
+func scanSubscription(s scanner) (*appwheel.Subscription, error) {
+	var sub appwheel.Subscription
+	if err := s.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PriceID, &sub.Interval, &sub.IntervalCount,
+		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created); err != nil {
+		return nil, err
+	}
+	return &sub, nil
+}
