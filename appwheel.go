@@ -32,6 +32,9 @@ type App struct {
 
 	Stripe StripeAccount
 
+	// ReadMode says where reads come from: ReadMirror or ReadLive.
+	ReadMode string
+
 	// RedirectHosts, when not empty, lists the only hosts that checkout
 	// success and cancel URLs may point at.
 	RedirectHosts []string
@@ -40,6 +43,16 @@ type App struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Read modes of an app.
+const (
+	// ReadMirror serves reads from AppWheel's local copy of the user's
+	// Stripe data, kept by webhooks: no Stripe call once a user is synced.
+	// It needs the app's webhook signing secret.
+	ReadMirror = "mirror"
+	// ReadLive asks Stripe on every read.
+	ReadLive = "live"
+)
 
 // StripeAccount is what AppWheel needs to talk to one app's Stripe account.
 type StripeAccount struct {
@@ -65,6 +78,7 @@ type AppRecord struct {
 	SealedStripeWebhookSecret []byte // nil when there is none
 	StripeAPIBase             string
 
+	ReadMode      string
 	RedirectHosts []string
 	Disabled      bool
 	CreatedAt     time.Time

@@ -49,23 +49,28 @@ type CustomerState struct {
 	// SyncedAt is when the user's mirror was last filled from Stripe (a
 	// backfill or a reconcile); zero means never, and reads go to Stripe.
 	SyncedAt time.Time
+	// SetupPendingUntil, while in the future, says the user has started
+	// adding a payment method whose completion the mirror has not seen yet:
+	// reads of the user's methods go to Stripe meanwhile.
+	SetupPendingUntil time.Time
 }
 
 // StatusChange is one observed subscription status and when it took effect.
 type StatusChange struct {
 	Status string
-	At     int64 // Unix seconds
+	At     int64 // the version it was observed at: Unix microseconds
 }
 
 // MirrorStore keeps AppWheel's copy of each user's Stripe data, fed by
 // webhooks, backfills and AppWheel's own writes, so that reads need no
 // Stripe call. Every row is scoped by app.
 //
-// Each Save takes a version, the time the snapshot describes: a webhook
-// event's created time, or when AppWheel fetched the object. A snapshot is
-// written only when its version is newer than the stored one, so duplicated
-// and out-of-order deliveries converge. Save reports whether it wrote
-// (false for an older or equal version; the caller re-fetches on a tie).
+// Each Save takes a version, the time the snapshot describes in Unix
+// microseconds: a webhook event's created time, or when AppWheel fetched
+// the object. A snapshot is written only when its version is newer than the
+// stored one, so duplicated and out-of-order deliveries converge. Save
+// reports whether it wrote (false for an older or equal version; the caller
+// then re-fetches the object).
 type MirrorStore interface {
 	// RecordEvent stores an event unless its (app, id) is stored already,
 	// and reports whether it was new.
@@ -93,6 +98,9 @@ type MirrorStore interface {
 	// or returns ENOTFOUND when the user has no customer; an at earlier than
 	// the recorded one is ignored.
 	MarkSynced(ctx context.Context, appID, appUserID string, at time.Time) error
+	// SetSetupPending sets the user's SetupPendingUntil (zero clears it), or
+	// returns ENOTFOUND when the user has no customer.
+	SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time) error
 	// SyncedBefore returns up to limit synced users of the app whose last
 	// sync was before t, least recently synced first (for reconcile).
 	SyncedBefore(ctx context.Context, appID string, t time.Time, limit int) ([]*CustomerState, error)

@@ -27,6 +27,8 @@ type Stripe interface {
 	// Subscriptions returns all of a customer's subscriptions, whatever
 	// their status, newest first.
 	Subscriptions(ctx context.Context, acct StripeAccount, customerID string) ([]*Subscription, error)
+	// Invoice returns one invoice.
+	Invoice(ctx context.Context, acct StripeAccount, id string) (*Invoice, error)
 	// Invoices returns one page of a customer's invoices, newest first.
 	Invoices(ctx context.Context, acct StripeAccount, p ListInvoicesParams) (*InvoicePage, error)
 	// Price returns a price.

@@ -41,6 +41,9 @@ type CreateParams struct {
 	StripeWebhookSecret string // whsec_…, optional
 	StripeAPIBase       string // optional: stripe-mock or the sandbox
 	RedirectHosts       []string
+	// ReadMode is ReadMirror or ReadLive. Defaults to ReadMirror when a
+	// webhook secret is given (webhooks keep the mirror), else ReadLive.
+	ReadMode string
 }
 
 // Create validates p and stores a new app with a fresh AppID and AppSecret.
@@ -52,11 +55,18 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*appwheel.App, er
 	if err != nil {
 		return nil, err
 	}
+	if p.ReadMode == "" {
+		p.ReadMode = appwheel.ReadLive
+		if p.StripeWebhookSecret != "" {
+			p.ReadMode = appwheel.ReadMirror
+		}
+	}
 	if err := validateCreate(p); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
 	app := &appwheel.App{
+		ReadMode: p.ReadMode,
 		ID:       "app_" + randomHex(12),
 		Name:     p.Name,
 		Platform: p.Platform,
@@ -173,6 +183,7 @@ func (s *Service) seal(app *appwheel.App) *appwheel.AppRecord {
 		SealedStripeSecretKey:     s.box.Seal(app.Stripe.SecretKey, sealContext(app.ID, "stripe_secret_key")),
 		SealedStripeWebhookSecret: sealOptional(app.Stripe.WebhookSecret, "stripe_webhook_secret"),
 		StripeAPIBase:             app.Stripe.APIBase,
+		ReadMode:                  app.ReadMode,
 		RedirectHosts:             slices.Clone(app.RedirectHosts),
 		Disabled:                  app.Disabled,
 		CreatedAt:                 app.CreatedAt,
@@ -204,6 +215,7 @@ func (s *Service) open(rec *appwheel.AppRecord) (*appwheel.App, error) {
 			WebhookSecret: open(rec.SealedStripeWebhookSecret, "stripe_webhook_secret"),
 			APIBase:       rec.StripeAPIBase,
 		},
+		ReadMode:      rec.ReadMode,
 		RedirectHosts: slices.Clone(rec.RedirectHosts),
 		Disabled:      rec.Disabled,
 		CreatedAt:     rec.CreatedAt,
@@ -219,7 +231,39 @@ func validateCreate(p CreateParams) error {
 	if p.Platform != appwheel.PlatformStripe {
 		return appwheel.Errorf(appwheel.EINVALID, "platform must be %q", appwheel.PlatformStripe)
 	}
+	if err := validateReadMode(p.ReadMode, p.StripeWebhookSecret); err != nil {
+		return err
+	}
 	return validateStripe(p.StripeSecretKey, p.StripeWebhookSecret, p.StripeAPIBase)
+}
+
+// validateReadMode refuses a mirror without webhooks to keep it.
+func validateReadMode(mode, webhookSecret string) error {
+	switch mode {
+	case appwheel.ReadLive:
+		return nil
+	case appwheel.ReadMirror:
+		if webhookSecret == "" {
+			return appwheel.Errorf(appwheel.EINVALID, "read mode mirror needs a stripe webhook secret")
+		}
+		return nil
+	}
+	return appwheel.Errorf(appwheel.EINVALID, "read mode must be %q or %q", appwheel.ReadMirror, appwheel.ReadLive)
+}
+
+// SetReadMode switches where the app's reads come from.
+//
+// Returns ENOTFOUND when there is no such app, EINVALID for an unknown mode
+// or a mirror without a webhook secret.
+func (s *Service) SetReadMode(ctx context.Context, id, mode string) (*appwheel.App, error) {
+	app, err := s.App(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateReadMode(mode, app.Stripe.WebhookSecret); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) { app.ReadMode = mode })
 }
 
 func validateStripe(secretKey, webhookSecret, apiBase string) error {

@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,22 +21,70 @@ import (
 type Store interface {
 	appwheel.CustomerStore
 	appwheel.LockStore
+	appwheel.MirrorStore
+}
+
+// Apps finds tenants, for work that starts from an app id (webhook events)
+// or covers every app (reconcile). *apps.Service implements it.
+type Apps interface {
+	App(ctx context.Context, id string) (*appwheel.App, error)
+	Apps(ctx context.Context) ([]*appwheel.App, error)
+}
+
+// Config is what a Service is built from.
+type Config struct {
+	Store  Store
+	Stripe appwheel.Stripe
+	Apps   Apps
+	// DecodeEvent reads a recorded Stripe event (stripe.DecodeEvent).
+	DecodeEvent func(payload []byte) (*appwheel.StripeEvent, error)
+	// BackgroundRate is how many Stripe requests per second background work
+	// (backfills on reconcile, re-fetches for events) may make per app, so
+	// it never eats the app's own Stripe rate limit (25/s in test mode,
+	// 100/s live). Defaults to 20.
+	BackgroundRate float64
+	// LinkBaseURL is AppWheel's public URL, and LinkKey the key that signs
+	// invoice links (see InvoiceLinkTTL). Without them, mirrored invoices
+	// carry the Stripe URLs last mirrored.
+	LinkBaseURL string
+	LinkKey     []byte
+	// Now is the clock. Defaults to time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service applies the billing rules over the store and Stripe.
 type Service struct {
-	store  Store
-	stripe appwheel.Stripe
-	now    func() time.Time
-	prices sync.Map // priceKey → *appwheel.Price
+	store    Store
+	stripe   appwheel.Stripe
+	apps     Apps
+	decode   func([]byte) (*appwheel.StripeEvent, error)
+	now      func() time.Time
+	log      *slog.Logger
+	rate     float64
+	linkBase string
+	linkKey  []byte
+	limiters sync.Map // app id → *rate.Limiter
+	prices   sync.Map // priceKey → *appwheel.Price
 }
 
-// NewService returns a Service. now is the clock; nil means time.Now.
-func NewService(store Store, stripe appwheel.Stripe, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// New returns a Service. It does no I/O.
+func New(cfg Config) *Service {
+	s := &Service{
+		store: cfg.Store, stripe: cfg.Stripe, apps: cfg.Apps, decode: cfg.DecodeEvent,
+		now: cfg.Now, log: cfg.Logger, rate: cfg.BackgroundRate,
+		linkBase: strings.TrimRight(cfg.LinkBaseURL, "/"), linkKey: cfg.LinkKey,
 	}
-	return &Service{store: store, stripe: stripe, now: now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.rate <= 0 {
+		s.rate = 20
+	}
+	return s
 }
 
 // customerID returns the user's Stripe customer, or "" when the user has
@@ -64,7 +114,12 @@ func (s *Service) ensureCustomer(ctx context.Context, app *appwheel.App, appUser
 	if err != nil {
 		return "", err
 	}
-	return s.store.PutCustomer(ctx, app.ID, appUserID, cus.ID, s.now())
+	id, err = s.store.PutCustomer(ctx, app.ID, appUserID, cus.ID, s.now())
+	if err != nil || id != cus.ID || app.ReadMode != appwheel.ReadMirror {
+		return id, err
+	}
+	// A customer just made has nothing yet: its mirror is complete as is.
+	return id, s.store.MarkSynced(ctx, app.ID, appUserID, s.now())
 }
 
 // customerIdempotencyKey is the same for every call about one user, so

@@ -53,7 +53,7 @@ func newEnv(tb testing.TB) *env {
 		ID: "app_b", Name: "App B", Platform: appwheel.PlatformStripe,
 		Secret: "secret_b", Stripe: appwheel.StripeAccount{SecretKey: "sk_test_app_b"},
 	})
-	e.svc = billing.NewService(db, e.fake, func() time.Time { return fixedNow })
+	e.svc = billing.New(billing.Config{Store: db, Stripe: e.fake, Now: func() time.Time { return fixedNow }})
 	return e
 }
 

@@ -39,6 +39,9 @@ func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 			return nil, err
 		}
 	}
+	if mirrored(app) {
+		return s.mirroredInvoices(ctx, app, p)
+	}
 	list := &appwheel.OrderList{Invoices: []appwheel.Order{}}
 	customerID, err := s.customerID(ctx, app, p.AppUserID)
 	if err != nil || customerID == "" {
@@ -141,13 +144,20 @@ func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserI
 		return nil, err
 	}
 	views := []appwheel.SubscriptionView{}
-	customerID, err := s.customerID(ctx, app, appUserID)
-	if err != nil || customerID == "" {
-		return views, err
-	}
-	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
-	if err != nil {
-		return nil, err
+	var subs []*appwheel.Subscription
+	if mirrored(app) {
+		var err error
+		if subs, err = s.mirroredSubscriptions(ctx, app, appUserID); err != nil {
+			return nil, err
+		}
+	} else {
+		customerID, err := s.customerID(ctx, app, appUserID)
+		if err != nil || customerID == "" {
+			return views, err
+		}
+		if subs, err = s.stripe.Subscriptions(ctx, app.Stripe, customerID); err != nil {
+			return nil, err
+		}
 	}
 	for _, sub := range subs {
 		views = append(views, appwheel.SubscriptionView{

@@ -45,6 +45,13 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err != nil {
 		return nil, err
 	}
+	if mirrored(app) {
+		// The method will be added at Stripe, not through AppWheel: until
+		// the webhook says so, reads ask Stripe (see SetupPendingUntil).
+		if err := s.store.SetSetupPending(ctx, app.ID, p.AppUserID, s.now().Add(SetupPendingWindow)); err != nil {
+			return nil, err
+		}
+	}
 	if p.Type == appwheel.AddByCheckout {
 		cs, err := s.stripe.CreateCheckoutSession(ctx, app.Stripe, appwheel.CreateCheckoutSessionParams{
 			CustomerID:     customerID,
@@ -79,6 +86,9 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUserID string) (*appwheel.PaymentMethodList, error) {
 	if err := validateAppUserID(appUserID); err != nil {
 		return nil, err
+	}
+	if mirrored(app) {
+		return s.mirroredPaymentMethods(ctx, app, appUserID)
 	}
 	list := &appwheel.PaymentMethodList{Methods: []json.RawMessage{}}
 	customerID, err := s.customerID(ctx, app, appUserID)
@@ -167,6 +177,22 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 		stripeIdempotencyKey("detach", app.ID, p.IdempotencyKey, p.AppUserID, p.MethodID)); err != nil {
 		return nil, err
 	}
+	// Write-through: a read right after this shows the change.
+	version := s.now().Unix()
+	for _, pm := range methods {
+		if pm.ID == p.MethodID {
+			detached := *pm
+			detached.CustomerID = ""
+			if _, err := s.store.SavePaymentMethod(ctx, app.ID, &detached, version); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if removed.NewDefaultMethodID != "" {
+		if _, err := s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: removed.NewDefaultMethodID}, version); err != nil {
+			return nil, err
+		}
+	}
 	return removed, nil
 }
 
@@ -188,8 +214,12 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App
 		if err != nil {
 			return err
 		}
-		return s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, methodID,
-			stripeIdempotencyKey("set_default", app.ID, idempotencyKey, appUserID, methodID))
+		if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, methodID,
+			stripeIdempotencyKey("set_default", app.ID, idempotencyKey, appUserID, methodID)); err != nil {
+			return err
+		}
+		_, err = s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: methodID}, s.now().Unix())
+		return err
 	})
 }
 

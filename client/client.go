@@ -11,6 +11,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,10 +97,12 @@ func (c *Client) do(ctx context.Context, method, target string, body any, idempo
 	// The server verifies the target as sent, path prefix included.
 	signedTarget := req.URL.RequestURI()
 	ts := c.now().Unix()
+	nonce := rand.Text() // each signature is accepted once: identical requests in one second must differ
 	req.Header.Set(signature.HeaderAppID, c.appID)
 	req.Header.Set(signature.HeaderPlatform, c.platform)
 	req.Header.Set(signature.HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(signature.HeaderSignature, signature.Sign(c.secret, ts, method, signedTarget, payload))
+	req.Header.Set(signature.HeaderNonce, nonce)
+	req.Header.Set(signature.HeaderSignature, signature.Sign(c.secret, ts, method, signedTarget, payload, nonce))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

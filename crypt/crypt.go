@@ -5,7 +5,9 @@ package crypt
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -90,4 +92,10 @@ func NewKey() string {
 		panic(err)
 	}
 	return base64.StdEncoding.EncodeToString(k)
+}
+
+// DeriveKey derives a KeySize-byte key for one purpose (label) from the
+// master key, so that each use of the master key has a key of its own.
+func DeriveKey(master []byte, label string) ([]byte, error) {
+	return hkdf.Key(sha256.New, master, nil, "appwheel "+label, KeySize)
 }

@@ -85,10 +85,14 @@ func (s *Server) verifySignature(r *http.Request, body []byte, app *appwheel.App
 	if err != nil {
 		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s: %v", signature.HeaderSignature, err)
 	}
+	nonce := r.Header.Get(signature.HeaderNonce)
+	if !signature.ValidNonce(nonce) {
+		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s must be 1–%d printable ASCII characters", signature.HeaderNonce, signature.MaxNonceLen)
+	}
 	valid := false
 	for _, secret := range app.ActiveSecrets(now) {
 		// No early exit: both secrets are always tried, in constant time.
-		valid = signature.Valid(sum, secret, ts, r.Method, r.RequestURI, body) || valid
+		valid = signature.Valid(sum, secret, ts, r.Method, r.RequestURI, body, nonce) || valid
 	}
 	if !valid {
 		s.logger.InfoContext(r.Context(), "signature mismatch", slog.String("app_id", app.ID))

@@ -32,7 +32,7 @@ func TestAuthentication(t *testing.T) {
 			signature.HeaderAppID:     app.ID,
 			signature.HeaderPlatform:  "stripe",
 			signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
-			signature.HeaderSignature: signature.Sign(secret, ts, "GET", listTarget, nil),
+			signature.HeaderSignature: signature.Sign(secret, ts, "GET", listTarget, nil, ""),
 		}
 	}
 	with := func(h map[string]string, k, v string) map[string]string {
@@ -81,7 +81,7 @@ func TestReplayRefused(t *testing.T) {
 		signature.HeaderAppID:     app.ID,
 		signature.HeaderPlatform:  "stripe",
 		signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
-		signature.HeaderSignature: signature.Sign(app.Secret, ts, "GET", listTarget, nil),
+		signature.HeaderSignature: signature.Sign(app.Secret, ts, "GET", listTarget, nil, ""),
 	}
 	e.raw("GET", listTarget, "", headers).want(t, 200, 0)
 	r := e.raw("GET", listTarget, "", headers).want(t, 401, appwheel.EUNAUTHENTICATED)
@@ -102,12 +102,12 @@ func TestSignatureCoversRequest(t *testing.T) {
 		signature.HeaderAppID:     app.ID,
 		signature.HeaderPlatform:  "stripe",
 		signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
-		signature.HeaderSignature: signature.Sign(app.Secret, ts, "GET", listTarget, nil),
+		signature.HeaderSignature: signature.Sign(app.Secret, ts, "GET", listTarget, nil, ""),
 	}
 	e.raw("GET", "/v1/stripe/payment-methods?appUserId=u2", "", headers).want(t, 401, appwheel.EUNAUTHENTICATED)
 	// Signed for one body, sent with another.
 	body := `{"appUserId":"u1","type":"setupIntent"}`
-	headers[signature.HeaderSignature] = signature.Sign(app.Secret, ts, "POST", "/v1/stripe/payment-methods", []byte(body))
+	headers[signature.HeaderSignature] = signature.Sign(app.Secret, ts, "POST", "/v1/stripe/payment-methods", []byte(body), "")
 	e.raw("POST", "/v1/stripe/payment-methods", `{"appUserId":"u2","type":"setupIntent"}`, headers).want(t, 401, appwheel.EUNAUTHENTICATED)
 	if n := e.Stripe.TotalCalls(); n != 0 {
 		t.Errorf("Stripe calls = %d, want 0", n)
@@ -139,4 +139,32 @@ func TestDisabledApp(t *testing.T) {
 	if r.Msg != "app is disabled" {
 		t.Errorf("message = %q, want %q", r.Msg, "app is disabled")
 	}
+}
+
+func TestNonceMakesIdenticalRequestsDistinct(t *testing.T) {
+	e := newEnv(t)
+	app := e.NewApp("a")
+	ts := e.Clock.Now().Unix()
+	send := func(nonce string) response {
+		return e.raw("GET", listTarget, "", map[string]string{
+			signature.HeaderAppID:     app.ID,
+			signature.HeaderPlatform:  "stripe",
+			signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
+			signature.HeaderNonce:     nonce,
+			signature.HeaderSignature: signature.Sign(app.Secret, ts, "GET", listTarget, nil, nonce),
+		})
+	}
+	send("n1").want(t, 200, 0)
+	send("n2").want(t, 200, 0) // same request, same second, another nonce
+	send("n1").want(t, 401, appwheel.EUNAUTHENTICATED)
+	send("not valid").want(t, 401, appwheel.EUNAUTHENTICATED)
+	// A nonce the signature does not cover is refused.
+	r := e.raw("GET", listTarget, "", map[string]string{
+		signature.HeaderAppID:     app.ID,
+		signature.HeaderPlatform:  "stripe",
+		signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
+		signature.HeaderNonce:     "n3",
+		signature.HeaderSignature: signature.Sign(app.Secret, ts, "GET", listTarget, nil, ""),
+	})
+	r.want(t, 401, appwheel.EUNAUTHENTICATED)
 }

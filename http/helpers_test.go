@@ -55,7 +55,7 @@ func (e *env) do(app *appwheel.App, r req) response {
 		signature.HeaderAppID:     app.ID,
 		signature.HeaderPlatform:  app.Platform,
 		signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
-		signature.HeaderSignature: signature.Sign(app.Secret, ts, r.method, r.target, []byte(r.body)),
+		signature.HeaderSignature: signature.Sign(app.Secret, ts, r.method, r.target, []byte(r.body), ""),
 	}
 	for k, v := range r.headers {
 		h[k] = v

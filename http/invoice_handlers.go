@@ -41,3 +41,16 @@ func (s *Server) handleListSubscriptions(ctx context.Context, r *http.Request, c
 	}
 	return map[string]any{"subscriptions": subs}, nil
 }
+
+// handleInvoiceLink follows an invoice link handed out with a mirrored
+// invoice: GET /invoice-links/{token}, no app credentials (the token is
+// signed), redirecting to the URL Stripe gives now.
+func (s *Server) handleInvoiceLink(w http.ResponseWriter, r *http.Request) {
+	url, err := s.billing.FollowInvoiceLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		writeReply(w, r, s.reply(r, nil, err))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, url, http.StatusFound)
+}

@@ -32,6 +32,11 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Events queues recorded webhook events for the job that applies them.
+	Events Enqueuer
+	// VerifyEvent checks a webhook delivery's Stripe-Signature and returns
+	// the event (stripe.VerifyEvent); its errors are EINVALID.
+	VerifyEvent func(payload []byte, header, secret string) (*appwheel.Event, error)
 	// RequestTimeout bounds the work of one API request, Stripe calls
 	// included; it must stay below the per-user lease and the idempotency
 	// stale window (2 minutes) and the server's write timeout.
@@ -41,27 +46,31 @@ type Config struct {
 
 // Server serves the API. It is an http.Handler.
 type Server struct {
-	apps    *apps.Service
-	billing *billing.Service
-	store   appwheel.Store
-	logger  *slog.Logger
-	now     func() time.Time
-	timeout time.Duration
-	metrics *metrics
-	mux     *http.ServeMux
-	handler http.Handler
+	apps        *apps.Service
+	billing     *billing.Service
+	store       appwheel.Store
+	logger      *slog.Logger
+	now         func() time.Time
+	timeout     time.Duration
+	events      Enqueuer
+	verifyEvent func(payload []byte, header, secret string) (*appwheel.Event, error)
+	metrics     *metrics
+	mux         *http.ServeMux
+	handler     http.Handler
 }
 
 // NewServer builds the routes. It does no I/O.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		apps:    cfg.Apps,
-		billing: cfg.Billing,
-		store:   cfg.Store,
-		logger:  cfg.Logger,
-		now:     cfg.Now,
-		timeout: cfg.RequestTimeout,
-		mux:     http.NewServeMux(),
+		apps:        cfg.Apps,
+		billing:     cfg.Billing,
+		store:       cfg.Store,
+		logger:      cfg.Logger,
+		now:         cfg.Now,
+		timeout:     cfg.RequestTimeout,
+		events:      cfg.Events,
+		verifyEvent: cfg.VerifyEvent,
+		mux:         http.NewServeMux(),
 	}
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
@@ -86,6 +95,11 @@ func NewServer(cfg Config) *Server {
 	s.mux.Handle("GET /v1/stripe/invoices", s.api(stripe, s.handleListInvoices))
 	s.mux.Handle("GET /v1/stripe/subscriptions", s.api(stripe, s.handleListSubscriptions))
 
+	if s.events != nil && s.verifyEvent != nil {
+		s.mux.HandleFunc("POST /v1/stripe/webhooks/{appId}", s.handleWebhook)
+	}
+
+	s.mux.HandleFunc("GET /invoice-links/{token}", s.handleInvoiceLink)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -2,6 +2,11 @@
 // "Authentication"), shared by the server and the Go SDK:
 //
 //	v1=hex(HMAC-SHA256(AppSecret, timestamp "\n" METHOD "\n" request-target "\n" hex(SHA-256(body))))
+//
+// A request may also carry X-AppWheel-Nonce (1–64 printable ASCII
+// characters); it is then signed too, appended as "\n" nonce. Since each
+// signature is accepted once, two identical requests in the same second
+// would otherwise collide: the SDKs send a random nonce with every request.
 package signature
 
 import (
@@ -20,7 +25,11 @@ const (
 	HeaderPlatform  = "X-AppWheel-Platform"
 	HeaderTimestamp = "X-AppWheel-Timestamp"
 	HeaderSignature = "X-AppWheel-Signature"
+	HeaderNonce     = "X-AppWheel-Nonce"
 )
+
+// MaxNonceLen bounds X-AppWheel-Nonce.
+const MaxNonceLen = 64
 
 // Tolerance is how far a request's timestamp may be from the server's clock.
 const Tolerance = 300 * time.Second
@@ -28,12 +37,13 @@ const Tolerance = 300 * time.Second
 const scheme = "v1="
 
 // Sign returns the X-AppWheel-Signature value for a request. target is the
-// path with its query exactly as sent; body is empty for GET and DELETE.
-func Sign(secret string, timestamp int64, method, target string, body []byte) string {
-	return scheme + hex.EncodeToString(mac(secret, timestamp, method, target, body))
+// path with its query exactly as sent; body is empty for GET and DELETE;
+// nonce is the X-AppWheel-Nonce sent, or "" for none.
+func Sign(secret string, timestamp int64, method, target string, body []byte, nonce string) string {
+	return scheme + hex.EncodeToString(mac(secret, timestamp, method, target, body, nonce))
 }
 
-func mac(secret string, timestamp int64, method, target string, body []byte) []byte {
+func mac(secret string, timestamp int64, method, target string, body []byte, nonce string) []byte {
 	bodyHash := sha256.Sum256(body)
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(strconv.FormatInt(timestamp, 10)))
@@ -43,6 +53,10 @@ func mac(secret string, timestamp int64, method, target string, body []byte) []b
 	m.Write([]byte(target))
 	m.Write([]byte{'\n'})
 	m.Write([]byte(hex.EncodeToString(bodyHash[:])))
+	if nonce != "" {
+		m.Write([]byte{'\n'})
+		m.Write([]byte(nonce))
+	}
 	return m.Sum(nil)
 }
 
@@ -79,6 +93,19 @@ func Fresh(timestamp int64, now time.Time) bool {
 
 // Valid reports whether sum is the MAC of the request under secret, in
 // constant time.
-func Valid(sum []byte, secret string, timestamp int64, method, target string, body []byte) bool {
-	return hmac.Equal(sum, mac(secret, timestamp, method, target, body))
+func Valid(sum []byte, secret string, timestamp int64, method, target string, body []byte, nonce string) bool {
+	return hmac.Equal(sum, mac(secret, timestamp, method, target, body, nonce))
+}
+
+// ValidNonce reports whether an X-AppWheel-Nonce value is acceptable.
+func ValidNonce(nonce string) bool {
+	if len(nonce) > MaxNonceLen {
+		return false
+	}
+	for i := 0; i < len(nonce); i++ {
+		if nonce[i] < 0x21 || nonce[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -14,7 +14,7 @@ import (
 const appColumns = `id, name, platform,
 	sealed_secret, sealed_previous_secret, previous_secret_expires_at,
 	sealed_stripe_secret_key, sealed_stripe_webhook_secret, stripe_api_base,
-	redirect_hosts, disabled, created_at, updated_at`
+	redirect_hosts, disabled, created_at, updated_at, read_mode`
 
 // CreateApp inserts a new app. An app with the same ID is an error.
 func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
@@ -23,11 +23,11 @@ func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 		return err
 	}
 	_, err = db.db.ExecContext(ctx, `INSERT INTO apps (`+appColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		app.ID, app.Name, app.Platform,
 		app.SealedSecret, app.SealedPreviousSecret, toNullMicros(app.PreviousSecretExpiresAt),
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
-		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt))
+		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt), app.ReadMode)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlite: app %q exists already", app.ID)
 	}
@@ -83,12 +83,12 @@ func (db *DB) UpdateApp(ctx context.Context, app *appwheel.AppRecord) error {
 		name = ?, platform = ?,
 		sealed_secret = ?, sealed_previous_secret = ?, previous_secret_expires_at = ?,
 		sealed_stripe_secret_key = ?, sealed_stripe_webhook_secret = ?, stripe_api_base = ?,
-		redirect_hosts = ?, disabled = ?, created_at = ?, updated_at = ?
+		redirect_hosts = ?, disabled = ?, created_at = ?, updated_at = ?, read_mode = ?
 		WHERE id = ?`,
 		app.Name, app.Platform,
 		app.SealedSecret, app.SealedPreviousSecret, toNullMicros(app.PreviousSecretExpiresAt),
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
-		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt),
+		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt), app.ReadMode,
 		app.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update app %q: %w", app.ID, err)
@@ -118,7 +118,7 @@ func scanApp(s scanner) (*appwheel.AppRecord, error) {
 	if err := s.Scan(&app.ID, &app.Name, &app.Platform,
 		&app.SealedSecret, &app.SealedPreviousSecret, &previousExpires,
 		&app.SealedStripeSecretKey, &app.SealedStripeWebhookSecret, &app.StripeAPIBase,
-		&hosts, &app.Disabled, &createdAt, &updatedAt); err != nil {
+		&hosts, &app.Disabled, &createdAt, &updatedAt, &app.ReadMode); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(hosts), &app.RedirectHosts); err != nil {

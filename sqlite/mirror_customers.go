@@ -12,7 +12,7 @@ import (
 
 // customerStateColumns is the column list every customer state query reads,
 // in scanCustomerState's order.
-const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at`
+const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until`
 
 // CustomerState returns the user's mirrored customer, or ENOTFOUND when the
 // user has no customer. A customer the mirror has not seen yet has its
@@ -106,12 +106,29 @@ func (db *DB) SyncedBefore(ctx context.Context, appID string, t time.Time, limit
 
 func scanCustomerState(s scanner) (*appwheel.CustomerState, error) {
 	var (
-		cs       appwheel.CustomerState
-		syncedAt sql.NullInt64
+		cs                appwheel.CustomerState
+		syncedAt, pending sql.NullInt64
 	)
-	if err := s.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt); err != nil {
+	if err := s.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending); err != nil {
 		return nil, err
 	}
 	cs.SyncedAt = fromNullMicros(syncedAt)
+	cs.SetupPendingUntil = fromNullMicros(pending)
 	return &cs, nil
+}
+
+// SetSetupPending sets (or, with a zero until, clears) the user's pending
+// setup window.
+func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE customers SET setup_pending_until = ? WHERE app_id = ? AND app_user_id = ?`,
+		toNullMicros(until), appID, appUserID)
+	if err != nil {
+		return fmt.Errorf("sqlite: set setup pending of %q in app %q: %w", appUserID, appID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: set setup pending of %q in app %q: %w", appUserID, appID, err)
+	} else if n == 0 {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
 }

@@ -102,6 +102,7 @@ func testApps(t *testing.T, newStore NewStoreFunc) {
 				a.StripeAPIBase = "http://localhost:12111"
 				a.RedirectHosts = []string{"example.com", "app.example.com"}
 				a.Disabled = true
+				a.ReadMode = appwheel.ReadLive
 				a.CreatedAt = t0.Add(-time.Hour)
 				a.UpdatedAt = t0.Add(time.Hour)
 			}},
@@ -229,6 +230,7 @@ func newApp(id string, createdAt time.Time) *appwheel.AppRecord {
 		SealedStripeSecretKey:     []byte("sealed-sk-of-" + id),
 		SealedStripeWebhookSecret: []byte("sealed-whsec-of-" + id),
 		StripeAPIBase:             "http://localhost:12111",
+		ReadMode:                  appwheel.ReadMirror,
 		CreatedAt:                 createdAt,
 		UpdatedAt:                 createdAt.Add(time.Minute),
 	}

@@ -8,6 +8,22 @@ import (
 	"github.com/appwheel/appwheel"
 )
 
+// Invoice returns one invoice.
+func (p *Provider) Invoice(ctx context.Context, acct appwheel.StripeAccount, id string) (*appwheel.Invoice, error) {
+	if id == "" {
+		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "no such invoice")
+	}
+	var in *stripego.Invoice
+	err := p.call(ctx, opGetInvoice, acct, func(sc *stripego.Client) (err error) {
+		in, err = sc.V1Invoices.Retrieve(ctx, id, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return invoice(in), nil
+}
+
 // Invoices returns one page of a customer's invoices in Stripe's order,
 // newest first. It makes exactly one list call of ip.Limit invoices: the
 // page is not re-sorted, since StartingAfter cursors follow Stripe's order.

@@ -21,6 +21,7 @@ const (
 	opListSubscriptions       = "list_subscriptions"
 	opListInvoices            = "list_invoices"
 	opGetPrice                = "get_price"
+	opGetInvoice              = "get_invoice"
 )
 
 // Outcomes, the values of the outcome label.
@@ -62,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		opCreateCustomer, opGetCustomer, opSetDefaultPaymentMethod,
 		opCreateCheckoutSession, opCreateSetupIntent, opGetPaymentMethod,
 		opListPaymentMethods, opDetachPaymentMethod, opListSubscriptions, opListInvoices,
-		opGetPrice,
+		opGetPrice, opGetInvoice,
 	}
 	outcomes := []string{outcomeOK, outcomeNotFound, outcomeStripeError, outcomeUnavailable, outcomeCanceled}
 	for _, op := range operations {

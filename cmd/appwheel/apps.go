@@ -32,6 +32,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		hosts   stringList
 		asJSON  bool
 		grace   time.Duration
+		mode    string
 		needsID = sub != "create" && sub != "list"
 	)
 	cfg, fs, err := parseConfig("apps "+sub, args, stderr, func(fs *flag.FlagSet) {
@@ -44,6 +45,9 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fs.StringVar(&p.StripeWebhookSecret, "stripe-webhook-secret", "", "the app's Stripe webhook signing secret (whsec_…); or APPWHEEL_STRIPE_WEBHOOK_SECRET[_FILE]")
 			fs.StringVar(&p.StripeAPIBase, "stripe-api-base", "", "Stripe API URL for this app (stripe-mock, the sandbox)")
 			fs.Var(&hosts, "redirect-host", "allowed checkout redirect host (repeatable); none means any")
+			fs.StringVar(&p.ReadMode, "read-mode", "", "mirror or live; default mirror when a webhook secret is given, else live")
+		case "set-read-mode":
+			fs.StringVar(&mode, "mode", "", "mirror or live")
 		case "rotate-secret":
 			fs.DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working")
 		}
@@ -106,6 +110,12 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return cliError(err)
 		}
 		return printSecret(stdout, app, asJSON)
+	case "set-read-mode":
+		app, err := d.apps.SetReadMode(ctx, id, mode)
+		if err != nil {
+			return cliError(err)
+		}
+		return printApps(stdout, []*appwheel.App{app}, asJSON)
 	case "disable", "enable":
 		app, err := d.apps.SetDisabled(ctx, id, sub == "disable")
 		if err != nil {
@@ -151,6 +161,7 @@ type appView struct {
 	StripeKey        string   `json:"stripeSecretKey"`
 	WebhookSecretSet bool     `json:"stripeWebhookSecretSet"`
 	StripeAPIBase    string   `json:"stripeApiBase,omitempty"`
+	ReadMode         string   `json:"readMode"`
 	RedirectHosts    []string `json:"redirectHosts"`
 	CreatedAt        string   `json:"createdAt"`
 }
@@ -163,6 +174,7 @@ func printApps(w io.Writer, list []*appwheel.App, asJSON bool) error {
 			StripeKey:        maskKey(a.Stripe.SecretKey),
 			WebhookSecretSet: a.Stripe.WebhookSecret != "",
 			StripeAPIBase:    a.Stripe.APIBase,
+			ReadMode:         a.ReadMode,
 			RedirectHosts:    append([]string{}, a.RedirectHosts...),
 			CreatedAt:        a.CreatedAt.Format(time.RFC3339),
 		})
@@ -171,9 +183,9 @@ func printApps(w io.Writer, list []*appwheel.App, asJSON bool) error {
 		return json.NewEncoder(w).Encode(views)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "APP ID\tNAME\tPLATFORM\tDISABLED\tSTRIPE KEY\tWEBHOOK SECRET\tREDIRECT HOSTS\tCREATED")
+	fmt.Fprintln(tw, "APP ID\tNAME\tPLATFORM\tDISABLED\tREAD MODE\tSTRIPE KEY\tWEBHOOK SECRET\tREDIRECT HOSTS\tCREATED")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%v\t%s\t%s\n", v.ID, v.Name, v.Platform, v.Disabled,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\t%v\t%s\t%s\n", v.ID, v.Name, v.Platform, v.Disabled, v.ReadMode,
 			v.StripeKey, v.WebhookSecretSet, strings.Join(v.RedirectHosts, ","), v.CreatedAt)
 	}
 	return tw.Flush()

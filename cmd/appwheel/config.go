@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +23,9 @@ import (
 type Config struct {
 	// Addr is where the HTTP API listens. Defaults to 127.0.0.1:8080.
 	Addr string
+	// PublicURL is the URL clients reach AppWheel at, used in the invoice
+	// links it hands out. Defaults to http://ADDR.
+	PublicURL string
 	// DataDir holds the SQLite database and the generated master key file.
 	// Defaults to ./data (./dev-data for appwheel dev).
 	DataDir string
@@ -38,6 +42,10 @@ type Config struct {
 	StripeAPIBase string
 	// StripeTimeout bounds one HTTP request to Stripe. Defaults to 20s.
 	StripeTimeout time.Duration
+	// StripeBackgroundRate is how many Stripe requests per second
+	// background work (backfills, reconcile, event re-fetches) may make per
+	// app. Defaults to 20.
+	StripeBackgroundRate float64
 	// StripeMaxRetries is how often a failed Stripe request is retried
 	// (network errors, 409, 429, 5xx; same idempotency key). Defaults to 2.
 	StripeMaxRetries int
@@ -74,15 +82,28 @@ func (c *Config) bindFlags(fs *flag.FlagSet, dataDir string) error {
 		}
 		return n
 	}
+	envFloat := func(name string, def float64) float64 {
+		v := os.Getenv(name)
+		if v == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive number", name, v))
+		}
+		return f
+	}
 	masterKey, err := envSecret("APPWHEEL_MASTER_KEY")
 	errs = append(errs, err)
 
 	fs.StringVar(&c.Addr, "addr", envString("APPWHEEL_ADDR", "127.0.0.1:8080"), "listen address (APPWHEEL_ADDR)")
+	fs.StringVar(&c.PublicURL, "public-url", os.Getenv("APPWHEEL_PUBLIC_URL"), "URL clients reach AppWheel at, for invoice links; default http://ADDR (APPWHEEL_PUBLIC_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", envString("APPWHEEL_DATA_DIR", dataDir), "data directory (APPWHEEL_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file path; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
 	c.MasterKey = masterKey
 	fs.StringVar(&c.StripeAPIBase, "default-stripe-api-base", os.Getenv("APPWHEEL_STRIPE_API_BASE"), "Stripe API URL for apps without one of their own (APPWHEEL_STRIPE_API_BASE)")
 	fs.DurationVar(&c.StripeTimeout, "stripe-timeout", envDuration("APPWHEEL_STRIPE_TIMEOUT", 20*time.Second), "timeout of one Stripe request (APPWHEEL_STRIPE_TIMEOUT)")
+	fs.Float64Var(&c.StripeBackgroundRate, "stripe-background-rate", envFloat("APPWHEEL_STRIPE_BACKGROUND_RATE", 20), "Stripe requests/s per app for background work (APPWHEEL_STRIPE_BACKGROUND_RATE)")
 	fs.IntVar(&c.StripeMaxRetries, "stripe-max-retries", envInt("APPWHEEL_STRIPE_MAX_RETRIES", 2), "retries of a failed Stripe request (APPWHEEL_STRIPE_MAX_RETRIES)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("APPWHEEL_SHUTDOWN_TIMEOUT", 15*time.Second), "grace for requests in flight on SIGTERM (APPWHEEL_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", envString("APPWHEEL_LOG_LEVEL", "info"), "debug, info, warn or error (APPWHEEL_LOG_LEVEL)")
@@ -94,6 +115,12 @@ func (c *Config) validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: want HOST:PORT", c.Addr))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("public-url %q: want an absolute http(s) URL", c.PublicURL))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir must not be empty"))
@@ -109,6 +136,9 @@ func (c *Config) validate() error {
 	}
 	if c.StripeTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("timeouts must be positive"))
+	}
+	if c.StripeBackgroundRate <= 0 {
+		errs = append(errs, errors.New("stripe-background-rate must be positive"))
 	}
 	if c.StripeMaxRetries < 0 || c.StripeMaxRetries > 10 {
 		errs = append(errs, errors.New("stripe-max-retries must be between 0 and 10"))

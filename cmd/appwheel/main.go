@@ -24,6 +24,7 @@ Usage:
   appwheel apps list [--json]
   appwheel apps show ID [--json]
   appwheel apps rotate-secret ID [--grace 24h] [--json]
+  appwheel apps set-read-mode ID --mode mirror|live
   appwheel apps disable ID
   appwheel apps enable ID
   appwheel sandbox subscribe [--data-dir DIR] --user U [--price monthly|yearly|price_…]   on a running dev
@@ -58,7 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "apps":
 		return runApps(ctx, args[1:], stdout, stderr)
-
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
+	case "sandbox":
+		return runSandbox(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -188,7 +188,7 @@ func TestServe(t *testing.T) {
 	req.Header.Set(signature.HeaderAppID, app.AppID)
 	req.Header.Set(signature.HeaderPlatform, "stripe")
 	req.Header.Set(signature.HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(signature.HeaderSignature, signature.Sign(app.AppSecret, ts, "GET", target, nil))
+	req.Header.Set(signature.HeaderSignature, signature.Sign(app.AppSecret, ts, "GET", target, nil, ""))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

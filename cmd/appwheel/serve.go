@@ -13,7 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/appwheel/appwheel/billing"
+	"github.com/appwheel/appwheel/crypt"
 	appwheelhttp "github.com/appwheel/appwheel/http"
+	"github.com/appwheel/appwheel/jobs"
 	"github.com/appwheel/appwheel/stripe"
 )
 
@@ -36,7 +38,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return serve(ctx, d, ln, nil)
 }
 
-// serve runs the API on ln until ctx ends, then shuts down gracefully.
+// serve runs the API and the background jobs on ln until ctx ends, then
+// shuts down gracefully: requests in flight finish, then the jobs stop.
 // mount, when not nil, wraps the API's handler (appwheel dev adds the
 // sandbox beside it).
 func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Handler) http.Handler) error {
@@ -53,12 +56,33 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		Registerer:        reg,
 		Logger:            d.logger,
 	})
+	linkKey, err := crypt.DeriveKey(d.masterKey, "invoice links")
+	if err != nil {
+		return err
+	}
+	bill := billing.New(billing.Config{
+		Store: d.store, Stripe: provider, Apps: d.apps, DecodeEvent: stripe.DecodeEvent,
+		BackgroundRate: d.cfg.StripeBackgroundRate, Logger: d.logger,
+		LinkBaseURL: d.cfg.PublicURL, LinkKey: linkKey,
+	})
+	background, err := jobs.New(jobs.Config{
+		Path: d.cfg.sqlitePath(), Store: d.store, Handlers: bill,
+		Logger: d.logger.With(slog.String("component", "jobs")),
+	})
+	if err != nil {
+		return err
+	}
+	if err := background.Start(ctx); err != nil {
+		return err
+	}
 	api := appwheelhttp.NewServer(appwheelhttp.Config{
-		Apps:     d.apps,
-		Billing:  billing.NewService(d.store, provider, nil),
-		Store:    d.store,
-		Logger:   d.logger,
-		Registry: reg,
+		Apps:        d.apps,
+		Billing:     bill,
+		Store:       d.store,
+		Logger:      d.logger,
+		Registry:    reg,
+		Events:      background,
+		VerifyEvent: stripe.VerifyEvent,
 	})
 	var handler http.Handler = api
 	if mount != nil {
@@ -74,52 +98,25 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
 	}
 
-	go d.cleanExpired(ctx, time.Minute)
-
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	d.logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("database", d.cfg.sqlitePath()))
 
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
+		d.logger.Info("shutting down", slog.Duration("grace", d.cfg.ShutdownTimeout))
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownTimeout)
+		defer cancel()
+		if err = srv.Shutdown(shutdownCtx); err == nil {
+			if err = <-errc; errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+		}
 	}
-	d.logger.Info("shutting down", slog.Duration("grace", d.cfg.ShutdownTimeout))
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// cleanExpired forgets expired request nonces and idempotency records
-// every interval until ctx ends.
-func (d *deps) cleanExpired(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		if n, err := d.store.DeleteExpiredNonces(ctx, now); err != nil {
-			d.logger.Warn("cleaning expired nonces", slog.String("error", err.Error()))
-		} else if n > 0 {
-			d.logger.Debug("cleaned expired nonces", slog.Int64("count", n))
-		}
-		if n, err := d.store.DeleteExpiredIdempotentRequests(ctx, now); err != nil {
-			d.logger.Warn("cleaning expired idempotency keys", slog.String("error", err.Error()))
-		} else if n > 0 {
-			d.logger.Debug("cleaned expired idempotency keys", slog.Int64("count", n))
-		}
-	}
+	return errors.Join(err, background.Stop(stopCtx))
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -17,10 +17,11 @@ import (
 
 // deps are the parts every command shares, built from the config.
 type deps struct {
-	cfg    *Config
-	logger *slog.Logger
-	store  appwheel.Store
-	apps   *apps.Service
+	cfg       *Config
+	logger    *slog.Logger
+	store     appwheel.Store
+	apps      *apps.Service
+	masterKey []byte
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
@@ -30,7 +31,11 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 
 // open builds the store (running migrations) and the app service.
 func open(ctx context.Context, cfg *Config, logger *slog.Logger) (*deps, error) {
-	box, err := openBox(cfg, logger)
+	key, err := masterKey(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	box, err := crypt.NewBox(key)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +43,7 @@ func open(ctx context.Context, cfg *Config, logger *slog.Logger) (*deps, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &deps{cfg: cfg, logger: logger, store: store, apps: apps.NewService(store, box, nil)}, nil
+	return &deps{cfg: cfg, logger: logger, store: store, apps: apps.NewService(store, box, nil), masterKey: key}, nil
 }
 
 func (d *deps) Close() error { return d.store.Close() }
@@ -55,15 +60,15 @@ func openStore(ctx context.Context, cfg *Config) (appwheel.Store, error) {
 	return db, nil
 }
 
-// openBox loads the master key: from the config, else from the key file in
-// the data directory, which is created on first start.
-func openBox(cfg *Config, logger *slog.Logger) (*crypt.Box, error) {
+// masterKey loads the master key: from the config, else from the key file
+// in the data directory, which is created on first start.
+func masterKey(cfg *Config, logger *slog.Logger) ([]byte, error) {
 	if cfg.MasterKey != "" {
 		key, err := crypt.ParseKey(cfg.MasterKey)
 		if err != nil {
 			return nil, fmt.Errorf("APPWHEEL_MASTER_KEY: %w", err)
 		}
-		return crypt.NewBox(key)
+		return key, nil
 	}
 	path := filepath.Join(cfg.DataDir, "master.key")
 	key, created, err := crypt.LoadOrCreateKeyFile(path)
@@ -74,5 +79,5 @@ func openBox(cfg *Config, logger *slog.Logger) (*crypt.Box, error) {
 		logger.Warn("created a new master key file; back it up: without it the secrets in the database cannot be read",
 			slog.String("path", path))
 	}
-	return crypt.NewBox(key)
+	return key, nil
 }

@@ -5,6 +5,10 @@ package apitest
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"sync/atomic"
@@ -18,16 +22,18 @@ import (
 	appwheelhttp "github.com/appwheel/appwheel/http"
 	"github.com/appwheel/appwheel/internal/fakestripe"
 	"github.com/appwheel/appwheel/sqlite"
+	"github.com/appwheel/appwheel/stripe"
 )
 
 // Env is a running API.
 type Env struct {
-	Server *httptest.Server
-	Store  *sqlite.DB
-	Apps   *apps.Service
-	Stripe *fakestripe.Fake
-	Clock  *Clock // the server's clock
-	t      testing.TB
+	Server  *httptest.Server
+	Billing *billing.Service
+	Store   *sqlite.DB
+	Apps    *apps.Service
+	Stripe  *fakestripe.Fake
+	Clock   *Clock // the server's clock
+	t       testing.TB
 }
 
 // Clock is a clock tests move by hand.
@@ -59,11 +65,17 @@ func New(t testing.TB) *Env {
 	e := &Env{Store: db, Stripe: fakestripe.New(), Clock: &Clock{}, t: t}
 	e.Clock.unixNano.Store(time.Now().UnixNano())
 	e.Apps = apps.NewService(db, box, e.Clock.Now)
+	e.Billing = billing.New(billing.Config{
+		Store: db, Stripe: e.Stripe, Apps: e.Apps, DecodeEvent: stripe.DecodeEvent, Now: e.Clock.Now,
+		BackgroundRate: 1000,
+	})
 	e.Server = httptest.NewServer(appwheelhttp.NewServer(appwheelhttp.Config{
-		Apps:    e.Apps,
-		Billing: billing.NewService(db, e.Stripe, e.Clock.Now),
-		Store:   db,
-		Now:     e.Clock.Now,
+		Apps:        e.Apps,
+		Billing:     e.Billing,
+		Store:       db,
+		Now:         e.Clock.Now,
+		Events:      inlineEvents{e.Billing},
+		VerifyEvent: stripe.VerifyEvent,
 	}))
 	t.Cleanup(e.Server.Close)
 	return e
@@ -79,6 +91,38 @@ func (e *Env) NewApp(name string, redirectHosts ...string) *appwheel.App {
 		e.t.Fatal(err)
 	}
 	return app
+}
+
+// NewMirrorApp creates an app in mirror mode, with a webhook signing
+// secret, whose reads come from the mirror.
+func (e *Env) NewMirrorApp(name string) *appwheel.App {
+	e.t.Helper()
+	app, err := e.Apps.Create(context.Background(), apps.CreateParams{
+		Name: name, Platform: appwheel.PlatformStripe, StripeSecretKey: "sk_test_" + name,
+		StripeWebhookSecret: "whsec_test_" + name, ReadMode: appwheel.ReadMirror,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return app
+}
+
+// inlineEvents applies a webhook event as soon as it is queued, standing in
+// for the background job so tests see the mirror updated on return.
+type inlineEvents struct{ billing *billing.Service }
+
+func (q inlineEvents) EnqueueEvent(ctx context.Context, appID, eventID string) error {
+	return q.billing.ApplyRecordedEvent(ctx, appID, eventID)
+}
+
+// SignStripe returns a Stripe-Signature header for payload, made the way
+// Stripe makes it (t=…,v1=HMAC-SHA256 of "t.payload"), written here
+// independently of stripe-go, whose verifier checks it.
+func SignStripe(payload []byte, secret string, at time.Time) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "%d.", at.Unix())
+	m.Write(payload)
+	return fmt.Sprintf("t=%d,v1=%s", at.Unix(), hex.EncodeToString(m.Sum(nil)))
 }
 
 // Customer returns the Stripe customer AppWheel recorded for a user.

@@ -39,6 +39,7 @@ var methods = map[string]bool{
 	"Subscriptions":           true,
 	"Invoices":                true,
 	"Price":                   true,
+	"Invoice":                 true,
 }
 
 // Fake is an in-memory appwheel.Stripe. The zero value is not usable; call New.

@@ -76,3 +76,27 @@ func (f *Fake) AddInvoice(acct appwheel.StripeAccount, inv appwheel.Invoice) *ap
 	})
 	return &inv
 }
+
+// Invoice returns one invoice, or ENOTFOUND.
+func (f *Fake) Invoice(ctx context.Context, acct appwheel.StripeAccount, id string) (*appwheel.Invoice, error) {
+	return call(ctx, f, "Invoice", acct, func(a *account) (*appwheel.Invoice, error) {
+		inv, ok := a.invoices[id]
+		if !ok {
+			return nil, notFound("invoice", id)
+		}
+		v := inv.v
+		return &v, nil
+	})
+}
+
+// SetInvoice replaces a seeded invoice's fields (keeping its ID), as Stripe
+// does when it finalizes, pays or voids one. It panics on an unknown invoice.
+func (f *Fake) SetInvoice(acct appwheel.StripeAccount, inv appwheel.Invoice) {
+	f.seed(acct, func(a *account) {
+		old := a.invoices[inv.ID]
+		if old == nil {
+			panic("fakestripe: " + notFound("invoice", inv.ID).Message)
+		}
+		old.v = inv
+	})
+}

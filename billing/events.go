@@ -1,0 +1,163 @@
+package billing
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/appwheel/appwheel"
+)
+
+// ApplyRecordedEvent applies one recorded webhook event to the mirror and
+// marks it processed. An event applied already, or of an app that is gone,
+// is skipped; one that cannot be decoded is logged and marked processed, as
+// retrying cannot help it. Other errors are returned for the job to retry.
+func (s *Service) ApplyRecordedEvent(ctx context.Context, appID, eventID string) error {
+	ev, err := s.store.Event(ctx, appID, eventID)
+	if isNotFound(err) {
+		s.log.WarnContext(ctx, "event to apply is not recorded", slog.String("app_id", appID), slog.String("event_id", eventID))
+		return nil
+	}
+	if err != nil || !ev.ProcessedAt.IsZero() {
+		return err
+	}
+	app, err := s.apps.App(ctx, appID)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if app != nil {
+		se, derr := s.decode(ev.Payload)
+		if derr != nil {
+			s.log.ErrorContext(ctx, "undecodable event skipped", slog.String("app_id", appID),
+				slog.String("event_id", eventID), slog.String("error", derr.Error()))
+		} else if err := s.ApplyEvent(ctx, app, se); err != nil {
+			return err
+		}
+	}
+	return s.store.MarkEventProcessed(ctx, appID, eventID, s.now())
+}
+
+// ApplyEvent brings the mirror in line with one Stripe event. A snapshot
+// newer than the mirror's is written as is; otherwise (a late, duplicated
+// or same-second event) the object is fetched from Stripe, so that any
+// order of delivery converges to Stripe's state. Events of customers
+// AppWheel did not create are ignored.
+func (s *Service) ApplyEvent(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
+	switch {
+	case ev.Customer != nil:
+		return s.applyCustomer(ctx, app, ev)
+	case ev.PaymentMethod != nil:
+		return s.applyPaymentMethod(ctx, app, ev)
+	case ev.Subscription != nil:
+		return s.applySubscription(ctx, app, ev)
+	case ev.Invoice != nil:
+		return s.applyInvoice(ctx, app, ev)
+	case ev.Type == "setup_intent.succeeded" || ev.Type == "checkout.session.completed":
+		// A method was added: the event names the customer, not always the
+		// method, so the customer's list is fetched.
+		if !s.owns(ctx, app, ev.CustomerID) {
+			return nil
+		}
+		if err := s.budget(ctx, app.ID, 1); err != nil {
+			return err
+		}
+		if err := s.syncPaymentMethods(ctx, app, ev.CustomerID, s.refetchVersion(ev.Created)); err != nil {
+			return err
+		}
+		// The setup is seen: reads need not ask Stripe any more.
+		user, err := s.store.CustomerOwner(ctx, app.ID, ev.CustomerID)
+		if err != nil {
+			return err
+		}
+		return s.store.SetSetupPending(ctx, app.ID, user, time.Time{})
+	}
+	return nil
+}
+
+// owns reports whether customerID is a customer AppWheel made for a user
+// of app.
+func (s *Service) owns(ctx context.Context, app *appwheel.App, customerID string) bool {
+	if customerID == "" {
+		return false
+	}
+	_, err := s.store.CustomerOwner(ctx, app.ID, customerID)
+	return err == nil
+}
+
+func (s *Service) applyCustomer(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
+	if !s.owns(ctx, app, ev.Customer.ID) {
+		return nil
+	}
+	if ok, err := s.store.SaveCustomer(ctx, app.ID, ev.Customer, eventVersion(ev.Created)); ok || err != nil {
+		return err
+	}
+	if err := s.budget(ctx, app.ID, 1); err != nil {
+		return err
+	}
+	cus, err := s.stripe.Customer(ctx, app.Stripe, ev.Customer.ID)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.SaveCustomer(ctx, app.ID, cus, s.refetchVersion(ev.Created))
+	return err
+}
+
+func (s *Service) applyPaymentMethod(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
+	pm := ev.PaymentMethod
+	customerID := pm.CustomerID
+	if customerID == "" {
+		customerID = ev.PreviousCustomerID // detached: whose it was
+	}
+	if !s.owns(ctx, app, customerID) {
+		return nil
+	}
+	if ok, err := s.store.SavePaymentMethod(ctx, app.ID, pm, eventVersion(ev.Created)); ok || err != nil {
+		return err
+	}
+	if err := s.budget(ctx, app.ID, 1); err != nil {
+		return err
+	}
+	fresh, err := s.stripe.PaymentMethod(ctx, app.Stripe, pm.ID)
+	if isNotFound(err) { // gone at Stripe: detached for good
+		fresh, err = pm, nil
+		fresh.CustomerID = ""
+	}
+	if err != nil {
+		return err
+	}
+	_, err = s.store.SavePaymentMethod(ctx, app.ID, fresh, s.refetchVersion(ev.Created))
+	return err
+}
+
+func (s *Service) applySubscription(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
+	sub := ev.Subscription
+	if !s.owns(ctx, app, sub.CustomerID) {
+		return nil
+	}
+	if ok, err := s.store.SaveSubscription(ctx, app.ID, sub, eventVersion(ev.Created)); ok || err != nil {
+		return err
+	}
+	if err := s.budget(ctx, app.ID, 1); err != nil {
+		return err
+	}
+	return s.syncSubscriptions(ctx, app, sub.CustomerID, s.refetchVersion(ev.Created))
+}
+
+func (s *Service) applyInvoice(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
+	inv := ev.Invoice
+	if !s.owns(ctx, app, inv.CustomerID) {
+		return nil
+	}
+	if ok, err := s.store.SaveInvoice(ctx, app.ID, inv, eventVersion(ev.Created)); ok || err != nil {
+		return err
+	}
+	if err := s.budget(ctx, app.ID, 1); err != nil {
+		return err
+	}
+	fresh, err := s.stripe.Invoice(ctx, app.Stripe, inv.ID)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.SaveInvoice(ctx, app.ID, fresh, s.refetchVersion(ev.Created))
+	return err
+}

@@ -1,0 +1,90 @@
+package billing
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/appwheel/appwheel"
+)
+
+// Invoice links. Stripe's invoice_pdf and hosted_invoice_url expire, so
+// mirrored invoices are not served with the URLs Stripe gave when they were
+// mirrored. Each read instead hands out an AppWheel link, signed and valid
+// for InvoiceLinkTTL, that fetches the invoice from Stripe when followed
+// and redirects to the URL Stripe gives then: a link is never stale.
+const InvoiceLinkTTL = 30 * 24 * time.Hour
+
+// Kinds of invoice link.
+const (
+	LinkPDF    = "pdf"
+	LinkHosted = "hosted"
+)
+
+// invoiceLink returns a signed link to an invoice's PDF or hosted page.
+func (s *Service) invoiceLink(appID, invoiceID, kind string) string {
+	payload := strings.Join([]string{appID, invoiceID, kind, strconv.FormatInt(s.now().Add(InvoiceLinkTTL).Unix(), 10)}, ".")
+	token := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(s.linkMAC(payload))
+	return s.linkBase + "/invoice-links/" + token
+}
+
+func (s *Service) linkMAC(payload string) []byte {
+	m := hmac.New(sha256.New, s.linkKey)
+	m.Write([]byte(payload))
+	return m.Sum(nil)[:16]
+}
+
+// FollowInvoiceLink checks a link's token and returns the URL Stripe gives
+// now for the invoice's PDF or hosted page, refreshing the mirror's copy.
+//
+// Returns ENOTFOUND for a token that is malformed, forged or expired, or an
+// invoice or URL that no longer exists; ESTRIPEUNAVAILABLE from Stripe.
+func (s *Service) FollowInvoiceLink(ctx context.Context, token string) (string, error) {
+	notFound := appwheel.Errorf(appwheel.ENOTFOUND, "no such invoice link (it may have expired)")
+	encPayload, encMAC, ok := strings.Cut(token, ".")
+	payload, err1 := base64.RawURLEncoding.DecodeString(encPayload)
+	mac, err2 := base64.RawURLEncoding.DecodeString(encMAC)
+	if !ok || err1 != nil || err2 != nil || len(s.linkKey) == 0 || !hmac.Equal(mac, s.linkMAC(string(payload))) {
+		return "", notFound
+	}
+	parts := strings.Split(string(payload), ".")
+	if len(parts) != 4 {
+		return "", notFound
+	}
+	appID, invoiceID, kind := parts[0], parts[1], parts[2]
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || s.now().Unix() > exp {
+		return "", notFound
+	}
+	app, err := s.apps.App(ctx, appID)
+	if isNotFound(err) || (err == nil && app.Disabled) {
+		return "", notFound
+	}
+	if err != nil {
+		return "", err
+	}
+	inv, err := s.stripe.Invoice(ctx, app.Stripe, invoiceID)
+	if isNotFound(err) {
+		return "", notFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if s.owns(ctx, app, inv.CustomerID) {
+		if _, err := s.store.SaveInvoice(ctx, app.ID, inv, s.fetchVersion()); err != nil {
+			return "", err
+		}
+	}
+	url := inv.InvoicePDF
+	if kind == LinkHosted {
+		url = inv.HostedInvoiceURL
+	}
+	if url == "" {
+		return "", notFound
+	}
+	return url, nil
+}

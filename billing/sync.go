@@ -1,0 +1,165 @@
+package billing
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/appwheel/appwheel"
+)
+
+// Mirror versions are Unix microseconds. An event's snapshot is versioned
+// by the event's created second; an object AppWheel fetched, by the fetch
+// time. A re-fetch prompted by an event is versioned at least at the end
+// of that event's second, so it wins over every snapshot from the same
+// second: ties between events (common: Stripe emits several per second)
+// are settled by Stripe's current state.
+func eventVersion(created int64) int64 { return created * 1e6 }
+
+func (s *Service) fetchVersion() int64 { return s.now().UnixMicro() }
+
+func (s *Service) refetchVersion(created int64) int64 {
+	return max(s.fetchVersion(), eventVersion(created)+999_999)
+}
+
+// limiter returns the app's budget for background Stripe calls.
+func (s *Service) limiter(appID string) *rate.Limiter {
+	if l, ok := s.limiters.Load(appID); ok {
+		return l.(*rate.Limiter)
+	}
+	l, _ := s.limiters.LoadOrStore(appID, rate.NewLimiter(rate.Limit(s.rate), max(1, int(s.rate))))
+	return l.(*rate.Limiter)
+}
+
+// budget waits for n Stripe calls' worth of the app's background budget.
+func (s *Service) budget(ctx context.Context, appID string, n int) error {
+	return s.limiter(appID).WaitN(ctx, n)
+}
+
+// backfill fills a user's mirror from Stripe (every page of every list) and
+// marks the user synced. Methods the mirror holds that Stripe no longer
+// lists are marked detached.
+func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.CustomerState) error {
+	at := s.now()
+	version := at.UnixMicro()
+	if err := s.budget(ctx, app.ID, 3); err != nil {
+		return err
+	}
+	cus, err := s.stripe.Customer(ctx, app.Stripe, st.CustomerID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.SaveCustomer(ctx, app.ID, cus, version); err != nil {
+		return err
+	}
+	if cus.Deleted { // nothing else to list: Stripe keeps no objects for it
+		return s.store.MarkSynced(ctx, app.ID, st.AppUserID, at)
+	}
+	if err := s.syncPaymentMethods(ctx, app, st.CustomerID, version); err != nil {
+		return err
+	}
+	if err := s.syncSubscriptions(ctx, app, st.CustomerID, version); err != nil {
+		return err
+	}
+	for after := ""; ; {
+		if err := s.budget(ctx, app.ID, 1); err != nil {
+			return err
+		}
+		page, err := s.stripe.Invoices(ctx, app.Stripe, appwheel.ListInvoicesParams{CustomerID: st.CustomerID, Limit: MaxInvoiceLimit, StartingAfter: after})
+		if err != nil {
+			return err
+		}
+		for _, inv := range page.Invoices {
+			if _, err := s.store.SaveInvoice(ctx, app.ID, inv, version); err != nil {
+				return err
+			}
+		}
+		if !page.HasMore || len(page.Invoices) == 0 {
+			break
+		}
+		after = page.Invoices[len(page.Invoices)-1].ID
+	}
+	return s.store.MarkSynced(ctx, app.ID, st.AppUserID, at)
+}
+
+// syncPaymentMethods makes the mirror's list of a customer's methods
+// Stripe's: listed ones saved, others marked detached.
+func (s *Service) syncPaymentMethods(ctx context.Context, app *appwheel.App, customerID string, version int64) error {
+	methods, err := s.stripe.PaymentMethods(ctx, app.Stripe, customerID)
+	if err != nil {
+		return err
+	}
+	listed := map[string]bool{}
+	for _, pm := range methods {
+		listed[pm.ID] = true
+		if _, err := s.store.SavePaymentMethod(ctx, app.ID, pm, version); err != nil {
+			return err
+		}
+	}
+	mirrored, err := s.store.PaymentMethodsOf(ctx, app.ID, customerID)
+	if err != nil {
+		return err
+	}
+	for _, pm := range mirrored {
+		if !listed[pm.ID] {
+			pm.CustomerID = ""
+			if _, err := s.store.SavePaymentMethod(ctx, app.ID, pm, version); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) syncSubscriptions(ctx context.Context, app *appwheel.App, customerID string, version int64) error {
+	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if _, err := s.store.SaveSubscription(ctx, app.ID, sub, version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReconcileApps re-syncs, for every enabled app in mirror mode, the users
+// whose mirror is older than maxAge, a batch per app per run, within each
+// app's background budget. It repairs whatever dropped or late webhooks
+// left behind.
+func (s *Service) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
+	apps, err := s.apps.Apps(ctx)
+	if err != nil {
+		return err
+	}
+	for _, app := range apps {
+		if app.Disabled || !mirrored(app) {
+			continue
+		}
+		if err := s.ReconcileApp(ctx, app, maxAge); err != nil {
+			s.log.WarnContext(ctx, "reconcile failed", slog.String("app_id", app.ID), slog.String("error", err.Error()))
+		}
+	}
+	return nil
+}
+
+// reconcileBatch bounds one app's users re-synced per run.
+const reconcileBatch = 100
+
+// ReconcileApp re-syncs up to a batch of the app's users whose mirror is
+// older than maxAge, least recently synced first.
+func (s *Service) ReconcileApp(ctx context.Context, app *appwheel.App, maxAge time.Duration) error {
+	stale, err := s.store.SyncedBefore(ctx, app.ID, s.now().Add(-maxAge), reconcileBatch)
+	if err != nil {
+		return err
+	}
+	for _, st := range stale {
+		if err := s.backfill(ctx, app, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apps"
+	"github.com/appwheel/appwheel/sandbox"
+)
+
+// devFile is DATA_DIR/dev.json: what scripts, SDK tests and the sandbox
+// commands need to reach a running appwheel dev.
+type devFile struct {
+	AppID           string            `json:"appId"`
+	Platform        string            `json:"platform"`
+	AppSecret       string            `json:"appSecret"`
+	BaseURL         string            `json:"baseUrl"`
+	StripeAPIBase   string            `json:"stripeApiBase"`
+	StripeSecretKey string            `json:"stripeSecretKey"`
+	WebhookSecret   string            `json:"stripeWebhookSecret"`
+	Prices          map[string]string `json:"prices"`
+}
+
+// The demo product's prices, seeded in the sandbox.
+var devPrices = []struct {
+	name string
+	spec sandbox.PriceSpec
+}{
+	{"monthly", sandbox.PriceSpec{LookupKey: "appwheel_demo_monthly", ProductName: "AppWheel Demo Pro", Currency: "usd", Interval: "month", IntervalCount: 1, UnitAmount: 999}},
+	{"yearly", sandbox.PriceSpec{LookupKey: "appwheel_demo_yearly", ProductName: "AppWheel Demo Pro", Currency: "usd", Interval: "year", IntervalCount: 1, UnitAmount: 9900}},
+}
+
+// runDev runs the whole product offline with no configuration: the API on
+// SQLite and, on the next port, the Stripe sandbox (stripe-go wants the
+// Stripe API at the root of its URL, so the sandbox has a listener of its
+// own), with a demo app wired to it and its webhooks pointing back at the
+// API.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var sandboxAddr string
+	cfg, _, err := parseConfig("dev", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&sandboxAddr, "sandbox-addr", "", "where the Stripe sandbox listens; default the API's host and port + 1")
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	d, err := open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var sbLn net.Listener
+	if sandboxAddr != "" {
+		if sbLn, err = net.Listen("tcp", sandboxAddr); err != nil {
+			return fmt.Errorf("sandbox: %w (choose another with --sandbox-addr)", err)
+		}
+	} else if sbLn, err = net.Listen("tcp", nextPort(ln.Addr().(*net.TCPAddr))); err != nil {
+		// The next port is taken: any free one will do.
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		if sbLn, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	defer sbLn.Close()
+	baseURL, sandboxURL := "http://"+ln.Addr().String(), "http://"+sbLn.Addr().String()
+	if cfg.PublicURL == "http://"+cfg.Addr { // the default: use the port actually bound
+		cfg.PublicURL = baseURL
+	}
+
+	sb := sandbox.New(sandbox.Config{
+		BaseURL:   sandboxURL,
+		StatePath: filepath.Join(cfg.DataDir, "sandbox.json"),
+		Logger:    logger.With(slog.String("component", "sandbox")),
+	})
+	if err := sb.Open(); err != nil {
+		return err
+	}
+	defer sb.Close()
+	sbSrv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go sbSrv.Serve(sbLn)
+	defer sbSrv.Close()
+
+	dev, err := prepareDevApp(ctx, d, sb, baseURL, sandboxURL)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(cfg.DataDir, "dev.json")
+	if err := writeDevFile(path, dev); err != nil {
+		return err
+	}
+	printDevBanner(stdout, dev, path)
+	return serve(ctx, d, ln, nil)
+}
+
+// nextPort is the address one port above a, or port 0 (any) when a's is.
+func nextPort(a *net.TCPAddr) string {
+	port := 0
+	if a.Port != 0 {
+		port = a.Port + 1
+	}
+	return net.JoinHostPort(a.IP.String(), strconv.Itoa(port))
+}
+
+// prepareDevApp reuses the demo app recorded in dev.json when the database
+// still has it, and creates one otherwise; either way it points the app and
+// the sandbox's webhooks at this server's address and seeds the prices.
+func prepareDevApp(ctx context.Context, d *deps, sb *sandbox.Sandbox, baseURL, sandboxURL string) (*devFile, error) {
+	dev := &devFile{Platform: appwheel.PlatformStripe, BaseURL: baseURL, StripeAPIBase: sandboxURL}
+	var app *appwheel.App
+	if old, err := readDevFile(filepath.Join(d.cfg.DataDir, "dev.json")); err == nil {
+		app, err = d.apps.App(ctx, old.AppID)
+		if err != nil && appwheel.ErrorCode(err) != appwheel.ENOTFOUND {
+			return nil, err
+		}
+	}
+	acct := appwheel.StripeAccount{APIBase: dev.StripeAPIBase}
+	if app == nil {
+		acct.SecretKey = "sk_test_dev_" + randomHex(12)
+		acct.WebhookSecret = "whsec_" + randomHex(16)
+		var err error
+		app, err = d.apps.Create(ctx, apps.CreateParams{
+			Name: "AppWheel dev demo", Platform: appwheel.PlatformStripe,
+			StripeSecretKey: acct.SecretKey, StripeWebhookSecret: acct.WebhookSecret, StripeAPIBase: acct.APIBase,
+			ReadMode: appwheel.ReadMirror,
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		acct.SecretKey, acct.WebhookSecret = app.Stripe.SecretKey, app.Stripe.WebhookSecret
+		if app.Stripe != acct { // the address changed since last time
+			if _, err := d.apps.SetStripe(ctx, app.ID, acct); err != nil {
+				return nil, err
+			}
+		}
+	}
+	dev.AppID, dev.AppSecret = app.ID, app.Secret
+	dev.StripeSecretKey, dev.WebhookSecret = acct.SecretKey, acct.WebhookSecret
+
+	sb.SetWebhookEndpoint(acct.SecretKey, baseURL+"/v1/stripe/webhooks/"+app.ID, acct.WebhookSecret)
+	dev.Prices = map[string]string{}
+	for _, p := range devPrices {
+		id, err := sb.EnsurePrice(acct.SecretKey, p.spec)
+		if err != nil {
+			return nil, err
+		}
+		dev.Prices[p.name] = id
+	}
+	return dev, nil
+}
+
+func readDevFile(path string) (*devFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var dev devFile
+	if err := json.Unmarshal(b, &dev); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if dev.AppID == "" || dev.StripeAPIBase == "" {
+		return nil, fmt.Errorf("%s: not written by appwheel dev", path)
+	}
+	return &dev, nil
+}
+
+// writeDevFile writes dev.json with mode 0600: it holds the demo app's
+// secret, which is what makes it useful to scripts.
+func writeDevFile(path string, dev *devFile) error {
+	b, err := json.MarshalIndent(dev, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func printDevBanner(w io.Writer, dev *devFile, path string) {
+	fmt.Fprintf(w, `AppWheel dev: the API on SQLite, and the Stripe SANDBOX (an offline emulation for
+development and tests, not Stripe) at %[5]s feeding its mirror through webhooks.
+
+  Base URL:   %[1]s
+  AppID:      %[2]s
+  Platform:   stripe
+  AppSecret:  %[3]s
+  Prices:     monthly %[6]s, yearly %[7]s
+  Facts for scripts: %[4]s
+
+Add a card (open checkoutUrl in a browser; test card 4242 4242 4242 4242, any future date, any CVC):
+  curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' -H 'Content-Type: application/json' \
+    -d '{"appUserId":"u1","type":"checkout","successUrl":"%[1]s/healthz","cancelUrl":"%[1]s/healthz"}' \
+    %[1]s/v1/stripe/payment-methods
+List cards and invoices:
+  curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/payment-methods?appUserId=u1'
+  curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/invoices?appUserId=u1'
+Subscribe u1 and move the sandbox clock on a month:
+  appwheel sandbox subscribe --user u1 --price monthly
+  appwheel sandbox advance --days 31
+JavaScript SDK:
+  const appwheel = new AppWheel('%[2]s', 'stripe', '%[3]s', { baseUrl: '%[1]s' })
+  appwheel.paymentMethod({ appUserId: 'u1' }).then(res => res.json()).then(console.log)
+
+`, dev.BaseURL, dev.AppID, dev.AppSecret, path, dev.StripeAPIBase, dev.Prices["monthly"], dev.Prices["yearly"])
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+var errNoDevServer = errors.New("no appwheel dev found: start it first (it writes dev.json in its data directory)")

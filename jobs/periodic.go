@@ -1,0 +1,141 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/appwheel/appwheel"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// sweepBatch bounds the events one sweep enqueues; the next sweep takes the
+// rest.
+const sweepBatch = 500
+
+// periodicJobs are inserted by River's elected leader only, so with several
+// processes on one database each runs once per interval, not once per
+// process. River keeps their schedule in memory: a new leader (or a
+// restart) starts the intervals over. RunOnStart runs each at once then,
+// so frequent restarts cannot starve the hourly reconcile.
+func (j *Jobs) periodicJobs() []*river.PeriodicJob {
+	every := func(id string, d time.Duration, args river.JobArgs) *river.PeriodicJob {
+		return river.NewPeriodicJob(river.PeriodicInterval(d),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{ID: id, RunOnStart: true})
+	}
+	return []*river.PeriodicJob{
+		every("sweep_events", j.cfg.SweepEvery, sweepEventsArgs{}),
+		every("reconcile", j.cfg.ReconcileEvery, reconcileArgs{}),
+		every("cleanup", j.cfg.CleanupEvery, cleanupArgs{}),
+	}
+}
+
+// periodicInsertOpts are shared by the periodic kinds. One attempt: the next
+// interval is the retry, and a failed run waiting out a backoff would
+// block the next (by uniqueness). Unique by kind while queued or running,
+// so a run that outlasts its interval, or two leaders briefly overlapping,
+// never stacks a second run behind the first.
+func periodicInsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: 1,
+		Queue:       periodicQueue,
+		UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable,
+			rivertype.JobStatePending,
+			rivertype.JobStateRunning,
+			rivertype.JobStateScheduled,
+		}},
+	}
+}
+
+// sweepEventsArgs is the sweep_events job: enqueue apply_event again for
+// events recorded but still unapplied after SweepAfter. It recovers events
+// whose enqueue was lost (a crash between recording and enqueuing, Jobs
+// not started) and events whose job was discarded after its last attempt.
+type sweepEventsArgs struct{}
+
+func (sweepEventsArgs) Kind() string                 { return "sweep_events" }
+func (sweepEventsArgs) InsertOpts() river.InsertOpts { return periodicInsertOpts() }
+
+type sweepEventsWorker struct {
+	river.WorkerDefaults[sweepEventsArgs]
+	store appwheel.Store
+	now   func() time.Time
+	after time.Duration
+	log   *slog.Logger
+}
+
+func (w *sweepEventsWorker) Work(ctx context.Context, job *river.Job[sweepEventsArgs]) error {
+	events, err := w.store.PendingEvents(ctx, w.now().Add(-w.after), sweepBatch)
+	if err != nil || len(events) == 0 {
+		return err
+	}
+	params := make([]river.InsertManyParams, len(events))
+	for i, ev := range events {
+		params[i] = river.InsertManyParams{Args: applyEventArgs{AppID: ev.AppID, EventID: ev.ID}}
+	}
+	// Most of these are duplicates, skipped by uniqueness: events whose job
+	// is still queued or retrying. The rest had lost theirs.
+	res, err := river.ClientFromContext[*sql.Tx](ctx).InsertMany(ctx, params)
+	if err != nil {
+		return fmt.Errorf("enqueue pending events: %w", err)
+	}
+	enqueued := 0
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			enqueued++
+		}
+	}
+	if enqueued > 0 {
+		w.log.InfoContext(ctx, "sweeper enqueued unapplied events", slog.Int("enqueued", enqueued), slog.Int("pending", len(events)))
+	}
+	return nil
+}
+
+// reconcileArgs is the reconcile job: re-sync mirrors older than
+// ReconcileMaxAge. A run cut short by JobTimeout loses nothing: the next
+// one starts from the least recently synced users again.
+type reconcileArgs struct{}
+
+func (reconcileArgs) Kind() string                 { return "reconcile" }
+func (reconcileArgs) InsertOpts() river.InsertOpts { return periodicInsertOpts() }
+
+type reconcileWorker struct {
+	river.WorkerDefaults[reconcileArgs]
+	handlers Handlers
+	maxAge   time.Duration
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[reconcileArgs]) error {
+	return w.handlers.ReconcileApps(ctx, w.maxAge)
+}
+
+// cleanupArgs is the cleanup job: forget expired nonces and idempotency
+// keys, which otherwise only grow.
+type cleanupArgs struct{}
+
+func (cleanupArgs) Kind() string                 { return "cleanup" }
+func (cleanupArgs) InsertOpts() river.InsertOpts { return periodicInsertOpts() }
+
+type cleanupWorker struct {
+	river.WorkerDefaults[cleanupArgs]
+	store appwheel.Store
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+func (w *cleanupWorker) Work(ctx context.Context, job *river.Job[cleanupArgs]) error {
+	now := w.now()
+	nonces, nerr := w.store.DeleteExpiredNonces(ctx, now)
+	keys, kerr := w.store.DeleteExpiredIdempotentRequests(ctx, now)
+	if err := errors.Join(nerr, kerr); err != nil {
+		return err
+	}
+	w.log.DebugContext(ctx, "expired records deleted", slog.Int64("nonces", nonces), slog.Int64("idempotency_keys", keys))
+	return nil
+}

@@ -1,0 +1,132 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+)
+
+const (
+	// applyMaxAttempts bounds an apply_event job's attempts. With River's
+	// default backoff (attempt⁴ s) the ten span about 4.3 hours, longer
+	// than a Stripe or database outage should last. A discarded job does
+	// not block its event: the sweeper enqueues it again, and reconcile
+	// repairs the mirror meanwhile.
+	applyMaxAttempts = 10
+
+	// periodicQueue holds the periodic jobs, apart from apply_event's
+	// queue, so a slow reconcile never takes an event worker, and each
+	// periodic kind can run at the same time as the others.
+	periodicQueue   = "periodic"
+	periodicWorkers = 3
+)
+
+// applyEventArgs is the apply_event job: apply one recorded webhook event.
+// It carries ids only; the payload stays in the store.
+type applyEventArgs struct {
+	AppID   string `json:"app_id"`
+	EventID string `json:"event_id"`
+}
+
+func (applyEventArgs) Kind() string { return "apply_event" }
+
+// InsertOpts makes the job unique by its args in River's default states
+// (available, pending, scheduled, running, retryable, completed): an event
+// enqueued while its job is queued, running or waiting to retry, or
+// completed and not yet deleted (24 h), is not enqueued again.
+func (applyEventArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: applyMaxAttempts,
+		Queue:       river.QueueDefault,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true},
+	}
+}
+
+type applyEventWorker struct {
+	river.WorkerDefaults[applyEventArgs]
+	handlers Handlers
+}
+
+func (w *applyEventWorker) Work(ctx context.Context, job *river.Job[applyEventArgs]) error {
+	return w.handlers.ApplyRecordedEvent(ctx, job.Args.AppID, job.Args.EventID)
+}
+
+// newClient builds the River client over db: the workers, the queues and
+// the periodic jobs.
+func (j *Jobs) newClient(db *sql.DB) (*river.Client[*sql.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &applyEventWorker{handlers: j.cfg.Handlers})
+	river.AddWorker(workers, &sweepEventsWorker{store: j.cfg.Store, now: j.cfg.Now, after: j.cfg.SweepAfter, log: j.log})
+	river.AddWorker(workers, &reconcileWorker{handlers: j.cfg.Handlers, maxAge: j.cfg.ReconcileMaxAge})
+	river.AddWorker(workers, &cleanupWorker{store: j.cfg.Store, now: j.cfg.Now, log: j.log})
+
+	cfg := &river.Config{
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: j.cfg.Workers},
+			periodicQueue:      {MaxWorkers: periodicWorkers},
+		},
+		Workers:      workers,
+		PeriodicJobs: j.periodicJobs(),
+		JobTimeout:   j.cfg.JobTimeout,
+		Logger:       j.riverLog,
+		ErrorHandler: &errorHandler{log: j.log},
+	}
+	if j.cfg.RetryDelay != nil {
+		cfg.RetryPolicy = retryPolicy(j.cfg.RetryDelay)
+	}
+	return river.NewClient(riversqlite.New(db), cfg)
+}
+
+// retryPolicy adapts Config.RetryDelay to River. It is measured on the wall
+// clock, as River compares it with its own; a delay under a millisecond is
+// raised to one, as River replaces a retry time not in the future with its
+// default policy's.
+type retryPolicy func(attempt int) time.Duration
+
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(max(p(job.Attempt), time.Millisecond))
+}
+
+// errorHandler logs each failed attempt with the job's kind and ids, never
+// its payload: a warning while it will be retried, an error when it was
+// the last attempt. River's own line for it is at info, below what it may
+// log.
+type errorHandler struct {
+	log *slog.Logger
+}
+
+func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	h.logFailure(ctx, job, slog.String("error", err.Error()))
+	return nil
+}
+
+func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
+	h.logFailure(ctx, job, slog.Any("panic", panicVal), slog.String("trace", trace))
+	return nil
+}
+
+func (h *errorHandler) logFailure(ctx context.Context, job *rivertype.JobRow, attrs ...slog.Attr) {
+	attrs = append(attrs,
+		slog.String("job_kind", job.Kind),
+		slog.Int64("job_id", job.ID),
+		slog.Int("attempt", job.Attempt),
+		slog.Int("max_attempts", job.MaxAttempts),
+	)
+	if job.Kind == (applyEventArgs{}).Kind() {
+		var args applyEventArgs
+		if json.Unmarshal(job.EncodedArgs, &args) == nil {
+			attrs = append(attrs, slog.String("app_id", args.AppID), slog.String("event_id", args.EventID))
+		}
+	}
+	if job.Attempt < job.MaxAttempts {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "job failed; will retry", attrs...)
+		return
+	}
+	h.log.LogAttrs(ctx, slog.LevelError, "job failed for the last time", attrs...)
+}
