@@ -60,6 +60,12 @@ type Invoice struct {
 	// orderStatus is judged by this one.
 	ServicePeriodStart int64
 	ServicePeriodEnd   int64
+	// PriceInterval and PriceIntervalCount are PriceID's recurring terms
+	// ("once" for a price that does not recur; "" when not known): the
+	// mirror keeps them with the invoice so that a read never has to ask
+	// Stripe about an old price.
+	PriceInterval      string
+	PriceIntervalCount int64
 }
 
 // InvoicePage is one page of a customer's invoices, newest first.

@@ -77,11 +77,30 @@ func (s *Service) ApplyEvent(ctx context.Context, app *appwheel.App, ev *appwhee
 // owns reports whether customerID is a customer AppWheel made for a user
 // of app.
 func (s *Service) owns(ctx context.Context, app *appwheel.App, customerID string) bool {
+	_, ok := s.ownerState(ctx, app, customerID)
+	return ok
+}
+
+// ownerState returns the mirrored state of the user customerID stands for,
+// and whether AppWheel made that customer.
+func (s *Service) ownerState(ctx context.Context, app *appwheel.App, customerID string) (*appwheel.CustomerState, bool) {
 	if customerID == "" {
-		return false
+		return nil, false
 	}
-	_, err := s.store.CustomerOwner(ctx, app.ID, customerID)
-	return err == nil
+	user, err := s.store.CustomerOwner(ctx, app.ID, customerID)
+	if err != nil {
+		return nil, false
+	}
+	st, err := s.store.CustomerState(ctx, app.ID, user)
+	return st, err == nil
+}
+
+// stale reports whether an event is older than the user's last backfill:
+// its snapshot may describe an object the backfill already saw gone (a
+// method detached since), which no stored version can tell, so the object
+// is fetched instead of written.
+func stale(st *appwheel.CustomerState, created int64) bool {
+	return !st.SyncedAt.IsZero() && eventVersion(created) <= st.SyncedAt.UnixMicro()
 }
 
 func (s *Service) applyCustomer(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
@@ -108,11 +127,14 @@ func (s *Service) applyPaymentMethod(ctx context.Context, app *appwheel.App, ev 
 	if customerID == "" {
 		customerID = ev.PreviousCustomerID // detached: whose it was
 	}
-	if !s.owns(ctx, app, customerID) {
+	st, ok := s.ownerState(ctx, app, customerID)
+	if !ok {
 		return nil
 	}
-	if ok, err := s.store.SavePaymentMethod(ctx, app.ID, pm, eventVersion(ev.Created)); ok || err != nil {
-		return err
+	if !stale(st, ev.Created) {
+		if ok, err := s.store.SavePaymentMethod(ctx, app.ID, pm, eventVersion(ev.Created)); ok || err != nil {
+			return err
+		}
 	}
 	if err := s.budget(ctx, app.ID, 1); err != nil {
 		return err
@@ -140,13 +162,21 @@ func (s *Service) applySubscription(ctx context.Context, app *appwheel.App, ev *
 	if err := s.budget(ctx, app.ID, 1); err != nil {
 		return err
 	}
-	return s.syncSubscriptions(ctx, app, sub.CustomerID, s.refetchVersion(ev.Created))
+	_, err := s.syncSubscriptions(ctx, app, sub.CustomerID, s.refetchVersion(ev.Created))
+	return err
 }
 
 func (s *Service) applyInvoice(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
 	inv := ev.Invoice
 	if !s.owns(ctx, app, inv.CustomerID) {
 		return nil
+	}
+	sub, err := s.mirroredSubscription(ctx, app, inv)
+	if err != nil {
+		return err
+	}
+	if err := s.withPriceTerms(ctx, app, inv, sub); err != nil {
+		return err
 	}
 	if ok, err := s.store.SaveInvoice(ctx, app.ID, inv, eventVersion(ev.Created)); ok || err != nil {
 		return err
@@ -155,9 +185,35 @@ func (s *Service) applyInvoice(ctx context.Context, app *appwheel.App, ev *appwh
 		return err
 	}
 	fresh, err := s.stripe.Invoice(ctx, app.Stripe, inv.ID)
+	if isNotFound(err) {
+		// Gone at Stripe (a deleted draft): nothing to fetch; retrying
+		// cannot help. The mirror keeps its last copy until a reconcile.
+		return nil
+	}
 	if err != nil {
+		return err
+	}
+	if err := s.withPriceTerms(ctx, app, fresh, sub); err != nil {
 		return err
 	}
 	_, err = s.store.SaveInvoice(ctx, app.ID, fresh, s.refetchVersion(ev.Created))
 	return err
+}
+
+// mirroredSubscription returns the mirrored subscription an invoice
+// belongs to, or nil.
+func (s *Service) mirroredSubscription(ctx context.Context, app *appwheel.App, inv *appwheel.Invoice) (*appwheel.Subscription, error) {
+	if inv.SubscriptionID == "" {
+		return nil, nil
+	}
+	subs, err := s.store.SubscriptionsOf(ctx, app.ID, inv.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if sub.ID == inv.SubscriptionID {
+			return sub, nil
+		}
+	}
+	return nil, nil
 }

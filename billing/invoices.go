@@ -102,6 +102,35 @@ func (s *Service) invoicePrice(ctx context.Context, app *appwheel.App, inv *appw
 	return p, nil
 }
 
+// withPriceTerms records on inv the recurring terms of its price, looked up
+// as invoicePrice does, so the mirror can serve the invoice without asking
+// Stripe again.
+func (s *Service) withPriceTerms(ctx context.Context, app *appwheel.App, inv *appwheel.Invoice, sub *appwheel.Subscription) error {
+	if inv.PriceInterval != "" {
+		return nil
+	}
+	p, err := s.invoicePrice(ctx, app, inv, sub)
+	if err != nil || p == nil {
+		return err
+	}
+	inv.PriceInterval, inv.PriceIntervalCount = p.Interval, p.IntervalCount
+	if p.Interval == "" {
+		inv.PriceInterval = "once"
+	}
+	return nil
+}
+
+// storedPrice returns the price terms the mirror kept with inv, or nil.
+func storedPrice(inv *appwheel.Invoice) *appwheel.Price {
+	switch inv.PriceInterval {
+	case "":
+		return nil
+	case "once":
+		return &appwheel.Price{ID: inv.PriceID}
+	}
+	return &appwheel.Price{ID: inv.PriceID, Interval: inv.PriceInterval, IntervalCount: inv.PriceIntervalCount}
+}
+
 // priceKey identifies a price in the cache: ids are unique per Stripe account.
 type priceKey struct{ account, id string }
 

@@ -75,6 +75,13 @@ func (s *Service) FollowInvoiceLink(ctx context.Context, token string) (string, 
 		return "", err
 	}
 	if s.owns(ctx, app, inv.CustomerID) {
+		sub, err := s.mirroredSubscription(ctx, app, inv)
+		if err == nil {
+			err = s.withPriceTerms(ctx, app, inv, sub)
+		}
+		if err != nil {
+			return "", err
+		}
 		if _, err := s.store.SaveInvoice(ctx, app.ID, inv, s.fetchVersion()); err != nil {
 			return "", err
 		}

@@ -90,9 +90,11 @@ func (s *Service) mirroredInvoices(ctx context.Context, app *appwheel.App, p Lis
 	now := s.now().Unix()
 	for _, inv := range page.Invoices {
 		sub := byID[inv.SubscriptionID]
-		price, err := s.invoicePrice(ctx, app, inv, sub)
-		if err != nil {
-			return nil, err
+		price := storedPrice(inv)
+		if price == nil { // mirrored before price terms were kept
+			if price, err = s.invoicePrice(ctx, app, inv, sub); err != nil {
+				return nil, err
+			}
 		}
 		if sub != nil {
 			during := *sub

@@ -178,7 +178,7 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 		return nil, err
 	}
 	// Write-through: a read right after this shows the change.
-	version := s.now().Unix()
+	version := s.fetchVersion()
 	for _, pm := range methods {
 		if pm.ID == p.MethodID {
 			detached := *pm
@@ -188,7 +188,7 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 			}
 		}
 	}
-	if removed.NewDefaultMethodID != "" {
+	if cus.DefaultPaymentMethodID == p.MethodID { // promoted, or cleared by the detach
 		if _, err := s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: removed.NewDefaultMethodID}, version); err != nil {
 			return nil, err
 		}
@@ -218,7 +218,7 @@ func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App
 			stripeIdempotencyKey("set_default", app.ID, idempotencyKey, appUserID, methodID)); err != nil {
 			return err
 		}
-		_, err = s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: methodID}, s.now().Unix())
+		_, err = s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: methodID}, s.fetchVersion())
 		return err
 	})
 }

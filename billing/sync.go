@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -54,14 +55,24 @@ func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.
 	if _, err := s.store.SaveCustomer(ctx, app.ID, cus, version); err != nil {
 		return err
 	}
-	if cus.Deleted { // nothing else to list: Stripe keeps no objects for it
+	if cus.Deleted {
+		// Deleting a customer detaches its methods and cancels its
+		// subscriptions, and Stripe lists nothing of it any more.
+		if err := s.forgetDeleted(ctx, app, st.CustomerID, version); err != nil {
+			return err
+		}
 		return s.store.MarkSynced(ctx, app.ID, st.AppUserID, at)
 	}
 	if err := s.syncPaymentMethods(ctx, app, st.CustomerID, version); err != nil {
 		return err
 	}
-	if err := s.syncSubscriptions(ctx, app, st.CustomerID, version); err != nil {
+	subs, err := s.syncSubscriptions(ctx, app, st.CustomerID, version)
+	if err != nil {
 		return err
+	}
+	byID := map[string]*appwheel.Subscription{}
+	for _, sub := range subs {
+		byID[sub.ID] = sub
 	}
 	for after := ""; ; {
 		if err := s.budget(ctx, app.ID, 1); err != nil {
@@ -72,6 +83,9 @@ func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.
 			return err
 		}
 		for _, inv := range page.Invoices {
+			if err := s.withPriceTerms(ctx, app, inv, byID[inv.SubscriptionID]); err != nil {
+				return err
+			}
 			if _, err := s.store.SaveInvoice(ctx, app.ID, inv, version); err != nil {
 				return err
 			}
@@ -82,6 +96,35 @@ func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.
 		after = page.Invoices[len(page.Invoices)-1].ID
 	}
 	return s.store.MarkSynced(ctx, app.ID, st.AppUserID, at)
+}
+
+// forgetDeleted marks a deleted customer's mirrored methods detached and
+// its live subscriptions canceled, as Stripe did when it was deleted.
+func (s *Service) forgetDeleted(ctx context.Context, app *appwheel.App, customerID string, version int64) error {
+	methods, err := s.store.PaymentMethodsOf(ctx, app.ID, customerID)
+	if err != nil {
+		return err
+	}
+	for _, pm := range methods {
+		pm.CustomerID = ""
+		if _, err := s.store.SavePaymentMethod(ctx, app.ID, pm, version); err != nil {
+			return err
+		}
+	}
+	subs, err := s.store.SubscriptionsOf(ctx, app.ID, customerID)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if sub.Status == "canceled" || sub.Status == "incomplete_expired" {
+			continue
+		}
+		sub.Status = "canceled"
+		if _, err := s.store.SaveSubscription(ctx, app.ID, sub, version); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // syncPaymentMethods makes the mirror's list of a customer's methods
@@ -113,17 +156,17 @@ func (s *Service) syncPaymentMethods(ctx context.Context, app *appwheel.App, cus
 	return nil
 }
 
-func (s *Service) syncSubscriptions(ctx context.Context, app *appwheel.App, customerID string, version int64) error {
+func (s *Service) syncSubscriptions(ctx context.Context, app *appwheel.App, customerID string, version int64) ([]*appwheel.Subscription, error) {
 	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, sub := range subs {
 		if _, err := s.store.SaveSubscription(ctx, app.ID, sub, version); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return subs, nil
 }
 
 // ReconcileApps re-syncs, for every enabled app in mirror mode, the users
@@ -156,10 +199,14 @@ func (s *Service) ReconcileApp(ctx context.Context, app *appwheel.App, maxAge ti
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, st := range stale {
+		// One user's failure must not keep the others from being repaired.
 		if err := s.backfill(ctx, app, st); err != nil {
-			return err
+			s.log.WarnContext(ctx, "reconcile of a user failed", slog.String("app_id", app.ID),
+				slog.String("customer", st.CustomerID), slog.String("error", err.Error()))
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -103,7 +103,7 @@ func writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	switch {
-	case rep.code == appwheel.ERATELIMITED:
+	case rep.code == appwheel.ERATELIMITED && w.Header().Get("Retry-After") == "":
 		w.Header().Set("Retry-After", "1")
 	case rep.status == http.StatusRequestEntityTooLarge:
 		// The rest of the body is not read: the connection cannot be reused.

@@ -37,6 +37,11 @@ type Config struct {
 	// VerifyEvent checks a webhook delivery's Stripe-Signature and returns
 	// the event (stripe.VerifyEvent); its errors are EINVALID.
 	VerifyEvent func(payload []byte, header, secret string) (*appwheel.Event, error)
+	// RateLimit is how many API requests per second each app may make on
+	// this process, with bursts of RateBurst; beyond it requests get 1006
+	// and Retry-After. Defaults to 100/s and 200.
+	RateLimit float64
+	RateBurst int
 	// RequestTimeout bounds the work of one API request, Stripe calls
 	// included; it must stay below the per-user lease and the idempotency
 	// stale window (2 minutes) and the server's write timeout.
@@ -54,6 +59,7 @@ type Server struct {
 	timeout     time.Duration
 	events      Enqueuer
 	verifyEvent func(payload []byte, header, secret string) (*appwheel.Event, error)
+	limiter     *appLimiter
 	metrics     *metrics
 	mux         *http.ServeMux
 	handler     http.Handler
@@ -75,6 +81,13 @@ func NewServer(cfg Config) *Server {
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
 	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 100
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 200
+	}
+	s.limiter = newAppLimiter(cfg.RateLimit, cfg.RateBurst)
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -147,6 +160,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, platform strin
 		return s.reply(r, nil, err)
 	}
 	infoFrom(r.Context()).appID = app.ID
+	if ok, wait := s.limiter.allow(app.ID, s.now()); !ok {
+		w.Header().Set("Retry-After", retryAfterSeconds(wait))
+		return s.reply(r, nil, appwheel.Errorf(appwheel.ERATELIMITED, "too many requests for this app; retry after %s s", retryAfterSeconds(wait)))
+	}
 	c := &call{app: app, body: body}
 	if key := r.Header.Get("Idempotency-Key"); key != "" && (r.Method == http.MethodPost || r.Method == http.MethodDelete) {
 		return s.idempotent(w, r, c, key, fn)

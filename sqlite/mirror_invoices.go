@@ -13,14 +13,15 @@ import (
 // scanInvoice's order.
 const invoiceColumns = `id, customer_id, subscription_id, price_id, number, status,
 	customer_email, invoice_pdf, hosted_invoice_url, amount_due, amount_paid, currency,
-	created, period_start, period_end, paid_at, service_period_start, service_period_end`
+	created, period_start, period_end, paid_at, service_period_start, service_period_end,
+	price_interval, price_interval_count`
 
 // SaveInvoice writes inv when version is newer than the stored one and
 // reports whether it wrote; one upsert decides, as for payment methods.
 func (db *DB) SaveInvoice(ctx context.Context, appID string, inv *appwheel.Invoice, version int64) (bool, error) {
 	res, err := db.db.ExecContext(ctx, `
 		INSERT INTO invoices (app_id, `+invoiceColumns+`, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (app_id, id) DO UPDATE SET
 			customer_id = excluded.customer_id,
 			subscription_id = excluded.subscription_id,
@@ -39,11 +40,14 @@ func (db *DB) SaveInvoice(ctx context.Context, appID string, inv *appwheel.Invoi
 			paid_at = excluded.paid_at,
 			service_period_start = excluded.service_period_start,
 			service_period_end = excluded.service_period_end,
+			price_interval = excluded.price_interval,
+			price_interval_count = excluded.price_interval_count,
 			version = excluded.version
 		WHERE excluded.version > invoices.version`,
 		appID, inv.ID, inv.CustomerID, inv.SubscriptionID, inv.PriceID, inv.Number, inv.Status,
 		inv.CustomerEmail, inv.InvoicePDF, inv.HostedInvoiceURL, inv.AmountDue, inv.AmountPaid, inv.Currency,
 		inv.Created, inv.PeriodStart, inv.PeriodEnd, inv.PaidAt, inv.ServicePeriodStart, inv.ServicePeriodEnd,
+		inv.PriceInterval, inv.PriceIntervalCount,
 		version)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: save invoice %q of app %q: %w", inv.ID, appID, err)
@@ -116,7 +120,8 @@ func scanInvoice(s scanner) (*appwheel.Invoice, error) {
 	var inv appwheel.Invoice
 	if err := s.Scan(&inv.ID, &inv.CustomerID, &inv.SubscriptionID, &inv.PriceID, &inv.Number, &inv.Status,
 		&inv.CustomerEmail, &inv.InvoicePDF, &inv.HostedInvoiceURL, &inv.AmountDue, &inv.AmountPaid, &inv.Currency,
-		&inv.Created, &inv.PeriodStart, &inv.PeriodEnd, &inv.PaidAt, &inv.ServicePeriodStart, &inv.ServicePeriodEnd); err != nil {
+		&inv.Created, &inv.PeriodStart, &inv.PeriodEnd, &inv.PaidAt, &inv.ServicePeriodStart, &inv.ServicePeriodEnd,
+		&inv.PriceInterval, &inv.PriceIntervalCount); err != nil {
 		return nil, err
 	}
 	return &inv, nil

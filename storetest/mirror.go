@@ -976,6 +976,8 @@ func newInvoice(id, customerID string, created int64) *appwheel.Invoice {
 		PeriodEnd:          created,
 		ServicePeriodStart: created,
 		ServicePeriodEnd:   created + 30*24*3600,
+		PriceInterval:      "month",
+		PriceIntervalCount: 3,
 	}
 }
 

@@ -49,6 +49,10 @@ type Config struct {
 	// StripeMaxRetries is how often a failed Stripe request is retried
 	// (network errors, 409, 429, 5xx; same idempotency key). Defaults to 2.
 	StripeMaxRetries int
+	// RateLimit is how many API requests per second one app may make on
+	// one process, with bursts of RateBurst. Defaults to 100 and 200.
+	RateLimit float64
+	RateBurst int
 	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
 	// Defaults to 15s.
 	ShutdownTimeout time.Duration
@@ -105,6 +109,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet, dataDir string) error {
 	fs.DurationVar(&c.StripeTimeout, "stripe-timeout", envDuration("APPWHEEL_STRIPE_TIMEOUT", 20*time.Second), "timeout of one Stripe request (APPWHEEL_STRIPE_TIMEOUT)")
 	fs.Float64Var(&c.StripeBackgroundRate, "stripe-background-rate", envFloat("APPWHEEL_STRIPE_BACKGROUND_RATE", 20), "Stripe requests/s per app for background work (APPWHEEL_STRIPE_BACKGROUND_RATE)")
 	fs.IntVar(&c.StripeMaxRetries, "stripe-max-retries", envInt("APPWHEEL_STRIPE_MAX_RETRIES", 2), "retries of a failed Stripe request (APPWHEEL_STRIPE_MAX_RETRIES)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("APPWHEEL_RATE_LIMIT", 100), "API requests/s per app per process (APPWHEEL_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", envInt("APPWHEEL_RATE_BURST", 200), "burst of API requests per app (APPWHEEL_RATE_BURST)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("APPWHEEL_SHUTDOWN_TIMEOUT", 15*time.Second), "grace for requests in flight on SIGTERM (APPWHEEL_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", envString("APPWHEEL_LOG_LEVEL", "info"), "debug, info, warn or error (APPWHEEL_LOG_LEVEL)")
 	return errors.Join(errs...)
@@ -136,6 +142,9 @@ func (c *Config) validate() error {
 	}
 	if c.StripeTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("timeouts must be positive"))
+	}
+	if c.RateLimit <= 0 || c.RateBurst < 1 {
+		errs = append(errs, errors.New("rate-limit must be positive and rate-burst at least 1"))
 	}
 	if c.StripeBackgroundRate <= 0 {
 		errs = append(errs, errors.New("stripe-background-rate must be positive"))

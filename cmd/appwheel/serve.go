@@ -83,6 +83,8 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		Registry:    reg,
 		Events:      background,
 		VerifyEvent: stripe.VerifyEvent,
+		RateLimit:   d.cfg.RateLimit,
+		RateBurst:   d.cfg.RateBurst,
 	})
 	var handler http.Handler = api
 	if mount != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,8 +47,8 @@ func (c *Clock) Now() time.Time { return time.Unix(0, c.unixNano.Load()) }
 func (c *Clock) Advance(d time.Duration) { c.unixNano.Add(int64(d)) }
 
 // New starts an API, closed when the test ends. Its clock starts at the
-// real time.
-func New(t testing.TB) *Env {
+// real time. configure, when given, adjusts the HTTP server's config.
+func New(t testing.TB, configure ...func(*appwheelhttp.Config)) *Env {
 	t.Helper()
 	db := sqlite.NewDB(filepath.Join(t.TempDir(), "appwheel.db"))
 	if err := db.Open(context.Background()); err != nil {
@@ -69,14 +70,18 @@ func New(t testing.TB) *Env {
 		Store: db, Stripe: e.Stripe, Apps: e.Apps, DecodeEvent: stripe.DecodeEvent, Now: e.Clock.Now,
 		BackgroundRate: 1000,
 	})
-	e.Server = httptest.NewServer(appwheelhttp.NewServer(appwheelhttp.Config{
+	cfg := appwheelhttp.Config{
 		Apps:        e.Apps,
 		Billing:     e.Billing,
 		Store:       db,
 		Now:         e.Clock.Now,
-		Events:      inlineEvents{e.Billing},
+		Events:      inlineEvents{billing: e.Billing, mu: &sync.Mutex{}},
 		VerifyEvent: stripe.VerifyEvent,
-	}))
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	e.Server = httptest.NewServer(appwheelhttp.NewServer(cfg))
 	t.Cleanup(e.Server.Close)
 	return e
 }
@@ -108,10 +113,17 @@ func (e *Env) NewMirrorApp(name string) *appwheel.App {
 }
 
 // inlineEvents applies a webhook event as soon as it is queued, standing in
-// for the background job so tests see the mirror updated on return.
-type inlineEvents struct{ billing *billing.Service }
+// for the background job so tests see the mirror updated on return. Like
+// the job queue, it runs one event at a time per queue, so an event queued
+// twice is applied once (the second run finds it processed).
+type inlineEvents struct {
+	billing *billing.Service
+	mu      *sync.Mutex
+}
 
 func (q inlineEvents) EnqueueEvent(ctx context.Context, appID, eventID string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.billing.ApplyRecordedEvent(ctx, appID, eventID)
 }
 

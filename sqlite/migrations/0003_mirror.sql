@@ -1,12 +1,13 @@
 -- The mirror of each user's Stripe data (appwheel.MirrorStore), fed by
 -- webhooks, backfills and AppWheel's own writes.
 --
--- Every mirrored row carries a version: the Stripe time (Unix seconds) the
--- snapshot describes. A write replaces a row only when its version is newer,
+-- Every mirrored row carries a version: the time the snapshot describes, in
+-- Unix microseconds (see appwheel.MirrorStore). A write replaces a row only when its version is newer,
 -- decided by the upsert itself (ON CONFLICT … DO UPDATE … WHERE
 -- excluded.version > version), so duplicated and out-of-order webhooks
--- converge. Stripe's own timestamps (created, version, periods, paid_at, the
--- history's at) are Unix seconds; AppWheel's times (received_at,
+-- converge. Stripe's own timestamps (created, periods, paid_at) are Unix
+-- seconds; versions and the history's at are Unix microseconds; AppWheel's
+-- times (received_at,
 -- processed_at, synced_at) are unix microseconds like the rest of the schema.
 --
 -- Every key and every index starts with app_id: a read never crosses apps,
@@ -95,7 +96,7 @@ CREATE INDEX subscriptions_by_customer
 CREATE TABLE subscription_status_history (
     app_id          TEXT    NOT NULL REFERENCES apps (id),
     subscription_id TEXT    NOT NULL,
-    at              INTEGER NOT NULL, -- Unix seconds, the version observed
+    at              INTEGER NOT NULL, -- the version observed (Unix microseconds)
     status          TEXT    NOT NULL,
     PRIMARY KEY (app_id, subscription_id, at, status)
 ) STRICT;

@@ -1,0 +1,147 @@
+package http_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appwheel/appwheel/internal/apitest"
+)
+
+// Stripe webhook deliveries as Stripe makes them: the event's JSON (API
+// version 2026-03-25.dahlia) and its Stripe-Signature.
+
+const stripeAPIVersion = "2026-03-25.dahlia"
+
+// stripeEvent returns Stripe's JSON for an event whose data.object is
+// object; previous is data.previous_attributes (nil for none).
+func stripeEvent(t *testing.T, id, typ string, created int64, object any, previous map[string]any) []byte {
+	t.Helper()
+	data := map[string]any{"object": object}
+	if previous != nil {
+		data["previous_attributes"] = previous
+	}
+	b, err := json.Marshal(map[string]any{
+		"id":               id,
+		"object":           "event",
+		"account":          nil,
+		"api_version":      stripeAPIVersion,
+		"context":          nil,
+		"created":          created,
+		"data":             data,
+		"livemode":         false,
+		"pending_webhooks": 1,
+		"request":          map[string]any{"id": "req_" + strings.TrimPrefix(id, "evt_"), "idempotency_key": nil},
+		"type":             typ,
+	})
+	if err != nil {
+		t.Fatalf("marshal event %s: %v", id, err)
+	}
+	return b
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// cardObject is Stripe's card PaymentMethod; customer "" is null (detached).
+func cardObject(id, customer string, created int64, brand, last4 string) map[string]any {
+	return map[string]any{
+		"id":              id,
+		"object":          "payment_method",
+		"allow_redisplay": "unspecified",
+		"billing_details": map[string]any{
+			"address": map[string]any{"city": nil, "country": nil, "line1": nil, "line2": nil, "postal_code": nil, "state": nil},
+			"email":   nil, "name": nil, "phone": nil,
+		},
+		"card": map[string]any{
+			"brand": brand, "checks": map[string]any{"address_line1_check": nil, "address_postal_code_check": nil, "cvc_check": "pass"},
+			"country": "US", "display_brand": brand, "exp_month": 12, "exp_year": 2030,
+			"fingerprint": "Xt5EWLLDS7FJjR1c", "funding": "credit", "generated_from": nil, "last4": last4,
+			"networks":             map[string]any{"available": []string{brand}, "preferred": nil},
+			"three_d_secure_usage": map[string]any{"supported": true}, "wallet": nil,
+		},
+		"created":  created,
+		"customer": nullable(customer),
+		"livemode": false,
+		"metadata": map[string]string{},
+		"type":     "card",
+	}
+}
+
+// customerObject is Stripe's Customer with its default payment method.
+func customerObject(id, defaultMethod string, created int64) map[string]any {
+	return map[string]any{
+		"id":                id,
+		"object":            "customer",
+		"address":           nil,
+		"balance":           0,
+		"created":           created,
+		"currency":          nil,
+		"default_source":    nil,
+		"delinquent":        false,
+		"description":       nil,
+		"email":             nil,
+		"invoice_settings":  map[string]any{"custom_fields": nil, "default_payment_method": nullable(defaultMethod), "footer": nil, "rendering_options": nil},
+		"livemode":          false,
+		"metadata":          map[string]string{},
+		"name":              nil,
+		"phone":             nil,
+		"preferred_locales": []string{},
+		"shipping":          nil,
+		"tax_exempt":        "none",
+		"test_clock":        nil,
+	}
+}
+
+// subscriptionObject is Stripe's Subscription with one monthly item.
+func subscriptionObject(id, customer, status string, created int64) map[string]any {
+	return map[string]any{
+		"id":                   id,
+		"object":               "subscription",
+		"cancel_at_period_end": false,
+		"created":              created,
+		"currency":             "usd",
+		"customer":             customer,
+		"items": map[string]any{
+			"object": "list", "has_more": false, "total_count": 1, "url": "/v1/subscription_items?subscription=" + id,
+			"data": []any{map[string]any{
+				"id": "si_" + strings.TrimPrefix(id, "sub_"), "object": "subscription_item", "created": created,
+				"current_period_start": created, "current_period_end": created + 30*86400, "quantity": 1, "subscription": id,
+				"price": map[string]any{
+					"id": "price_pro", "object": "price", "active": true, "currency": "usd", "type": "recurring", "unit_amount": 999,
+					"recurring": map[string]any{"interval": "month", "interval_count": 1, "usage_type": "licensed", "meter": nil},
+				},
+			}},
+		},
+		"livemode": false,
+		"metadata": map[string]string{},
+		"status":   status,
+	}
+}
+
+// signNow signs a delivery as Stripe does at the moment it sends it.
+// stripe-go checks the signature's age against the real clock.
+func signNow(payload []byte, secret string) string {
+	return apitest.SignStripe(payload, secret, time.Now())
+}
+
+// webhook delivers payload to appID's endpoint with the given
+// Stripe-Signature ("" sends none).
+func (e *env) webhook(appID string, payload []byte, sig string) response {
+	e.t.Helper()
+	return e.raw("POST", "/v1/stripe/webhooks/"+appID, string(payload), map[string]string{
+		"Content-Type":     "application/json; charset=utf-8",
+		"Stripe-Signature": sig,
+	})
+}
+
+// received is the webhook endpoint's data.
+type received struct {
+	EventID   string `json:"eventId"`
+	Duplicate bool   `json:"duplicate"`
+}

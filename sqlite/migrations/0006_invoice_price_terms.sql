@@ -1,0 +1,4 @@
+-- The recurring terms of an invoice's price, kept with the invoice so that a
+-- mirrored read of invoices billed at an old price needs no Stripe call.
+ALTER TABLE invoices ADD COLUMN price_interval TEXT NOT NULL DEFAULT '';
+ALTER TABLE invoices ADD COLUMN price_interval_count INTEGER NOT NULL DEFAULT 0;
