@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -267,5 +268,69 @@ func TestDeclinedRenewal(t *testing.T) {
 	}
 	if len(subs) != 1 || subs[0].Status != "past_due" || subs[0].OrderStatus != 3 {
 		t.Errorf("subscriptions = %+v; want one past_due", subs)
+	}
+}
+
+// stripeCalls reads appwheel_stripe_requests_total, summed, from /metrics.
+func (d *dev) stripeCalls() float64 {
+	d.t.Helper()
+	resp, err := http.Get(d.facts.BaseURL + "/metrics")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	if _, err := io.Copy(&b, resp.Body); err != nil {
+		d.t.Fatal(err)
+	}
+	total := 0.0
+	for line := range strings.Lines(b.String()) {
+		if !strings.HasPrefix(line, "appwheel_stripe_requests_total{") {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			d.t.Fatalf("metrics line %q: %v", line, err)
+		}
+		total += v
+	}
+	return total
+}
+
+// TestSyncedReadsMakeNoStripeCall shows with the Stripe-call metric that
+// once a user's mirror is synced (and no setup is pending), reads of
+// payment methods, invoices and subscriptions make no Stripe call.
+func TestSyncedReadsMakeNoStripeCall(t *testing.T) {
+	d := startDev(t)
+	c := ctx(t)
+	d.mustAddCard("u1", "pm_card_visa")
+	d.cli("sandbox", "subscribe", "--user", "u1", "--price", "monthly")
+	eventually(t, "the subscription and its invoice in the mirror", func() bool {
+		page, err := d.client.Invoices(c, client.InvoicesParams{AppUserID: "u1"})
+		return err == nil && len(page.Invoices) == 1 && page.Invoices[0].InvoiceStatus == "paid"
+	})
+	// The webhook saying the setup finished ends the pending window; wait
+	// until background work (event re-fetches) has settled.
+	var before float64
+	eventually(t, "Stripe calls to settle", func() bool {
+		a := d.stripeCalls()
+		time.Sleep(300 * time.Millisecond)
+		before = d.stripeCalls()
+		return a == before
+	})
+	for range 5 {
+		if _, err := d.client.PaymentMethods(c, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.client.Invoices(c, client.InvoicesParams{AppUserID: "u1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.client.Subscriptions(c, "u1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := d.stripeCalls(); after != before {
+		t.Errorf("appwheel_stripe_requests_total went from %v to %v over 15 synced reads; want no change", before, after)
 	}
 }
