@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel/signature"
+
+	_ "modernc.org/sqlite"
 )
 
 // runCLI runs one command line in-process and returns its stdout.
@@ -161,9 +164,21 @@ func TestBadConfigIsAnError(t *testing.T) {
 }
 
 func TestMigrateTwice(t *testing.T) {
-	data := "--data-dir=" + t.TempDir()
-	mustRun(t, "migrate", data)
-	mustRun(t, "migrate", data)
+	dir := t.TempDir()
+	mustRun(t, "migrate", "--data-dir="+dir)
+	mustRun(t, "migrate", "--data-dir="+dir)
+	db, err := sql.Open("sqlite", filepath.Join(dir, "appwheel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Both the store's tables and River's are there.
+	for _, table := range []string{"apps", "customers", "invoices", "river_job", "river_leader"} {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("table %s: count %d, err %v; want it created", table, n, err)
+		}
+	}
 }
 
 // TestServe runs the server, makes a signed request, and shuts it down as

@@ -126,11 +126,26 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg) // opening applies the migrations
+	store, err := openStore(ctx, cfg) // opening applies the store's migrations
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	// River's own tables, which serve would otherwise create at start.
+	background, err := jobs.New(jobs.Config{Path: cfg.sqlitePath(), Store: store, Handlers: noHandlers{}})
+	if err != nil {
+		return err
+	}
+	if err := background.Migrate(ctx); err != nil {
+		return err
+	}
 	newLogger(cfg, stdout).Info("migrations applied", slog.String("database", cfg.sqlitePath()))
 	return nil
 }
+
+// noHandlers stands in for the billing service where jobs are only
+// migrated, never run.
+type noHandlers struct{}
+
+func (noHandlers) ApplyRecordedEvent(context.Context, string, string) error { return nil }
+func (noHandlers) ReconcileApps(context.Context, time.Duration) error       { return nil }
