@@ -46,6 +46,12 @@ type CustomerStore interface {
 	// also across replicas. A customer ID serves one user of an app; giving
 	// it to a second user is an error.
 	PutCustomer(ctx context.Context, appID, appUserID, customerID string, now time.Time) (string, error)
+	// ReplaceCustomer records newCustomerID in place of oldCustomerID (a
+	// customer deleted at Stripe) and returns the one recorded: when the
+	// user's customer is no longer oldCustomerID, nothing changes and the
+	// current one is returned. The mirror's state of the old customer is
+	// reset (not synced).
+	ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error)
 }
 
 // NonceStore remembers request signatures until they expire, so each signed

@@ -122,6 +122,26 @@ func (s *Service) ensureCustomer(ctx context.Context, app *appwheel.App, appUser
 	return id, s.store.MarkSynced(ctx, app.ID, appUserID, s.now())
 }
 
+// replaceCustomer gives the user a new Stripe customer in place of one
+// deleted at Stripe. Replicas racing here send the same idempotency key
+// (derived from the deleted customer too) and the store's compare-and-swap
+// keeps one mapping.
+func (s *Service) replaceCustomer(ctx context.Context, app *appwheel.App, appUserID, deletedID string) (string, error) {
+	cus, err := s.stripe.CreateCustomer(ctx, app.Stripe, appwheel.CreateCustomerParams{
+		AppID:          app.ID,
+		AppUserID:      appUserID,
+		IdempotencyKey: derivedKey("customer", app.ID, appUserID, deletedID),
+	})
+	if err != nil {
+		return "", err
+	}
+	id, err := s.store.ReplaceCustomer(ctx, app.ID, appUserID, deletedID, cus.ID, s.now())
+	if err != nil || id != cus.ID || app.ReadMode != appwheel.ReadMirror {
+		return id, err
+	}
+	return id, s.store.MarkSynced(ctx, app.ID, appUserID, s.now())
+}
+
 // customerIdempotencyKey is the same for every call about one user, so
 // Stripe dedupes concurrent customer creation (for 24 h, by when the store
 // holds the mapping).

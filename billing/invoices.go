@@ -53,6 +53,9 @@ func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 	if p.StartingAfter != "" && badCursor(err) {
 		return nil, appwheel.Errorf(appwheel.EINVALID, "startingAfter %s is not one of this user's invoices", p.StartingAfter)
 	}
+	if isNotFound(err) { // the customer was deleted at Stripe
+		return list, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +187,11 @@ func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserI
 		if err != nil || customerID == "" {
 			return views, err
 		}
-		if subs, err = s.stripe.Subscriptions(ctx, app.Stripe, customerID); err != nil {
+		subs, err = s.stripe.Subscriptions(ctx, app.Stripe, customerID)
+		if isNotFound(err) { // the customer was deleted at Stripe
+			return views, nil
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

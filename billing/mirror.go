@@ -20,13 +20,21 @@ func (s *Service) syncedState(ctx context.Context, app *appwheel.App, appUserID 
 	if isNotFound(err) {
 		return nil, nil
 	}
-	if err != nil || !st.SyncedAt.IsZero() {
-		return st, err
-	}
-	if err := s.backfill(ctx, app, st); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return s.store.CustomerState(ctx, app.ID, appUserID)
+	if st.SyncedAt.IsZero() {
+		if err := s.backfill(ctx, app, st); err != nil {
+			return nil, err
+		}
+		if st, err = s.store.CustomerState(ctx, app.ID, appUserID); err != nil {
+			return nil, err
+		}
+	}
+	if st.Deleted { // deleted at Stripe: nothing is left of it
+		return nil, nil
+	}
+	return st, nil
 }
 
 // SetupPendingWindow is how long after createPaymentMethod the user's

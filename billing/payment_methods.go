@@ -45,6 +45,17 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err != nil {
 		return nil, err
 	}
+	setup, err := s.startSetup(ctx, app, p, customerID)
+	if isNotFound(err) {
+		// The customer was deleted at Stripe: the user gets a new one.
+		if customerID, err = s.replaceCustomer(ctx, app, p.AppUserID, customerID); err != nil {
+			return nil, err
+		}
+		setup, err = s.startSetup(ctx, app, p, customerID)
+	}
+	if err != nil {
+		return nil, err
+	}
 	if mirrored(app) {
 		// The method will be added at Stripe, not through AppWheel: until
 		// the webhook says so, reads ask Stripe (see SetupPendingUntil).
@@ -52,6 +63,12 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 			return nil, err
 		}
 	}
+	return setup, nil
+}
+
+// startSetup creates the Checkout Session or the SetupIntent. Returns
+// ENOTFOUND when Stripe no longer has the customer.
+func (s *Service) startSetup(ctx context.Context, app *appwheel.App, p CreatePaymentMethodParams, customerID string) (*appwheel.PaymentMethodSetup, error) {
 	if p.Type == appwheel.AddByCheckout {
 		cs, err := s.stripe.CreateCheckoutSession(ctx, app.Stripe, appwheel.CreateCheckoutSessionParams{
 			CustomerID:     customerID,
@@ -59,7 +76,7 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 			CancelURL:      p.CancelURL,
 			AppID:          app.ID,
 			AppUserID:      p.AppUserID,
-			IdempotencyKey: stripeIdempotencyKey("checkout_session", app.ID, p.IdempotencyKey, p.AppUserID, p.SuccessURL, p.CancelURL),
+			IdempotencyKey: stripeIdempotencyKey("checkout_session", app.ID, p.IdempotencyKey, customerID, p.SuccessURL, p.CancelURL),
 		})
 		if err != nil {
 			return nil, err
@@ -70,7 +87,7 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 		CustomerID:     customerID,
 		AppID:          app.ID,
 		AppUserID:      p.AppUserID,
-		IdempotencyKey: stripeIdempotencyKey("setup_intent", app.ID, p.IdempotencyKey, p.AppUserID),
+		IdempotencyKey: stripeIdempotencyKey("setup_intent", app.ID, p.IdempotencyKey, customerID),
 	})
 	if err != nil {
 		return nil, err
@@ -96,12 +113,18 @@ func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUser
 		return list, err
 	}
 	methods, err := s.stripe.PaymentMethods(ctx, app.Stripe, customerID)
+	if isNotFound(err) { // the customer was deleted at Stripe
+		return list, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	cus, err := s.stripe.Customer(ctx, app.Stripe, customerID)
 	if err != nil {
 		return nil, err
+	}
+	if cus.Deleted {
+		return list, nil
 	}
 	for _, pm := range methods {
 		list.Methods = append(list.Methods, pm.Raw)

@@ -116,6 +116,8 @@ func NewServer(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.HandleFunc(notFoundPattern, s.handleNoRoute)
 
 	s.handler = s.observe(canonicalPaths(s.mux, s))

@@ -46,3 +46,22 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 	}
 	return db.CustomerID(ctx, appID, appUserID)
 }
+
+// ReplaceCustomer records newCustomerID for the user in place of
+// oldCustomerID (deleted at Stripe), and returns the one recorded: a
+// compare-and-swap, so of two replicas replacing at once one wins and the
+// other gets the winner's. The mirror's state of the old customer is reset.
+func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error) {
+	_, err := db.db.ExecContext(ctx, `
+		UPDATE customers SET stripe_customer_id = ?, created_at = ?,
+			default_payment_method_id = '', deleted = 0, version = 0, synced_at = NULL, setup_pending_until = NULL
+		WHERE app_id = ? AND app_user_id = ? AND stripe_customer_id = ?`,
+		newCustomerID, toMicros(now), appID, appUserID, oldCustomerID)
+	if isUniqueViolation(err) {
+		return "", fmt.Errorf("sqlite: customer %q of app %q belongs to another user", newCustomerID, appID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: replace customer of %q in app %q: %w", appUserID, appID, err)
+	}
+	return db.CustomerID(ctx, appID, appUserID)
+}

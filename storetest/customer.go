@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/appwheel/appwheel"
 )
@@ -33,6 +34,37 @@ func testCustomers(t *testing.T, newStore NewStoreFunc) {
 			}
 		}
 		checkCustomer(t, s, "app_a", "user_1", "cus_first")
+	})
+
+	t.Run("ReplaceIsCompareAndSwap", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		ctx := t.Context()
+		if _, err := s.PutCustomer(ctx, "app_a", "user_1", "cus_old", t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkSynced(ctx, "app_a", "user_1", t0); err != nil {
+			t.Fatal(err)
+		}
+		replaces := []struct{ old, new, want string }{
+			{"cus_old", "cus_new", "cus_new"},
+			{"cus_old", "cus_other", "cus_new"}, // lost the race: the winner's is returned
+		}
+		for _, r := range replaces {
+			got, err := s.ReplaceCustomer(ctx, "app_a", "user_1", r.old, r.new, t0.Add(time.Second))
+			if err != nil || got != r.want {
+				t.Errorf("ReplaceCustomer(%s → %s) = %q, %v; want %q", r.old, r.new, got, err, r.want)
+			}
+		}
+		st, err := s.CustomerState(ctx, "app_a", "user_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.CustomerID != "cus_new" || !st.SyncedAt.IsZero() {
+			t.Errorf("state after replace = %+v; want cus_new, not synced", st)
+		}
+		if _, err := s.CustomerOwner(ctx, "app_a", "cus_old"); appwheel.ErrorCode(err) != appwheel.ENOTFOUND {
+			t.Errorf("CustomerOwner(cus_old) = %v; want ENOTFOUND", err)
+		}
 	})
 
 	t.Run("ScopedByApp", func(t *testing.T) {

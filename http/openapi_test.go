@@ -1,0 +1,860 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/billing"
+	appwheelhttp "github.com/appwheel/appwheel/http"
+	"github.com/appwheel/appwheel/internal/apitest"
+	"github.com/appwheel/appwheel/signature"
+	"github.com/appwheel/appwheel/stripe"
+)
+
+// The OpenAPI document (openapi.json) is held to the server three ways:
+// its routes are the router's, real responses validate against its
+// schemas, and /docs renders all of it.
+
+const oaSpecURL = "https://appwheel.invalid/openapi.json"
+
+// oaSpec is the document under test with a JSON Schema 2020-12 compiler
+// over it (OpenAPI 3.1's schema dialect).
+type oaSpec struct {
+	raw []byte
+	doc map[string]any
+	c   *jsonschema.Compiler
+
+	mu       sync.Mutex
+	compiled map[string]*jsonschema.Schema
+}
+
+func oaLoadSpec(t *testing.T) *oaSpec {
+	t.Helper()
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &oaSpec{raw: raw, compiled: map[string]*jsonschema.Schema{}}
+	if err := json.Unmarshal(raw, &s.doc); err != nil {
+		t.Fatalf("openapi.json is not JSON: %v", err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c = jsonschema.NewCompiler()
+	s.c.DefaultDraft(jsonschema.Draft2020)
+	s.c.AssertFormat()
+	if err := s.c.AddResource(oaSpecURL, inst); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// schema compiles the schema at a JSON pointer into the document.
+func (s *oaSpec) schema(t *testing.T, pointer string) *jsonschema.Schema {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sch, ok := s.compiled[pointer]; ok {
+		return sch
+	}
+	sch, err := s.c.Compile(oaSpecURL + "#" + oaFragment(pointer))
+	if err != nil {
+		t.Fatalf("compiling %s: %v", pointer, err)
+	}
+	s.compiled[pointer] = sch
+	return sch
+}
+
+// oaFragment percent-encodes a JSON pointer for a URI fragment.
+func oaFragment(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '/' || c == '~' || c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// ptr joins JSON pointer tokens, escaping each.
+func oaPtr(tokens ...string) string {
+	var b strings.Builder
+	for _, tok := range tokens {
+		b.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
+	}
+	return b.String()
+}
+
+// get walks the decoded document along a JSON pointer.
+func (s *oaSpec) get(pointer string) any {
+	var v any = s.doc
+	for _, tok := range strings.Split(pointer, "/")[1:] {
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func (s *oaSpec) obj(pointer string) map[string]any {
+	m, _ := s.get(pointer).(map[string]any)
+	return m
+}
+
+// resolve follows a local $ref: it returns the pointer of the object the
+// object at pointer stands for.
+func (s *oaSpec) resolve(t *testing.T, pointer string) string {
+	t.Helper()
+	for range 8 {
+		ref, ok := s.obj(pointer)["$ref"].(string)
+		if !ok {
+			return pointer
+		}
+		if !strings.HasPrefix(ref, "#/") {
+			t.Fatalf("%s: non-local $ref %q", pointer, ref)
+		}
+		pointer = ref[1:]
+	}
+	t.Fatalf("%s: $ref loop", pointer)
+	return ""
+}
+
+var oaMethods = []string{"get", "post", "put", "patch", "delete", "head", "options", "trace"}
+
+// operations returns the document's operations as "METHOD /path".
+func (s *oaSpec) operations() []string {
+	var ops []string
+	for path, item := range s.obj("/paths") {
+		for method := range item.(map[string]any) {
+			if slices.Contains(oaMethods, method) {
+				ops = append(ops, strings.ToUpper(method)+" "+path)
+			}
+		}
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+// oaResult is one raw HTTP exchange.
+type oaResult struct {
+	method, target string
+	status         int
+	header         http.Header
+	body           []byte
+}
+
+// envelope decodes the response's envelope code.
+func (r oaResult) code(t *testing.T) int {
+	t.Helper()
+	var env struct {
+		Code *int `json:"code"`
+	}
+	if err := json.Unmarshal(r.body, &env); err != nil || env.Code == nil {
+		t.Fatalf("%s %s: body is not an envelope: %q", r.method, r.target, r.body)
+	}
+	return *env.Code
+}
+
+func (r oaResult) data(t *testing.T, v any) {
+	t.Helper()
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		t.Fatalf("data %s: %v", env.Data, err)
+	}
+}
+
+// send makes one request. With an app it is signed, with a random
+// X-AppWheel-Nonce; redirects are not followed.
+func (e *env) oaSend(app *appwheel.App, method, target, body string, headers map[string]string) oaResult {
+	e.t.Helper()
+	hr, err := http.NewRequest(method, e.Server.URL+target, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if app != nil {
+		ts := e.Clock.Now().Unix()
+		nonce := make([]byte, 8)
+		rand.Read(nonce)
+		n := hex.EncodeToString(nonce)
+		hr.Header.Set(signature.HeaderAppID, app.ID)
+		hr.Header.Set(signature.HeaderPlatform, app.Platform)
+		hr.Header.Set(signature.HeaderTimestamp, strconv.FormatInt(ts, 10))
+		hr.Header.Set(signature.HeaderNonce, n)
+		hr.Header.Set(signature.HeaderSignature, signature.Sign(app.Secret, ts, method, target, []byte(body), n))
+	}
+	if body != "" {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		hr.Header.Set(k, v)
+	}
+	client := *e.Server.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(hr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return oaResult{method: method, target: target, status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// validate checks a response against the operation (method, path
+// template) in the document: its status is documented, its content type is
+// one of the response's, its body validates against the schema, and the
+// response's headers are present when required and valid.
+func (s *oaSpec) validate(t *testing.T, path string, r oaResult) {
+	t.Helper()
+	op := oaPtr("paths", path, strings.ToLower(r.method))
+	if s.obj(op) == nil {
+		t.Errorf("%s %s: no operation %s %s in the document", r.method, r.target, r.method, path)
+		return
+	}
+	resp := op + oaPtr("responses", strconv.Itoa(r.status))
+	if s.obj(resp) == nil {
+		t.Errorf("%s %s: HTTP %d is not documented for %s %s: %s", r.method, r.target, r.status, r.method, path, r.body)
+		return
+	}
+	s.validateResponse(t, s.resolve(t, resp), r)
+}
+
+// validateComponent checks a response against components.responses.name
+// (the answers of no operation: 404 for no route, 405).
+func (s *oaSpec) validateComponent(t *testing.T, name string, r oaResult) {
+	t.Helper()
+	s.validateResponse(t, oaPtr("components", "responses", name), r)
+}
+
+func (s *oaSpec) validateResponse(t *testing.T, resp string, r oaResult) {
+	t.Helper()
+	what := fmt.Sprintf("%s %s → HTTP %d (%s)", r.method, r.target, r.status, resp)
+	mt, _, err := mime.ParseMediaType(r.header.Get("Content-Type"))
+	if err != nil {
+		t.Errorf("%s: Content-Type %q: %v", what, r.header.Get("Content-Type"), err)
+		return
+	}
+	content := s.obj(resp + "/content")
+	if _, ok := content[mt]; !ok {
+		t.Errorf("%s: Content-Type %s is not among the documented %v", what, mt, slices.Sorted(oaKeys(content)))
+	}
+	if mt == "application/json" {
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.body))
+		if err != nil {
+			t.Errorf("%s: body is not JSON: %v", what, err)
+		} else if err := s.schema(t, resp+oaPtr("content", mt, "schema")).Validate(inst); err != nil {
+			t.Errorf("%s: body does not match the schema:\n%s\n%v", what, r.body, err)
+		}
+	}
+	headers := s.obj(resp + "/headers")
+	if _, ok := headers["X-Request-Id"]; !ok {
+		t.Errorf("%s: the response does not document X-Request-Id", what)
+	}
+	for name := range headers {
+		h := s.resolve(t, resp+oaPtr("headers", name))
+		values := r.header.Values(name)
+		if len(values) == 0 {
+			if req, _ := s.obj(h)["required"].(bool); req {
+				t.Errorf("%s: required header %s missing", what, name)
+			}
+			continue
+		}
+		sch := s.schema(t, h+"/schema")
+		for _, v := range values {
+			if err := sch.Validate(v); err != nil {
+				t.Errorf("%s: header %s: %q: %v", what, name, v, err)
+			}
+		}
+	}
+}
+
+// validateRequest checks a request body against the operation's schema.
+func (s *oaSpec) validateRequest(t *testing.T, method, path, body string) error {
+	t.Helper()
+	rb := s.resolve(t, oaPtr("paths", path, strings.ToLower(method), "requestBody"))
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	return s.schema(t, rb+oaPtr("content", "application/json", "schema")).Validate(inst)
+}
+
+func oaKeys(m map[string]any) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	s := oaLoadSpec(t)
+	if v, _ := s.doc["openapi"].(string); !regexp.MustCompile(`^3\.1\.\d+$`).MatchString(v) {
+		t.Errorf("openapi = %q, want 3.1.x", v)
+	}
+	// Every schema, parameter and header schema compiles.
+	for name := range s.obj("/components/schemas") {
+		s.schema(t, oaPtr("components", "schemas", name))
+	}
+	for name := range s.obj("/components/parameters") {
+		s.schema(t, oaPtr("components", "parameters", name, "schema"))
+	}
+	for name := range s.obj("/components/headers") {
+		s.schema(t, oaPtr("components", "headers", name, "schema"))
+	}
+
+	// The error codes are the contract's, with their statuses.
+	wantCodes := map[int]int{1001: 400, 1002: 401, 1003: 403, 1004: 404, 1005: 409, 1006: 429, 1007: 409, 2001: 402, 2002: 502, 5000: 500}
+	var codes []int
+	for _, c := range s.get("/components/schemas/ErrorCode/enum").([]any) {
+		codes = append(codes, int(c.(float64)))
+	}
+	if want := slices.Sorted(func(yield func(int) bool) {
+		for c := range wantCodes {
+			yield(c)
+		}
+	}); !slices.Equal(codes, want) {
+		t.Errorf("ErrorCode enum = %v, want %v", codes, want)
+	}
+	for _, row := range s.get("/components/schemas/ErrorCode/x-appwheel-codes").([]any) {
+		r := row.(map[string]any)
+		code, status := int(r["code"].(float64)), int(r["status"].(float64))
+		if wantCodes[code] != status {
+			t.Errorf("x-appwheel-codes: %d → HTTP %d, want %d", code, status, wantCodes[code])
+		}
+	}
+
+	signed := s.get("/security")
+	seen := map[string]bool{}
+	for _, op := range s.operations() {
+		method, path, _ := strings.Cut(op, " ")
+		o := oaPtr("paths", path, strings.ToLower(method))
+		id, _ := s.obj(o)["operationId"].(string)
+		if id == "" || seen[id] {
+			t.Errorf("%s: operationId %q missing or not unique", op, id)
+		}
+		seen[id] = true
+		if sum, _ := s.obj(o)["summary"].(string); sum == "" {
+			t.Errorf("%s: no summary", op)
+		}
+		security, hasSecurity := s.obj(o)["security"]
+		responses := s.obj(o + "/responses")
+		params := map[string]bool{}
+		declared, _ := s.get(o + "/parameters").([]any)
+		for i := range declared {
+			p := s.obj(s.resolve(t, fmt.Sprintf("%s/parameters/%d", o, i)))
+			params[p["in"].(string)+":"+p["name"].(string)] = true
+			if p["in"] == "path" && !strings.Contains(path, "{"+p["name"].(string)+"}") {
+				t.Errorf("%s: path parameter %s is not in the path", op, p["name"])
+			}
+		}
+		for _, m := range regexp.MustCompile(`\{(\w+)\}`).FindAllStringSubmatch(path, -1) {
+			if !params["path:"+m[1]] {
+				t.Errorf("%s: path parameter %s is not described", op, m[1])
+			}
+		}
+		if strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/v1/stripe/webhooks/") {
+			if !hasSecurity || fmt.Sprint(security) != fmt.Sprint(signed) {
+				t.Errorf("%s: security = %v, want the signed requirements %v", op, security, signed)
+			}
+			for _, st := range []string{"200", "400", "401", "402", "403", "413", "429", "500", "502"} {
+				if _, ok := responses[st]; !ok {
+					t.Errorf("%s: HTTP %s not documented", op, st)
+				}
+			}
+			if method == "POST" || method == "DELETE" {
+				if !params["header:Idempotency-Key"] {
+					t.Errorf("%s: Idempotency-Key not documented", op)
+				}
+				if _, ok := responses["409"]; !ok {
+					t.Errorf("%s: 409 (1007) not documented", op)
+				}
+			}
+			if _, ok := s.obj(o)["requestBody"]; ok {
+				rb := s.resolve(t, o+oaPtr("requestBody", "content", "application/json", "schema"))
+				if ap, ok := s.obj(rb)["additionalProperties"].(bool); !ok || ap {
+					t.Errorf("%s: request body schema %s allows unknown fields; the server refuses them", op, rb)
+				}
+			}
+		} else if !hasSecurity || len(security.([]any)) != 0 {
+			t.Errorf("%s: security = %v, want [] (no credentials)", op, security)
+		}
+		for st := range responses {
+			if _, ok := s.obj(s.resolve(t, o+oaPtr("responses", st)) + "/headers")["X-Request-Id"]; !ok {
+				t.Errorf("%s: HTTP %s does not document X-Request-Id", op, st)
+			}
+		}
+	}
+}
+
+// TestOpenAPISigningExamples checks the worked signatures against the
+// signature package, so the reference never teaches a wrong one.
+func TestOpenAPISigningExamples(t *testing.T) {
+	s := oaLoadSpec(t)
+	examples, _ := s.get("/components/securitySchemes/signature/x-appwheel-examples").([]any)
+	if len(examples) == 0 {
+		t.Fatal("no signing examples")
+	}
+	for _, x := range examples {
+		ex := x.(map[string]any)
+		str := func(k string) string { v, _ := ex[k].(string); return v }
+		ts := int64(ex["timestamp"].(float64))
+		sum := sha256.Sum256([]byte(str("body")))
+		if got := hex.EncodeToString(sum[:]); got != str("bodySha256") {
+			t.Errorf("%s %s: bodySha256 = %s, want %s", str("method"), str("target"), str("bodySha256"), got)
+		}
+		toSign := fmt.Sprintf("%d\n%s\n%s\n%s", ts, str("method"), str("target"), str("bodySha256"))
+		if str("nonce") != "" {
+			toSign += "\n" + str("nonce")
+		}
+		if str("stringToSign") != toSign {
+			t.Errorf("%s %s: stringToSign = %q, want %q", str("method"), str("target"), str("stringToSign"), toSign)
+		}
+		if got := signature.Sign(str("appSecret"), ts, str("method"), str("target"), []byte(str("body")), str("nonce")); got != str("signature") {
+			t.Errorf("%s %s: signature = %s, signature.Sign gives %s", str("method"), str("target"), str("signature"), got)
+		}
+	}
+}
+
+// oaServerRoutes lists the routes server.go registers, read from its source:
+// every s.mux.Handle / HandleFunc call. Only the catch-all (notFoundPattern,
+// which answers 404 and 405) may use a non-literal pattern.
+func oaServerRoutes(t *testing.T) []string {
+	t.Helper()
+	src, err := os.ReadFile("server.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := regexp.MustCompile(`s\.mux\.Handle(?:Func)?\(\s*([^,]+),`).FindAllStringSubmatch(string(src), -1)
+	literal := regexp.MustCompile(`^"([A-Z]+) (/[^" ]*)"$`)
+	var routes []string
+	for _, c := range calls {
+		arg := strings.TrimSpace(c[1])
+		if m := literal.FindStringSubmatch(arg); m != nil {
+			routes = append(routes, m[1]+" "+m[2])
+			continue
+		}
+		if arg != "notFoundPattern" {
+			t.Errorf("server.go registers a route with pattern %s: use a \"METHOD /path\" literal so the document can be checked against it", arg)
+		}
+	}
+	if len(routes) < 5 {
+		t.Fatalf("found only %d routes in server.go: %v", len(routes), routes)
+	}
+	slices.Sort(routes)
+	return routes
+}
+
+func oaDiffRoutes(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	for _, r := range got {
+		if !slices.Contains(want, r) {
+			t.Errorf("%s: %s is in the server but not in openapi.json", what, r)
+		}
+	}
+	for _, r := range want {
+		if !slices.Contains(got, r) {
+			t.Errorf("%s: %s is in openapi.json but not in the server", what, r)
+		}
+	}
+}
+
+func TestOpenAPIRoutesAreTheServers(t *testing.T) {
+	s := oaLoadSpec(t)
+	specOps := s.operations()
+
+	// 1. The source: the routes server.go registers.
+	oaDiffRoutes(t, "server.go", oaServerRoutes(t), specOps)
+
+	// 2. The running router: every document path is probed with each
+	// method, unauthenticated. A method the path does not serve is 405 with
+	// an Allow header naming those it does; a path the router does not know
+	// is 404 "no route" for every method.
+	e := newEnv(t)
+	fill := strings.NewReplacer("{methodId}", "pm_probe1", "{appId}", "app_probe", "{token}", "probe.token")
+	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+	var served []string
+	for path := range s.obj("/paths") {
+		target := fill.Replace(path)
+		var registered, allow []string
+		noRoute := 0
+		for _, m := range methods {
+			r := e.oaSend(nil, m, target, "", nil)
+			switch {
+			case r.status == http.StatusMethodNotAllowed:
+				allow = r.header.Values("Allow")
+				s.validateComponent(t, "MethodNotAllowed", r)
+			case r.status == http.StatusNotFound && strings.Contains(string(r.body), `"no route `):
+				noRoute++
+			default:
+				registered = append(registered, m)
+			}
+		}
+		if noRoute == len(methods) {
+			continue // the router does not know the path at all
+		}
+		if noRoute > 0 {
+			t.Errorf("%s: some methods answer no route, others do not", path)
+		}
+		if allow != nil && !slices.Equal(allow, registered) {
+			t.Errorf("%s: Allow %v but methods answered %v", path, allow, registered)
+		}
+		for _, m := range registered {
+			served = append(served, m+" "+path)
+			if m == "GET" {
+				if r := e.oaSend(nil, "HEAD", target, "", nil); r.status == http.StatusMethodNotAllowed {
+					t.Errorf("HEAD %s: 405, but GET routes answer HEAD", target)
+				}
+			}
+		}
+	}
+	slices.Sort(served)
+	oaDiffRoutes(t, "router", served, specOps)
+}
+
+// TestOpenAPIResponsesMatchSchemas drives every operation through its
+// success and the errors it can be made to answer, and validates each
+// response against the document.
+func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
+	s := oaLoadSpec(t)
+	e := newEnv(t)
+	app := e.NewApp("a", "shop.example.com")
+	const (
+		pm      = "/v1/stripe/payment-methods"
+		pmOne   = "/v1/stripe/payment-methods/{methodId}"
+		pmDef   = "/v1/stripe/payment-methods/{methodId}/default"
+		inv     = "/v1/stripe/invoices"
+		subs    = "/v1/stripe/subscriptions"
+		hook    = "/v1/stripe/webhooks/{appId}"
+		link    = "/invoice-links/{token}"
+		checkPM = `{"appUserId":"u1","type":"checkout","successUrl":"https://shop.example.com/ok","cancelUrl":"https://shop.example.com/cancel"}`
+	)
+	covered := map[string]bool{}
+	// expect checks a response's status and envelope code and validates it
+	// against the operation at path.
+	expect := func(path string, r oaResult, status, code int) oaResult {
+		t.Helper()
+		if r.status != status {
+			t.Fatalf("%s %s: HTTP %d, want %d: %s", r.method, r.target, r.status, status, r.body)
+		}
+		if code >= 0 {
+			if got := r.code(t); got != code {
+				t.Fatalf("%s %s: code %d, want %d: %s", r.method, r.target, got, code, r.body)
+			}
+		}
+		s.validate(t, path, r)
+		covered[fmt.Sprintf("%s %s %d", r.method, path, status)] = true
+		return r
+	}
+	body := func(path, method, b string, valid bool) string {
+		t.Helper()
+		if err := s.validateRequest(t, method, path, b); (err == nil) != valid {
+			t.Errorf("%s %s body %s: schema says valid=%v (%v), want %v", method, path, b, err == nil, err, valid)
+		}
+		return b
+	}
+
+	// createPaymentMethod.
+	var setup appwheel.PaymentMethodSetup
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", checkPM, true), nil), 200, 0).data(t, &setup)
+	if setup.CheckoutURL == "" || setup.SetupIntentID != "" {
+		t.Errorf("checkout setup = %+v", setup)
+	}
+	key := map[string]string{"Idempotency-Key": "openapi-1"}
+	si := body(pm, "POST", `{"appUserId":"u1","type":"setupIntent"}`, true)
+	expect(pm, e.oaSend(app, "POST", pm, si, key), 200, 0)
+	replay := expect(pm, e.oaSend(app, "POST", pm, si, key), 200, 0)
+	if replay.header.Get("Idempotent-Replayed") != "true" {
+		t.Error("replay lacks Idempotent-Replayed: true")
+	}
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", `{"appUserId":"u2","type":"setupIntent"}`, true), key), 409, appwheel.EIDEMPOTENCY)
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", `{"appUserID":"u1","type":"setupIntent"}`, false), nil), 400, appwheel.EINVALID)
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", `{"appUserId":"u1","type":"checkout"}`, false), nil), 400, appwheel.EINVALID)
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", `{"appUserId":"","type":"setupIntent"}`, false), nil), 400, appwheel.EINVALID)
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", `{"appUserId":"u\u0001","type":"setupIntent"}`, false), nil), 400, appwheel.EINVALID)
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", `{"appUserId":"`+strings.Repeat("é", 129)+`","type":"setupIntent"}`, false), nil), 400, appwheel.EINVALID)
+	body(pm, "POST", `{"appUserId":"`+strings.Repeat("é", 128)+`","type":"setupIntent"}`, true)
+	expect(pm, e.oaSend(app, "POST", pm, body(pm, "POST", `{"appUserId":"u1","type":"checkout","successUrl":"https://evil.example.net/ok","cancelUrl":"https://shop.example.com/c"}`, true), nil), 403, appwheel.EFORBIDDEN)
+	expect(pm, e.oaSend(app, "POST", pm, `{"appUserId":"`+strings.Repeat("a", appwheelhttp.MaxBodyBytes)+`"}`, nil), 413, appwheel.EINVALID)
+	expect(pm, e.oaSend(nil, "POST", pm, si, nil), 401, appwheel.EUNAUTHENTICATED)
+	e.Stripe.FailNext("CreateSetupIntent", &appwheel.Error{Code: appwheel.ESTRIPE, Message: "Your card was declined.",
+		Stripe: &appwheel.StripeErrorDetail{Type: "card_error", Code: "card_declined", DeclineCode: "generic_decline", HTTPStatus: 402}})
+	expect(pm, e.oaSend(app, "POST", pm, si, nil), 402, appwheel.ESTRIPE)
+	e.Stripe.FailNext("CreateSetupIntent", appwheel.Errorf(appwheel.ESTRIPEUNAVAILABLE, "Stripe is unavailable; safe to retry"))
+	expect(pm, e.oaSend(app, "POST", pm, si, nil), 502, appwheel.ESTRIPEUNAVAILABLE)
+
+	// paymentMethod.
+	var empty appwheel.PaymentMethodList
+	expect(pm, e.oaSend(app, "GET", pm+"?appUserId=nobody", "", nil), 200, 0).data(t, &empty)
+	if len(empty.Methods) != 0 || empty.DefaultMethodID != "" {
+		t.Errorf("a user without a customer: %+v", empty)
+	}
+	cus := e.Customer(app, "u1")
+	older := e.Stripe.AttachCard(app.Stripe, cus, "visa", "4242")
+	newer := e.Stripe.AttachCard(app.Stripe, cus, "mastercard", "4444")
+	sub := e.Stripe.AddSubscription(app.Stripe, cus, appwheel.Subscription{PriceID: "price_monthly", Interval: "month", IntervalCount: 3, CurrentPeriodEnd: e.Clock.Now().Unix() + 86400})
+	var list appwheel.PaymentMethodList
+	expect(pm, e.oaSend(app, "GET", pm+"?appUserId=u1", "", nil), 200, 0).data(t, &list)
+	if len(list.Methods) != 2 {
+		t.Errorf("methods = %d, want 2", len(list.Methods))
+	}
+	expect(pm, e.oaSend(app, "GET", pm+"?appUserId=u1&user=2", "", nil), 400, appwheel.EINVALID)
+	expect(pm, e.oaSend(app, "GET", pm, "", nil), 400, appwheel.EINVALID)
+
+	// setDefaultPaymentMethod.
+	def := body(pmDef, "POST", `{"appUserId":"u1"}`, true)
+	expect(pmDef, e.oaSend(app, "POST", pm+"/"+older.ID+"/default", def, map[string]string{"Idempotency-Key": "def-1"}), 200, 0)
+	expect(pmDef, e.oaSend(app, "POST", pm+"/"+older.ID+"/default", body(pmDef, "POST", `{"appUserId":"u1","force":true}`, false), nil), 400, appwheel.EINVALID)
+	expect(pmDef, e.oaSend(app, "POST", pm+"/"+older.ID+"/default", body(pmDef, "POST", `{"appUserId":"u2"}`, true), nil), 404, appwheel.ENOTFOUND)
+	expect(pmDef, e.oaSend(app, "POST", pm+"/in_1/default", def, nil), 400, appwheel.EINVALID)
+
+	// removePaymentMethod.
+	var removed appwheel.RemovedPaymentMethod
+	expect(pmOne, e.oaSend(app, "DELETE", pm+"/"+older.ID+"?appUserId=u2", "", nil), 404, appwheel.ENOTFOUND)
+	expect(pmOne, e.oaSend(app, "DELETE", pm+"/"+older.ID+"?appUserId=u1&force=maybe", "", nil), 400, appwheel.EINVALID)
+	expect(pmOne, e.oaSend(app, "DELETE", pm+"/"+older.ID+"?appUserId=u1", "", nil), 200, 0).data(t, &removed)
+	if removed.NewDefaultMethodID != newer.ID {
+		t.Errorf("removed = %+v, want %s promoted", removed, newer.ID)
+	}
+	expect(pmOne, e.oaSend(app, "DELETE", pm+"/"+newer.ID+"?appUserId=u1", "", nil), 409, appwheel.ELASTMETHOD)
+	expect(pmOne, e.oaSend(app, "DELETE", pm+"/"+newer.ID+"?appUserId=u1&force=true", "", map[string]string{"Idempotency-Key": "rm-1"}), 200, 0)
+	expect(pmOne, e.oaSend(app, "DELETE", pm+"/"+newer.ID+"?appUserId=u1", "", map[string]string{"Idempotency-Key": "rm-1"}), 409, appwheel.EIDEMPOTENCY)
+
+	// invoices: a subscription invoice, paid, and a one-off draft.
+	now := e.Clock.Now().Unix()
+	e.Stripe.AddInvoice(app.Stripe, appwheel.Invoice{
+		CustomerID: cus, SubscriptionID: sub.ID, PriceID: "price_monthly", Number: "ABC-0001", Status: "paid",
+		CustomerEmail: "u1@example.com", InvoicePDF: "https://pay.stripe.com/invoice/acct_1/in_x/pdf",
+		HostedInvoiceURL: "https://invoice.stripe.com/i/acct_1/in_x", AmountDue: 1999, AmountPaid: 1999, Currency: "usd",
+		Created: now - 100, PeriodStart: now - 100, PeriodEnd: now - 100, PaidAt: now - 90,
+	})
+	e.Stripe.AddInvoice(app.Stripe, appwheel.Invoice{CustomerID: cus, Status: "draft", Currency: "usd", AmountDue: 500, Created: now - 50})
+	var orders appwheel.OrderList
+	expect(inv, e.oaSend(app, "GET", inv+"?appUserId=u1", "", nil), 200, 0).data(t, &orders)
+	if len(orders.Invoices) != 2 || orders.Invoices[1].ProductPeriod != "P3M" || orders.Invoices[1].OrderStatus != 1 {
+		t.Errorf("orders = %+v", orders)
+	}
+	var page appwheel.OrderList
+	expect(inv, e.oaSend(app, "GET", inv+"?appUserId=u1&limit=1", "", nil), 200, 0).data(t, &page)
+	expect(inv, e.oaSend(app, "GET", inv+"?appUserId=u1&limit=1&startingAfter="+page.Invoices[0].OrderID, "", nil), 200, 0)
+	expect(inv, e.oaSend(app, "GET", inv+"?appUserId=u1&limit=0", "", nil), 400, appwheel.EINVALID)
+	expect(inv, e.oaSend(app, "GET", inv+"?appUserId=u1&startingAfter=pm_1", "", nil), 400, appwheel.EINVALID)
+
+	// subscriptions.
+	expect(subs, e.oaSend(app, "GET", subs+"?appUserId=u1", "", nil), 200, 0)
+	expect(subs, e.oaSend(app, "GET", subs+"?appUserId=nobody", "", nil), 200, 0)
+	expect(subs, e.oaSend(app, "GET", subs, "", nil), 400, appwheel.EINVALID)
+
+	// A user whose Stripe customer was deleted at Stripe: reads are empty,
+	// and the next createPaymentMethod gives the user a new customer.
+	expect(pm, e.oaSend(app, "POST", pm, `{"appUserId":"gone","type":"setupIntent"}`, nil), 200, 0)
+	deleted := e.Customer(app, "gone")
+	e.Stripe.DeleteCustomer(app.Stripe, deleted)
+	expect(pm, e.oaSend(app, "GET", pm+"?appUserId=gone", "", nil), 200, 0)
+	expect(inv, e.oaSend(app, "GET", inv+"?appUserId=gone", "", nil), 200, 0)
+	expect(subs, e.oaSend(app, "GET", subs+"?appUserId=gone", "", nil), 200, 0)
+	expect(pm, e.oaSend(app, "POST", pm, `{"appUserId":"gone","type":"setupIntent"}`, nil), 200, 0)
+	if renewed := e.Customer(app, "gone"); renewed == deleted {
+		t.Errorf("customer after deletion = %s, want a new one", renewed)
+	}
+
+	// Authentication failures and a platform mismatch.
+	expect(subs, e.oaSend(nil, "GET", subs+"?appUserId=u1", "", map[string]string{signature.HeaderAppID: app.ID, signature.HeaderPlatform: "stripe"}), 401, appwheel.EUNAUTHENTICATED)
+	expect(subs, e.oaSend(app, "GET", subs+"?appUserId=u1", "", map[string]string{signature.HeaderPlatform: "apple"}), 403, appwheel.EFORBIDDEN)
+
+	// Webhooks.
+	m := e.NewMirrorApp("m")
+	event := stripeEvent(t, "evt_1OpenAPIdoc", "payment_method.attached", e.Clock.Now().Unix(),
+		cardObject("pm_1Foreign", "cus_foreign", now, "visa", "4242"), nil)
+	hookHeaders := func(sig string) map[string]string { return map[string]string{"Stripe-Signature": sig} }
+	expect(hook, e.oaSend(nil, "POST", "/v1/stripe/webhooks/"+m.ID, string(event), hookHeaders(signNow(event, m.Stripe.WebhookSecret))), 200, 0)
+	var receipt received
+	expect(hook, e.oaSend(nil, "POST", "/v1/stripe/webhooks/"+m.ID, string(event), hookHeaders(signNow(event, m.Stripe.WebhookSecret))), 200, 0).data(t, &receipt)
+	if !receipt.Duplicate {
+		t.Errorf("redelivery: %+v, want duplicate", receipt)
+	}
+	expect(hook, e.oaSend(nil, "POST", "/v1/stripe/webhooks/"+m.ID, string(event), hookHeaders("t=1,v1=00")), 400, appwheel.EINVALID)
+	expect(hook, e.oaSend(nil, "POST", "/v1/stripe/webhooks/"+m.ID, string(event), nil), 400, appwheel.EINVALID)
+	expect(hook, e.oaSend(nil, "POST", "/v1/stripe/webhooks/app_nope", string(event), hookHeaders(signNow(event, m.Stripe.WebhookSecret))), 404, appwheel.ENOTFOUND)
+	expect(hook, e.oaSend(nil, "POST", "/v1/stripe/webhooks/"+m.ID, strings.Repeat(" ", appwheelhttp.MaxBodyBytes+1), nil), 413, appwheel.EINVALID)
+
+	// Invoice links: a server whose billing signs them, over the same
+	// database and fake Stripe; a mirror app's user synced on first read.
+	le := e.oaWithInvoiceLinks()
+	lm := e.NewMirrorApp("links")
+	lcus := e.Stripe.AddCustomer(lm.Stripe, lm.ID, "u1")
+	if _, err := e.Store.PutCustomer(context.Background(), lm.ID, "u1", lcus.ID, e.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	pdf := "https://pay.stripe.com/invoice/acct_1/in_links/pdf"
+	e.Stripe.AddInvoice(lm.Stripe, appwheel.Invoice{CustomerID: lcus.ID, Status: "open", Number: "L-1", Currency: "eur",
+		AmountDue: 700, InvoicePDF: pdf, HostedInvoiceURL: "https://invoice.stripe.com/i/acct_1/in_links"})
+	var linked appwheel.OrderList
+	expect(inv, le.oaSend(lm, "GET", inv+"?appUserId=u1", "", nil), 200, 0).data(t, &linked)
+	if len(linked.Invoices) != 1 || !strings.HasPrefix(linked.Invoices[0].InvoicePDF, oaLinkBase+"/invoice-links/") {
+		t.Fatalf("mirrored invoices = %+v, want one with an invoice link", linked)
+	}
+	follow := strings.TrimPrefix(linked.Invoices[0].InvoicePDF, oaLinkBase)
+	if r := expect(link, le.oaSend(nil, "GET", follow, "", nil), 302, -1); r.header.Get("Location") != pdf {
+		t.Errorf("Location = %q, want %q", r.header.Get("Location"), pdf)
+	}
+	expect(link, le.oaSend(nil, "GET", follow+"x", "", nil), 404, appwheel.ENOTFOUND)
+	expect(link, e.oaSend(nil, "GET", "/invoice-links/bogus", "", nil), 404, appwheel.ENOTFOUND)
+
+	// Operations and documentation.
+	expect("/healthz", e.oaSend(nil, "GET", "/healthz", "", nil), 200, 0)
+	expect("/readyz", e.oaSend(nil, "GET", "/readyz", "", nil), 200, 0)
+	expect("/metrics", e.oaSend(nil, "GET", "/metrics", "", nil), 200, -1)
+	spec := expect("/openapi.json", e.oaSend(nil, "GET", "/openapi.json", "", nil), 200, -1)
+	if spec.header.Get("Content-Type") != "application/json" || !bytes.Equal(spec.body, s.raw) {
+		t.Errorf("/openapi.json: Content-Type %q, %d bytes; want application/json and openapi.json's %d bytes",
+			spec.header.Get("Content-Type"), len(spec.body), len(s.raw))
+	}
+	expect("/docs", e.oaSend(nil, "GET", "/docs", "", nil), 200, -1)
+
+	// The router's own answers: no route, and a method the path does not serve.
+	for _, target := range []string{"/nope", "/v1/stripe/orders", "//v1/stripe/invoices"} {
+		r := e.oaSend(app, "GET", target, "", nil)
+		if r.status != 404 || r.code(t) != appwheel.ENOTFOUND {
+			t.Errorf("GET %s: HTTP %d: %s", target, r.status, r.body)
+		}
+		s.validateComponent(t, "NotFound", r)
+	}
+	r := e.oaSend(app, "PUT", pm, "", nil)
+	if r.status != 405 || r.code(t) != appwheel.EINVALID {
+		t.Errorf("PUT %s: HTTP %d: %s", pm, r.status, r.body)
+	}
+	s.validateComponent(t, "MethodNotAllowed", r)
+
+	// Rate limited: 429 with Retry-After.
+	limited := &env{Env: apitest.New(t, func(c *appwheelhttp.Config) { c.RateLimit, c.RateBurst = 0.001, 1 }), t: t}
+	la := limited.NewApp("r")
+	expect(subs, limited.oaSend(la, "GET", subs+"?appUserId=u1", "", nil), 200, 0)
+	expect(subs, limited.oaSend(la, "GET", subs+"?appUserId=u1", "", nil), 429, appwheel.ERATELIMITED)
+
+	// Not ready: the database is closed.
+	down := newEnv(t)
+	down.Store.Close()
+	expect("/readyz", down.oaSend(nil, "GET", "/readyz", "", nil), 503, appwheel.EINTERNAL)
+
+	// Every operation's success was seen.
+	for _, op := range s.operations() {
+		method, path, _ := strings.Cut(op, " ")
+		if !covered[method+" "+path+" 200"] && !covered[method+" "+path+" 302"] {
+			t.Errorf("%s: no successful response was validated", op)
+		}
+	}
+}
+
+// oaLinkBase is the public URL invoice links are made with in these tests.
+const oaLinkBase = "https://appwheel.example"
+
+// oaWithInvoiceLinks starts a second server over e's database, apps and fake
+// Stripe whose billing hands out invoice links.
+func (e *env) oaWithInvoiceLinks() *env {
+	e.t.Helper()
+	b := billing.New(billing.Config{
+		Store: e.Store, Stripe: e.Stripe, Apps: e.Apps, DecodeEvent: stripe.DecodeEvent, Now: e.Clock.Now,
+		BackgroundRate: 1000, LinkBaseURL: oaLinkBase, LinkKey: []byte("openapi-test-link-key-0123456789"),
+	})
+	srv := httptest.NewServer(appwheelhttp.NewServer(appwheelhttp.Config{
+		Apps: e.Apps, Billing: b, Store: e.Store, Now: e.Clock.Now,
+	}))
+	e.t.Cleanup(srv.Close)
+	cp := *e.Env
+	cp.Server = srv
+	return &env{Env: &cp, t: e.t}
+}
+
+func TestDocsPage(t *testing.T) {
+	s := oaLoadSpec(t)
+	e := newEnv(t)
+	r := e.oaSend(nil, "GET", "/docs", "", nil)
+	if r.status != 200 {
+		t.Fatalf("GET /docs: HTTP %d", r.status)
+	}
+	if mt, _, _ := mime.ParseMediaType(r.header.Get("Content-Type")); mt != "text/html" {
+		t.Errorf("Content-Type = %q, want text/html", r.header.Get("Content-Type"))
+	}
+	page := string(r.body)
+	for _, op := range s.operations() {
+		method, path, _ := strings.Cut(op, " ")
+		if !strings.Contains(page, path) {
+			t.Errorf("/docs lacks the path %s", path)
+		}
+		id := s.obj(oaPtr("paths", path, strings.ToLower(method)))["operationId"].(string)
+		if !strings.Contains(page, `id="op-`+id+`"`) {
+			t.Errorf("/docs lacks a section for %s (%s)", op, id)
+		}
+	}
+	for _, c := range s.get("/components/schemas/ErrorCode/enum").([]any) {
+		if code := strconv.Itoa(int(c.(float64))); !strings.Contains(page, ">"+code+"<") {
+			t.Errorf("/docs lacks error code %s", code)
+		}
+	}
+	for _, want := range []string{"X-AppWheel-App-Id", "X-AppWheel-Platform", "X-AppWheel-Timestamp", "X-AppWheel-Signature", "X-AppWheel-Nonce",
+		"Idempotency-Key", "X-Request-Id", "Retry-After", "HTTP Basic", "Worked example"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/docs lacks %q", want)
+		}
+	}
+	// Every schema field the responses promise is named.
+	for _, field := range []string{"checkoutUrl", "clientSecret", "defaultMethodId", "newDefaultMethodId", "originOrderId", "billingCycleAnchor",
+		"orderStatus", "productPeriod", "hasMore", "cancelAtPeriodEnd", "eventId", "duplicate"} {
+		if !strings.Contains(page, field) {
+			t.Errorf("/docs lacks the field %s", field)
+		}
+	}
+	// Self-contained: no scripts, no external assets.
+	for _, bad := range []string{"<script", "<link", "src=", "@import", "url("} {
+		if strings.Contains(page, bad) {
+			t.Errorf("/docs contains %q", bad)
+		}
+	}
+	if strings.ContainsFunc(page, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }) {
+		t.Error("/docs contains control characters")
+	}
+}
