@@ -1166,12 +1166,21 @@ func TestMirrorReconcileDeletedCustomer(t *testing.T) {
 	if len(pms.Methods) != 0 || pms.DefaultMethodID != "" {
 		t.Errorf("methods = %v default %q, want none: Stripe detached them with the customer", methodIDs(t, pms.Methods), pms.DefaultMethodID)
 	}
+	// Reads of a deleted customer are empty, as Stripe's are; the mirror
+	// itself still follows Stripe (the subscription canceled).
 	subs, err := e.svc.Subscriptions(ctx, app, "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(subs) != 1 || subs[0].Status != "canceled" {
-		t.Errorf("subscriptions = %+v, want sub_del canceled", subs)
+	if len(subs) != 0 {
+		t.Errorf("subscriptions = %+v, want none for a deleted customer", subs)
+	}
+	stored, err := e.db.SubscriptionsOf(ctx, app.ID, cus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 1 || stored[0].Status != "canceled" {
+		t.Errorf("mirrored subscriptions = %+v, want sub_del canceled", stored)
 	}
 }
 

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/appwheel/appwheel"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// customerStateColumns is the column list every customer state query reads,
+// in scanCustomerState's order.
+const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until`
+
+// CustomerState returns the user's mirrored customer, or ENOTFOUND when the
+// user has no customer. A customer the mirror has not seen yet has its
+// fields empty.
+func (db *DB) CustomerState(ctx context.Context, appID, appUserID string) (*appwheel.CustomerState, error) {
+	row := db.pool.QueryRow(ctx, `SELECT `+customerStateColumns+` FROM customers
+		WHERE app_id = $1 AND app_user_id = $2`, appID, appUserID)
+	cs, err := scanCustomerState(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: customer state of %q in app %q: %w", appUserID, appID, err)
+	}
+	return cs, nil
+}
+
+// CustomerOwner returns the user a Stripe customer stands for, or ENOTFOUND
+// when AppWheel did not create it for this app.
+func (db *DB) CustomerOwner(ctx context.Context, appID, customerID string) (string, error) {
+	var appUserID string
+	err := db.pool.QueryRow(ctx,
+		`SELECT app_user_id FROM customers WHERE app_id = $1 AND stripe_customer_id = $2`,
+		appID, customerID).Scan(&appUserID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", appwheel.Errorf(appwheel.ENOTFOUND, "customer %q not found", customerID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: owner of customer %q in app %q: %w", customerID, appID, err)
+	}
+	return appUserID, nil
+}
+
+// SaveCustomer updates the mirrored fields of the app's customer c.ID when
+// version is newer than the stored one. The customer row is PutCustomer's:
+// one UPDATE both finds it and checks the version, so an unknown customer
+// and a stale snapshot alike change nothing and report false. (Two racing
+// UPDATEs are serialized by the row lock; the second re-checks the version
+// against the row the first committed.)
+func (db *DB) SaveCustomer(ctx context.Context, appID string, c *appwheel.Customer, version int64) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE customers SET default_payment_method_id = $1, deleted = $2, version = $3
+		WHERE app_id = $4 AND stripe_customer_id = $5 AND version < $3`,
+		c.DefaultPaymentMethodID, c.Deleted, version, appID, c.ID)
+	if err != nil {
+		return false, fmt.Errorf("postgres: save customer %q of app %q: %w", c.ID, appID, err)
+	}
+	return wrote(tag), nil
+}
+
+// MarkSynced records that the user's mirror was filled from Stripe at at,
+// or ENOTFOUND when the user has no customer. The time only moves forward:
+// of two syncs finishing out of order, the later one's time stays
+// (greatest ignores the NULL of a user never synced).
+func (db *DB) MarkSynced(ctx context.Context, appID, appUserID string, at time.Time) error {
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE customers SET synced_at = greatest(synced_at, $1)
+		WHERE app_id = $2 AND app_user_id = $3`,
+		at, appID, appUserID)
+	if err != nil {
+		return fmt.Errorf("postgres: mark %q of app %q synced: %w", appUserID, appID, err)
+	}
+	if !wrote(tag) {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
+}
+
+// SetSetupPending sets (or, with a zero until, clears) the user's pending
+// setup window.
+func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE customers SET setup_pending_until = $1 WHERE app_id = $2 AND app_user_id = $3`,
+		nullTime(until), appID, appUserID)
+	if err != nil {
+		return fmt.Errorf("postgres: set setup pending of %q in app %q: %w", appUserID, appID, err)
+	}
+	if !wrote(tag) {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
+}
+
+// SyncedBefore returns up to limit of the app's synced users whose last sync
+// was before t, least recently synced first (then by user ID): one range
+// scan of customers_synced_at. Users never synced are not returned: reads
+// of theirs go to Stripe until a backfill.
+func (db *DB) SyncedBefore(ctx context.Context, appID string, t time.Time, limit int) ([]*appwheel.CustomerState, error) {
+	if limit < 1 {
+		return nil, nil // PostgreSQL refuses a negative LIMIT
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+customerStateColumns+` FROM customers
+		WHERE app_id = $1 AND synced_at < $2
+		ORDER BY synced_at, app_user_id
+		LIMIT $3`,
+		appID, t, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: customers of app %q synced before %v: %w", appID, t, err)
+	}
+	states, err := collect(rows, scanCustomerState)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: customers of app %q synced before %v: %w", appID, t, err)
+	}
+	return states, nil
+}
+
+func scanCustomerState(row pgx.Row) (*appwheel.CustomerState, error) {
+	var (
+		cs                appwheel.CustomerState
+		syncedAt, pending pgtype.Timestamptz
+	)
+	if err := row.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending); err != nil {
+		return nil, err
+	}
+	cs.SyncedAt = fromNullTime(syncedAt)
+	cs.SetupPendingUntil = fromNullTime(pending)
+	return &cs, nil
+}

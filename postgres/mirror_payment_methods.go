@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/appwheel/appwheel"
+	"github.com/jackc/pgx/v5"
+)
+
+// paymentMethodColumns is the column list every payment method query reads,
+// in scanPaymentMethod's order.
+const paymentMethodColumns = `id, customer_id, type, created, raw`
+
+// paymentMethodsOfQuery reads a customer's methods ($1 app, $2 customer) in
+// payment_methods_by_customer order.
+const paymentMethodsOfQuery = `SELECT ` + paymentMethodColumns + ` FROM payment_methods
+	WHERE app_id = $1 AND customer_id = $2
+	ORDER BY created DESC, id DESC`
+
+// SavePaymentMethod writes pm when version is newer than the stored one and
+// reports whether it wrote. One upsert decides: it inserts a method not
+// mirrored yet, or overwrites it only under the version guard, so of two
+// racing snapshots the newer stays whatever order they commit in.
+// CustomerID "" means detached.
+func (db *DB) SavePaymentMethod(ctx context.Context, appID string, pm *appwheel.PaymentMethod, version int64) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `
+		INSERT INTO payment_methods (app_id, `+paymentMethodColumns+`, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (app_id, id) DO UPDATE SET
+			customer_id = excluded.customer_id,
+			type = excluded.type,
+			created = excluded.created,
+			raw = excluded.raw,
+			version = excluded.version
+		WHERE excluded.version > payment_methods.version`,
+		appID, pm.ID, pm.CustomerID, pm.Type, pm.Created, blob(pm.Raw), version)
+	if err != nil {
+		return false, fmt.Errorf("postgres: save payment method %q of app %q: %w", pm.ID, appID, err)
+	}
+	return wrote(tag), nil
+}
+
+// MirroredPaymentMethod returns one payment method, attached or not, or
+// ENOTFOUND.
+func (db *DB) MirroredPaymentMethod(ctx context.Context, appID, id string) (*appwheel.PaymentMethod, error) {
+	row := db.pool.QueryRow(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
+		WHERE app_id = $1 AND id = $2`, appID, id)
+	pm, err := scanPaymentMethod(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "payment method %q not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: payment method %q of app %q: %w", id, appID, err)
+	}
+	return pm, nil
+}
+
+// PaymentMethodsOf returns a customer's attached payment methods, newest
+// first (created, then id, descending): one scan of
+// payment_methods_by_customer. Detached methods belong to no customer, so
+// customerID "" has none.
+func (db *DB) PaymentMethodsOf(ctx context.Context, appID, customerID string) ([]*appwheel.PaymentMethod, error) {
+	if customerID == "" {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, paymentMethodsOfQuery, appID, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: payment methods of %q in app %q: %w", customerID, appID, err)
+	}
+	pms, err := collect(rows, scanPaymentMethod)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: payment methods of %q in app %q: %w", customerID, appID, err)
+	}
+	return pms, nil
+}
+
+func scanPaymentMethod(row pgx.Row) (*appwheel.PaymentMethod, error) {
+	var (
+		pm  appwheel.PaymentMethod
+		raw []byte
+	)
+	if err := row.Scan(&pm.ID, &pm.CustomerID, &pm.Type, &pm.Created, &raw); err != nil {
+		return nil, err
+	}
+	pm.Raw = raw
+	return &pm, nil
+}

@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/appwheel/appwheel"
+	"github.com/jackc/pgx/v5"
+)
+
+// subscriptionColumns is the column list every subscription query reads, in
+// scanSubscription's order.
+const subscriptionColumns = `id, customer_id, status, price_id, interval, interval_count,
+	current_period_end, cancel_at_period_end, created`
+
+// SaveSubscription writes sub when version is newer than the stored one,
+// reports whether it wrote, and records sub.Status as observed at version in
+// the subscription's status history, in one transaction.
+//
+// The row is one versioned upsert, as for payment methods. The history is
+// kept whatever the version order: every observation is added (a
+// redelivery is a no-op), including one older than the row, and
+// StatusHistory drops the observations that repeat the status in force.
+// Keeping only the changes as they arrive would not converge: after
+// active@1 and active@3, a late past_due@2 must show the return to active
+// at 3, which only the observation active@3 can tell.
+func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.Subscription, version int64) (bool, error) {
+	var ok bool
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO subscriptions (app_id, `+subscriptionColumns+`, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (app_id, id) DO UPDATE SET
+				customer_id = excluded.customer_id,
+				status = excluded.status,
+				price_id = excluded.price_id,
+				interval = excluded.interval,
+				interval_count = excluded.interval_count,
+				current_period_end = excluded.current_period_end,
+				cancel_at_period_end = excluded.cancel_at_period_end,
+				created = excluded.created,
+				version = excluded.version
+			WHERE excluded.version > subscriptions.version`,
+			appID, sub.ID, sub.CustomerID, sub.Status, sub.PriceID, sub.Interval, sub.IntervalCount,
+			sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, version)
+		if err != nil {
+			return err
+		}
+		ok = wrote(tag)
+		_, err = tx.Exec(ctx, `
+			INSERT INTO subscription_status_history (app_id, subscription_id, at, status)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING`,
+			appID, sub.ID, version, sub.Status)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("postgres: save subscription %q of app %q: %w", sub.ID, appID, err)
+	}
+	return ok, nil
+}
+
+// SubscriptionsOf returns a customer's subscriptions, newest first (created,
+// then id, descending): one scan of subscriptions_by_customer.
+func (db *DB) SubscriptionsOf(ctx context.Context, appID, customerID string) ([]*appwheel.Subscription, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE app_id = $1 AND customer_id = $2
+		ORDER BY created DESC, id DESC`,
+		appID, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: subscriptions of %q in app %q: %w", customerID, appID, err)
+	}
+	subs, err := collect(rows, scanSubscription)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: subscriptions of %q in app %q: %w", customerID, appID, err)
+	}
+	return subs, nil
+}
+
+// StatusHistory returns each subscription's status changes, oldest first:
+// its first observed status, then each observation whose status differs
+// from the one in force before it. Subscriptions with no history are
+// absent from the map.
+//
+// Observations with the same version have no order of their own. They are
+// read in status order, except that one repeating the status in force comes
+// first, so a tie shows no change that the observations do not force.
+func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs []string) (map[string][]appwheel.StatusChange, error) {
+	history := make(map[string][]appwheel.StatusChange)
+	if len(subscriptionIDs) == 0 {
+		return history, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT subscription_id, at, status FROM subscription_status_history
+		WHERE app_id = $1 AND subscription_id = ANY ($2)
+		ORDER BY subscription_id, at, status`,
+		appID, subscriptionIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: status history in app %q: %w", appID, err)
+	}
+	type observation struct {
+		subscriptionID string
+		appwheel.StatusChange
+	}
+	obs, err := collect(rows, func(row pgx.Row) (observation, error) {
+		var o observation
+		err := row.Scan(&o.subscriptionID, &o.At, &o.Status)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: status history in app %q: %w", appID, err)
+	}
+	// Walk each run of observations of one subscription at one version.
+	for i := 0; i < len(obs); {
+		j := i + 1
+		for j < len(obs) && obs[j].subscriptionID == obs[i].subscriptionID && obs[j].At == obs[i].At {
+			j++
+		}
+		changes := history[obs[i].subscriptionID]
+		if n := len(changes); n > 0 {
+			// Move the status in force to the front of the run.
+			for k := i; k < j; k++ {
+				if obs[k].Status == changes[n-1].Status {
+					for ; k > i; k-- {
+						obs[k], obs[k-1] = obs[k-1], obs[k]
+					}
+					break
+				}
+			}
+		}
+		for _, o := range obs[i:j] {
+			if n := len(changes); n == 0 || changes[n-1].Status != o.Status {
+				changes = append(changes, o.StatusChange)
+			}
+		}
+		history[obs[i].subscriptionID] = changes
+		i = j
+	}
+	return history, nil
+}
+
+func scanSubscription(row pgx.Row) (*appwheel.Subscription, error) {
+	var sub appwheel.Subscription
+	if err := row.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PriceID, &sub.Interval, &sub.IntervalCount,
+		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created); err != nil {
+		return nil, err
+	}
+	return &sub, nil
+}

@@ -1,0 +1,36 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// UseNonce records nonce for appID until expiresAt and reports whether it was
+// fresh. The primary key decides: the INSERT adds a row only for a nonce not
+// recorded yet, in one statement, so of two concurrent requests exactly one
+// is fresh (the second waits for the first to commit, then does nothing).
+//
+// A recorded nonce counts as used until DeleteExpiredNonces forgets it, even
+// past its expiry: refusing a late replay is safe, because the signature's
+// timestamp window has closed by then anyway.
+func (db *DB) UseNonce(ctx context.Context, appID, nonce string, expiresAt time.Time) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `
+		INSERT INTO request_nonces (app_id, nonce, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (app_id, nonce) DO NOTHING`,
+		appID, nonce, expiresAt)
+	if err != nil {
+		return false, fmt.Errorf("postgres: use nonce of app %q: %w", appID, err)
+	}
+	return wrote(tag), nil
+}
+
+// DeleteExpiredNonces forgets nonces that expired before now and returns how
+// many.
+func (db *DB) DeleteExpiredNonces(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM request_nonces WHERE expires_at < $1`, now)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired nonces: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
