@@ -3,6 +3,8 @@ package appwheel
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Error codes of the HTTP contract (API.md). The HTTP layer maps each to a
@@ -75,4 +77,20 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// maxQuoted bounds how much of a caller's input an error message repeats.
+const maxQuoted = 64
+
+// Quote returns s quoted for an error message, shortened to its first 64
+// bytes (marked with …) so that a message never repeats a huge input.
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
 }

@@ -38,7 +38,7 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	case "":
 		return nil, appwheel.Errorf(appwheel.EINVALID, "type is required: checkout or setupIntent")
 	default:
-		return nil, appwheel.Errorf(appwheel.EINVALID, "type must be checkout or setupIntent, got %q", p.Type)
+		return nil, appwheel.Errorf(appwheel.EINVALID, "type must be checkout or setupIntent, got %s", appwheel.Quote(string(p.Type)))
 	}
 
 	customerID, err := s.ensureCustomer(ctx, app, p.AppUserID)

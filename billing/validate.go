@@ -1,8 +1,10 @@
 package billing
 
 import (
+	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -81,8 +83,42 @@ func validateRedirectURL(param, raw string, allowedHosts []string) error {
 	if u.User != nil {
 		return appwheel.Errorf(appwheel.EINVALID, "%s must not carry user information", param)
 	}
+	if !validHost(u.Hostname()) || !validPort(u.Port()) {
+		return appwheel.Errorf(appwheel.EINVALID, "%s host must be a DNS name or an IP address, with a port from 1 to 65535", param)
+	}
 	if len(allowedHosts) > 0 && !slices.ContainsFunc(allowedHosts, func(h string) bool { return strings.EqualFold(h, u.Hostname()) }) {
-		return appwheel.Errorf(appwheel.EFORBIDDEN, "%s host %q is not among the app's allowed redirect hosts", param, u.Hostname())
+		return appwheel.Errorf(appwheel.EFORBIDDEN, "%s host %s is not among the app's allowed redirect hosts", param, appwheel.Quote(u.Hostname()))
 	}
 	return nil
+}
+
+// validHost accepts an IP address or a DNS name: at most 253 bytes, labels
+// of 1–63 letters, digits and hyphens, not starting or ending with a hyphen.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validPort accepts no port or one from 1 to 65535.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }

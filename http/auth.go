@@ -39,7 +39,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*a
 
 	app, err := s.apps.App(r.Context(), appID)
 	if appwheel.ErrorCode(err) == appwheel.ENOTFOUND {
-		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "unknown app %q", appID)
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "unknown app %s", appwheel.Quote(appID))
 	}
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*a
 	}
 
 	if gotPlatform != app.Platform {
-		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "app is registered for platform %q, not %q", app.Platform, gotPlatform)
+		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "app is registered for platform %q, not %s", app.Platform, appwheel.Quote(gotPlatform))
 	}
 	if app.Platform != platform {
 		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "this endpoint serves platform %q apps only", platform)

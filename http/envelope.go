@@ -128,7 +128,7 @@ func decodeJSON(body []byte, v any) error {
 		known := jsonNames(reflect.TypeOf(v).Elem())
 		for _, name := range slices.Sorted(maps.Keys(fields)) {
 			if !known[name] {
-				return appwheel.Errorf(appwheel.EINVALID, "unknown parameter %q", name)
+				return appwheel.Errorf(appwheel.EINVALID, "unknown parameter %s", appwheel.Quote(name))
 			}
 		}
 	}

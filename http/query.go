@@ -21,10 +21,10 @@ func query(r *http.Request, allowed ...string) (url.Values, error) {
 			known = known || name == a
 		}
 		if !known {
-			return nil, appwheel.Errorf(appwheel.EINVALID, "unknown query parameter %q", name)
+			return nil, appwheel.Errorf(appwheel.EINVALID, "unknown query parameter %s", appwheel.Quote(name))
 		}
 		if len(values) > 1 {
-			return nil, appwheel.Errorf(appwheel.EINVALID, "query parameter %s given more than once", name)
+			return nil, appwheel.Errorf(appwheel.EINVALID, "query parameter %s given more than once", appwheel.Quote(name))
 		}
 	}
 	return q, nil

@@ -3,6 +3,7 @@ package stripe
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,11 @@ const WebhookTolerance = 300 * time.Second
 func VerifyEvent(payload []byte, header, secret string) (*appwheel.Event, error) {
 	if header == "" {
 		return nil, appwheel.Errorf(appwheel.EINVALID, "missing Stripe-Signature header")
+	}
+	// stripe-go refuses a signature older than the tolerance but not one
+	// from the future; a timestamp must be within the tolerance either way.
+	if t, ok := signatureTime(header); ok && time.Until(t) > WebhookTolerance {
+		return nil, appwheel.Errorf(appwheel.EINVALID, "Stripe-Signature: timestamp is in the future")
 	}
 	ev, err := webhook.ConstructEventWithOptions(payload, header, secret, webhook.ConstructEventOptions{
 		Tolerance: WebhookTolerance,
@@ -118,4 +124,15 @@ func DecodeEvent(payload []byte) (*appwheel.StripeEvent, error) {
 		}
 	}
 	return out, nil
+}
+
+// signatureTime reads the t= timestamp of a Stripe-Signature header.
+func signatureTime(header string) (time.Time, bool) {
+	for part := range strings.SplitSeq(header, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			sec, err := strconv.ParseInt(v, 10, 64)
+			return time.Unix(sec, 0), err == nil
+		}
+	}
+	return time.Time{}, false
 }
