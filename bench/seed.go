@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the driver the store uses, for the bulk seed and the read-only polls
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apps"
+	"github.com/appwheel/appwheel/crypt"
+	"github.com/appwheel/appwheel/sqlite"
+)
+
+// The databases are seeded before `appwheel serve` starts on them, with
+// nothing else using the file. The main database goes through the store
+// API, the way AppWheel itself writes the mirror; the scale databases
+// (100,000 users, up to a million invoices) are generated in SQL, INSERT …
+// SELECT from a recursive CTE, into the schema the migrations created.
+
+const (
+	benchPrice        = "price_bench_monthly"
+	webhookSecret     = "whsec_bench_only_not_a_secret"
+	stripeKey         = "sk_test_bench"
+	methodsPerUser    = 3
+	invoicesPerUser   = 25 // more than a page of 20, so hasMore is true
+	day               = 24 * 60 * 60
+	month             = 30 * day
+	seedSyncedAgo     = time.Hour // older than any event the run sends; younger than reconcile's 6 h
+	scaleUsers        = 100_000
+	probeInvoices     = invoicesPerUser
+	maxProbeUsers     = 400
+	minScaleInvoices  = probeInvoices
+	mainDatabaseFile  = "appwheel.db"
+	seedVersionOffset = 2 * time.Hour // the seeded snapshots' version: before the sync
+)
+
+// openStore opens (creating and migrating) a SQLite store and the app
+// service over it, with the benchmark's master key.
+func openStore(ctx context.Context, path string) (*sqlite.DB, *apps.Service, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, err
+	}
+	key, err := crypt.ParseKey(benchMasterKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := crypt.NewBox(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	db := sqlite.NewDB(path)
+	if err := db.Open(ctx); err != nil {
+		return nil, nil, err
+	}
+	return db, apps.NewService(db, box, nil), nil
+}
+
+// mainData is what the main database holds.
+type mainData struct {
+	path       string
+	mirror     *appwheel.App // mirror mode, webhook secret set
+	live       *appwheel.App // live mode: every read asks Stripe (stripe-mock)
+	users      []string      // synced users of both apps
+	setupUsers []string      // users of the mirror app for createPaymentMethod
+}
+
+func mirrorCustomer(i int) string { return fmt.Sprintf("cus_bm%07d", i) }
+func liveCustomer(i int) string   { return fmt.Sprintf("cus_bl%07d", i) }
+func setupCustomer(i int) string  { return fmt.Sprintf("cus_bs%07d", i) }
+func userSub(i int) string        { return fmt.Sprintf("sub_bm%07d", i) }
+
+// seedMain creates the mirror app and the live app and n users in each:
+// in the mirror app each user is synced, with 3 cards (one the default), an
+// active monthly subscription and 25 paid invoices; in the live app each
+// user has a customer (stripe-mock answers for any). n more users of the
+// mirror app, with customers, are for createPaymentMethod.
+func seedMain(ctx context.Context, dir string, n int) (*mainData, error) {
+	d := &mainData{path: filepath.Join(dir, mainDatabaseFile)}
+	db, svc, err := openStore(ctx, d.path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if d.mirror, err = svc.Create(ctx, apps.CreateParams{
+		Name: "bench-mirror", Platform: appwheel.PlatformStripe, StripeSecretKey: stripeKey,
+		StripeWebhookSecret: webhookSecret, ReadMode: appwheel.ReadMirror,
+	}); err != nil {
+		return nil, err
+	}
+	if d.live, err = svc.Create(ctx, apps.CreateParams{
+		Name: "bench-live", Platform: appwheel.PlatformStripe, StripeSecretKey: stripeKey,
+		StripeWebhookSecret: webhookSecret, ReadMode: appwheel.ReadLive,
+	}); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	synced := now.Add(-seedSyncedAgo)
+	version := now.Add(-seedVersionOffset).UnixMicro()
+	for i := range n {
+		user := fmt.Sprintf("u-%d", i)
+		d.users = append(d.users, user)
+		if err := seedMirrorUser(ctx, db, d.mirror.ID, user, i, now.Unix(), synced, version); err != nil {
+			return nil, err
+		}
+		if _, err := db.PutCustomer(ctx, d.live.ID, user, liveCustomer(i), now); err != nil {
+			return nil, err
+		}
+		setup := fmt.Sprintf("setup-%d", i)
+		d.setupUsers = append(d.setupUsers, setup)
+		if _, err := db.PutCustomer(ctx, d.mirror.ID, setup, setupCustomer(i), now); err != nil {
+			return nil, err
+		}
+		if err := db.MarkSynced(ctx, d.mirror.ID, setup, synced); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+func seedMirrorUser(ctx context.Context, db *sqlite.DB, appID, user string, i int, now int64, synced time.Time, version int64) error {
+	cus := mirrorCustomer(i)
+	if _, err := db.PutCustomer(ctx, appID, user, cus, synced); err != nil {
+		return err
+	}
+	var defaultPM string
+	for k := range methodsPerUser {
+		pm := &appwheel.PaymentMethod{
+			ID:         fmt.Sprintf("pm_bm%07d_%d", i, k),
+			CustomerID: cus,
+			Type:       "card",
+			Created:    now - int64(3-k)*30*day,
+		}
+		pm.Raw = cardJSON(pm.ID, cus, pm.Created, k)
+		if _, err := db.SavePaymentMethod(ctx, appID, pm, version); err != nil {
+			return err
+		}
+		defaultPM = pm.ID
+	}
+	if _, err := db.SaveCustomer(ctx, appID, &appwheel.Customer{ID: cus, DefaultPaymentMethodID: defaultPM}, version); err != nil {
+		return err
+	}
+	sub := &appwheel.Subscription{
+		ID: userSub(i), CustomerID: cus, Status: "trialing", PriceID: benchPrice,
+		Interval: "month", IntervalCount: 1, CurrentPeriodEnd: now + 15*day, Created: now - invoicesPerUser*month - 14*day,
+	}
+	// Two observed statuses, so orderStatus is judged against a history.
+	if _, err := db.SaveSubscription(ctx, appID, sub, (sub.Created+day)*1e6); err != nil {
+		return err
+	}
+	sub.Status = "active"
+	if _, err := db.SaveSubscription(ctx, appID, sub, version); err != nil {
+		return err
+	}
+	for j := range invoicesPerUser {
+		if _, err := db.SaveInvoice(ctx, appID, benchInvoice(i, j, cus, userSub(i), now), version); err != nil {
+			return err
+		}
+	}
+	return db.MarkSynced(ctx, appID, user, synced)
+}
+
+// benchInvoice is user i's j-th most recent monthly invoice.
+func benchInvoice(i, j int, cus, sub string, now int64) *appwheel.Invoice {
+	created := now - 15*day - int64(j)*month
+	id := fmt.Sprintf("in_bm%07d_%03d", i, j)
+	return &appwheel.Invoice{
+		ID: id, CustomerID: cus, SubscriptionID: sub, PriceID: benchPrice,
+		Number: fmt.Sprintf("BM%07d-%04d", i, invoicesPerUser-j), Status: "paid",
+		CustomerEmail:    fmt.Sprintf("u%d@example.com", i),
+		InvoicePDF:       "https://pay.stripe.com/invoice/acct_1Bench/test_" + id + "/pdf",
+		HostedInvoiceURL: "https://invoice.stripe.com/i/acct_1Bench/test_" + id,
+		AmountDue:        999, AmountPaid: 999, Currency: "usd",
+		Created: created, PeriodStart: created - month, PeriodEnd: created, PaidAt: created + 60,
+		ServicePeriodStart: created, ServicePeriodEnd: created + month,
+		PriceInterval: "month", PriceIntervalCount: 1,
+	}
+}
+
+var cardBrands = []struct{ brand, last4 string }{{"visa", "4242"}, {"mastercard", "4444"}, {"amex", "0005"}}
+
+// cardJSON is a card PaymentMethod as Stripe sends it (compact).
+func cardJSON(id, customer string, created int64, k int) []byte {
+	c := cardBrands[k%len(cardBrands)]
+	return fmt.Appendf(nil, `{"id":%q,"object":"payment_method","allow_redisplay":"always",`+
+		`"billing_details":{"address":{"city":null,"country":"US","line1":null,"line2":null,"postal_code":"94103","state":null},"email":"jenny@example.com","name":"Jenny Rosen","phone":null,"tax_id":null},`+
+		`"card":{"brand":%q,"checks":{"address_line1_check":null,"address_postal_code_check":"pass","cvc_check":"pass"},"country":"US","display_brand":%q,"exp_month":8,"exp_year":2030,"fingerprint":"Xt5EWLLDS7FJjR1c","funding":"credit","generated_from":null,"last4":%q,"networks":{"available":[%q],"preferred":null},"regulated_status":"unregulated","three_d_secure_usage":{"supported":true},"wallet":null},`+
+		`"created":%d,"customer":%q,"customer_account":null,"livemode":false,"metadata":{},"type":"card"}`,
+		id, c.brand, c.brand, c.last4, c.brand, created, customer)
+}
+
+// scaleData is what a scale database holds.
+type scaleData struct {
+	path     string
+	app      *appwheel.App
+	invoices int
+	probes   []string // the users whose invoices are read: 25 invoices each
+}
+
+// probeUsers is how many users of a scale database have exactly 25
+// invoices and are read: the same in the small and the large database, so
+// both serve the same pages and only the table size differs.
+func probeUsers(small int) int {
+	return max(1, min(maxProbeUsers, small/(2*probeInvoices)))
+}
+
+// seedScale makes a database of users synced users, each with an
+// active subscription, and total invoices: probes users with 25 each, the
+// rest spread evenly over the other users. It is generated in SQL, in one
+// transaction, into the schema the store's migrations create.
+func seedScale(ctx context.Context, dir string, total, probes, users int) (*scaleData, error) {
+	d := &scaleData{path: filepath.Join(dir, mainDatabaseFile), invoices: total}
+	db, svc, err := openStore(ctx, d.path)
+	if err != nil {
+		return nil, err
+	}
+	d.app, err = svc.Create(ctx, apps.CreateParams{
+		Name: "bench-scale", Platform: appwheel.PlatformStripe, StripeSecretKey: stripeKey,
+		StripeWebhookSecret: webhookSecret, ReadMode: appwheel.ReadMirror,
+	})
+	db.Close()
+	if err != nil {
+		return nil, err
+	}
+	for i := range probes {
+		d.probes = append(d.probes, fmt.Sprintf("u-%d", i))
+	}
+
+	raw, err := sql.Open("sqlite", d.path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	tx, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, q := range scaleSQL(d.app.ID, time.Now(), total, probes, users) {
+		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+			return nil, fmt.Errorf("seeding %s: %w", q.what, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	// Fold the WAL into the database file before serve opens it.
+	if _, err := raw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+type stmt struct {
+	what string
+	sql  string
+	args []any
+}
+
+// scaleSQL is the SQLite statements of seedScale. Invoice k of the probe
+// users belongs to user k/25; the rest go round-robin over the other users.
+func scaleSQL(appID string, at time.Time, total, probes, users int) []stmt {
+	now := at.Unix()
+	created := at.Add(-seedSyncedAgo).UnixMicro()
+	version := at.Add(-seedVersionOffset).UnixMicro()
+	synced := at.Add(-seedSyncedAgo).UnixMicro()
+	probeTotal := probes * probeInvoices
+	others := users - probes
+	// invoice columns from (user, j, k): k numbers the invoice, j is its
+	// age in months for its user.
+	invoiceSelect := `SELECT ?1, printf('in_s%08d', k), printf('cus_s%07d', u), printf('sub_s%07d', u), ?2,
+		printf('S%07d-%05d', u, j), 'paid', printf('u%d@example.com', u),
+		printf('https://pay.stripe.com/invoice/acct_1Bench/test_in_s%08d/pdf', k),
+		printf('https://invoice.stripe.com/i/acct_1Bench/test_in_s%08d', k),
+		999, 999, 'usd', ?3 - j * ?4, ?3 - (j + 1) * ?4, ?3 - j * ?4, ?3 - j * ?4 + 60,
+		?3 - j * ?4, ?3 - (j - 1) * ?4, ?5, 'month', 1`
+	invoiceInsert := `INSERT INTO invoices (app_id, id, customer_id, subscription_id, price_id, number, status,
+		customer_email, invoice_pdf, hosted_invoice_url, amount_due, amount_paid, currency,
+		created, period_start, period_end, paid_at, service_period_start, service_period_end, version,
+		price_interval, price_interval_count) `
+	return []stmt{
+		{"customers", `INSERT INTO customers (app_id, app_user_id, stripe_customer_id, created_at,
+			default_payment_method_id, deleted, version, synced_at)
+			WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u + 1 < ?2)
+			SELECT ?1, 'u-' || u, printf('cus_s%07d', u), ?3, '', 0, ?4, ?5 FROM n`,
+			[]any{appID, users, created, version, synced}},
+		{"subscriptions", `INSERT INTO subscriptions (app_id, id, customer_id, status, price_id, interval,
+			interval_count, current_period_end, cancel_at_period_end, created, version)
+			WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u + 1 < ?2)
+			SELECT ?1, printf('sub_s%07d', u), printf('cus_s%07d', u), 'active', ?3, 'month', 1, ?4, 0, ?5, ?6 FROM n`,
+			[]any{appID, users, benchPrice, now + 15*day, now - 400*day, version}},
+		{"subscription history", `INSERT INTO subscription_status_history (app_id, subscription_id, at, status)
+			WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u + 1 < ?2)
+			SELECT ?1, printf('sub_s%07d', u), ?3, 'active' FROM n`,
+			[]any{appID, users, version}},
+		{"the probe users' invoices", invoiceInsert + `
+			WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?6),
+			inv(k, u, j) AS (SELECT k, k / ?7, k % ?7 FROM n) ` + invoiceSelect + ` FROM inv`,
+			[]any{appID, benchPrice, now - 15*day, month, version, probeTotal, probeInvoices}},
+		{"the other invoices", invoiceInsert + `
+			WITH RECURSIVE n(k) AS (SELECT ?6 WHERE ?6 < ?7 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?7),
+			inv(k, u, j) AS (SELECT k, ?8 + (k - ?6) % ?9, (k - ?6) / ?9 FROM n) ` + invoiceSelect + ` FROM inv`,
+			[]any{appID, benchPrice, now - 15*day, month, version, probeTotal, total, probes, others}},
+	}
+}
