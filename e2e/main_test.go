@@ -178,7 +178,12 @@ func (d *dev) stripe(method, path string, form url.Values) (int, map[string]any)
 // reaches the mirror through webhooks, a moment later.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	eventuallyWithin(t, 15*time.Second, what, cond)
+}
+
+func eventuallyWithin(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(50 * time.Millisecond) {
 		if cond() {
 			return
 		}

@@ -3,11 +3,13 @@
 // events whose enqueue was lost, reconciling stale mirrors and deleting
 // expired nonces and idempotency keys.
 //
-// River's tables live in the store's SQLite file, so a job survives a crash
-// or a restart like any other row, and with several processes on one file
-// River's leader election makes each periodic job run on one of them only.
-// The work itself is done by Handlers (the billing service) and the Store;
-// this package only decides when and how often.
+// River's tables live in the store's database, its SQLite file or its
+// PostgreSQL schema, so a job survives a crash or a restart like any other
+// row, and with several processes on one database River's leader election
+// makes each periodic job run on one of them only. A job left running by a
+// process that died is run again by another (or the same, restarted) once
+// it has been running for twice JobTimeout. The work itself is done by Handlers (the billing
+// service) and the Store; this package only decides when and how often.
 package jobs
 
 import (
@@ -21,7 +23,11 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Handlers are what the jobs call; billing implements them (wired in cmd).
@@ -42,9 +48,16 @@ type Handlers interface {
 type Config struct {
 	// Path is the SQLite database file, the same file the store uses;
 	// River's tables (river_job, river_leader, …) live in it beside the
-	// store's. Required, and a file: an in-memory database would be a
-	// different one for each pool.
+	// store's. Required with a SQLite store, and a file: an in-memory
+	// database would be a different one for each pool.
 	Path string
+	// Pool is the PostgreSQL store's pool (postgres.DB.Pool), which River
+	// then shares: its tables live beside the store's, in the first schema
+	// of the pool's search_path, and its queries run under the pool's
+	// statement_timeout (its migrations excepted). Required with a
+	// PostgreSQL store, and Path must then be empty. Jobs never close it;
+	// close the store after Stop.
+	Pool *pgxpool.Pool
 	// Store is read by the sweeper (PendingEvents) and cleaned by the
 	// cleanup job (DeleteExpiredNonces, DeleteExpiredIdempotentRequests).
 	// Required.
@@ -83,6 +96,19 @@ type Config struct {
 	CleanupEvery time.Duration
 	// JobTimeout bounds one attempt of any job; its context is cancelled
 	// after it. Defaults to 2 minutes.
+	//
+	// Twice JobTimeout is also how long a job may stay running before it is
+	// rescued: a process killed while running it (SIGKILL, OOM, a lost
+	// host) cannot record its end, and River's elected leader retries it
+	// once it has run that long, an attempt spent (or discards it, after
+	// the last attempt; a periodic one runs again at its next interval).
+	// The margin over JobTimeout lets an attempt that timed out record its
+	// own end first, and absorbs the skew between the leader's clock and
+	// the database's. River checks every 30 seconds, and a dead leader is
+	// replaced within about 20 seconds, so with the default a killed
+	// process's jobs run again within about 5 minutes (River's own default
+	// would be an hour, holding up the periodic jobs as long, as a running
+	// one blocks the next).
 	JobTimeout time.Duration
 	// RetryDelay returns how long to wait before retrying a job whose
 	// attempt-th attempt failed. Nil means River's default policy:
@@ -100,6 +126,10 @@ const (
 	defaultCleanupEvery    = time.Minute
 	defaultJobTimeout      = 2 * time.Minute
 
+	// rescueFactor times JobTimeout is River's RescueStuckJobsAfter; see
+	// Config.JobTimeout.
+	rescueFactor = 2
+
 	// stopGrace is how long Stop waits, once its context is done, for the
 	// cancelled jobs to return before it closes the database under them.
 	stopGrace = 5 * time.Second
@@ -115,16 +145,48 @@ type Jobs struct {
 	riverLog *slog.Logger
 
 	mu     sync.Mutex
-	db     *sql.DB
-	client *river.Client[*sql.Tx]
+	db     database
+	client riverClient
 }
+
+// database is River's side of the store's database, SQLite's file or
+// PostgreSQL's pool: the only code that knows River's driver, and with it
+// the type of its transactions (*sql.Tx or pgx.Tx), which the rest of the
+// package never names.
+type database interface {
+	// newClient builds River's client on the database.
+	newClient(cfg *river.Config) (riverClient, error)
+	// migrate applies River's migrations not yet applied.
+	migrate(ctx context.Context, cfg *rivermigrate.Config) (*rivermigrate.MigrateResult, error)
+	// close releases what openDatabase opened.
+	close() error
+}
+
+// riverClient is what Jobs use of river.Client, whatever its transaction
+// type.
+type riverClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+var (
+	_ riverClient = (*river.Client[*sql.Tx])(nil)
+	_ riverClient = (*river.Client[pgx.Tx])(nil)
+	_ database    = (*sqliteDB)(nil)
+	_ database    = (*pgDB)(nil)
+)
 
 // New validates cfg and returns Jobs that are not started. It does no I/O.
 func New(cfg Config) (*Jobs, error) {
 	switch {
-	case cfg.Path == "":
-		return nil, errors.New("jobs: Path required")
-	case cfg.Path == ":memory:" || strings.Contains(cfg.Path, "mode=memory"):
+	case cfg.Path == "" && cfg.Pool == nil:
+		return nil, errors.New("jobs: Path or Pool required")
+	case cfg.Path != "" && cfg.Pool != nil:
+		return nil, errors.New("jobs: Path and Pool both set; River uses the store's database, one or the other")
+	case cfg.Pool == nil && (cfg.Path == ":memory:" || strings.Contains(cfg.Path, "mode=memory")):
 		return nil, errors.New("jobs: Path must be a database file, shared with the store")
 	case cfg.Store == nil:
 		return nil, errors.New("jobs: Store required")
@@ -169,21 +231,49 @@ func New(cfg Config) (*Jobs, error) {
 	}, nil
 }
 
-// Migrate creates or updates River's tables in the database file. It is
-// idempotent: applied migrations are skipped. Start migrates too; Migrate is
-// for `appwheel migrate`.
+// Migrate creates or updates River's tables in the store's database. It is
+// idempotent: applied migrations are skipped. On PostgreSQL, replicas
+// migrating at once take turns (see pgDB.migrate). Start migrates too;
+// Migrate is for `appwheel migrate`.
 func (j *Jobs) Migrate(ctx context.Context) error {
-	db, err := openDB(ctx, j.cfg.Path)
+	db, err := j.openDatabase(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer db.close()
 	return j.migrate(ctx, db)
 }
 
-// Start opens River's own connection to the database file, migrates River's
-// tables and starts working jobs: apply_event on Workers workers, and the
-// periodic jobs when this process is River's elected leader.
+// openDatabase opens River's side of the database: its own connection to
+// the SQLite file, or the PostgreSQL pool as it is.
+func (j *Jobs) openDatabase(ctx context.Context) (database, error) {
+	if j.cfg.Pool != nil {
+		return &pgDB{pool: j.cfg.Pool}, nil
+	}
+	return openSQLiteDB(ctx, j.cfg.Path)
+}
+
+// migrate applies River's own migrations (river_migration records them, apart
+// from the store's schema_migrations), skipping those applied already.
+func (j *Jobs) migrate(ctx context.Context, db database) error {
+	res, err := db.migrate(ctx, &rivermigrate.Config{Logger: j.riverLog})
+	if err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	if len(res.Versions) > 0 {
+		versions := make([]int, len(res.Versions))
+		for i, v := range res.Versions {
+			versions[i] = v.Version
+		}
+		j.log.InfoContext(ctx, "river migrations applied", slog.Any("versions", versions))
+	}
+	return nil
+}
+
+// Start opens River's side of the database (its own connection to the
+// SQLite file, or the PostgreSQL pool), migrates River's tables and starts
+// working jobs: apply_event on Workers workers, and the periodic jobs when
+// this process is River's elected leader.
 //
 // ctx bounds starting only: cancelling it later does not stop the jobs (a
 // signal context would otherwise cancel running jobs at once); Stop does.
@@ -193,21 +283,21 @@ func (j *Jobs) Start(ctx context.Context) error {
 	if j.client != nil {
 		return errors.New("jobs: already started")
 	}
-	db, err := openDB(ctx, j.cfg.Path)
+	db, err := j.openDatabase(ctx)
 	if err != nil {
 		return err
 	}
 	if err := j.migrate(ctx, db); err != nil {
-		db.Close()
+		db.close()
 		return err
 	}
 	client, err := j.newClient(db)
 	if err != nil {
-		db.Close()
+		db.close()
 		return fmt.Errorf("jobs: %w", err)
 	}
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-		db.Close()
+		db.close()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
 	j.db, j.client = db, client
@@ -217,8 +307,11 @@ func (j *Jobs) Start(ctx context.Context) error {
 // Stop stops fetching jobs and waits for the running ones to finish. When
 // ctx is done first, it cancels their contexts, waits a few seconds more for
 // them to return, and returns ctx's error; a job cut short this way is
-// retried later (by this or another process). Stopping Jobs that are not
-// started does nothing.
+// retried later (by this or another process). It resigns River's leadership
+// if this process holds it, so that another takes the periodic jobs over
+// without waiting for it to expire, and closes River's SQLite connection (a
+// PostgreSQL Pool stays open). Stopping Jobs that are not started does
+// nothing.
 func (j *Jobs) Stop(ctx context.Context) error {
 	j.mu.Lock()
 	db, client := j.db, j.client
@@ -236,7 +329,7 @@ func (j *Jobs) Stop(ctx context.Context) error {
 		cancel()
 		err = fmt.Errorf("jobs: stop: %w", err)
 	}
-	return errors.Join(err, db.Close())
+	return errors.Join(err, db.close())
 }
 
 // EnqueueEvent enqueues applying a recorded event. Jobs are unique by
@@ -256,4 +349,24 @@ func (j *Jobs) EnqueueEvent(ctx context.Context, appID, eventID string) error {
 		return fmt.Errorf("jobs: enqueue event %s of app %s: %w", eventID, appID, err)
 	}
 	return nil
+}
+
+// minLevel drops records below min, to keep River's info-level chatter (a
+// line per job error, per leader election, per start and stop) out of the
+// service's log while its warnings and errors still get through.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

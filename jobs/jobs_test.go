@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/jobs"
+	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 const appID = "app_1"
@@ -24,25 +27,57 @@ type eventKey struct{ app, event string }
 
 // fakeHandlers records every call. apply, when set, decides what
 // ApplyRecordedEvent does (call counts from 1 for each event); otherwise
-// it succeeds at once.
+// it succeeds at once. reconcileTakes, when set, is how long ReconcileApps
+// takes. Several replicas may share one fakeHandlers (see as), so that
+// calls are counted, and overlaps seen, across them.
 type fakeHandlers struct {
-	apply func(ctx context.Context, k eventKey, call int) error
+	apply          func(ctx context.Context, k eventKey, call int) error
+	reconcileTakes time.Duration
 
-	mu         sync.Mutex
-	calls      map[eventKey]int
-	inFlight   map[eventKey]bool
-	overlaps   []eventKey // events applied twice at the same time
-	reconciles []time.Duration
+	mu                 sync.Mutex
+	calls              map[eventKey]int
+	inFlight           map[eventKey]bool
+	overlaps           []eventKey // events applied twice at the same time
+	reconciles         []time.Duration
+	reconciling        int // reconciles running now
+	reconcileOverlaps  int // reconciles started while another ran
+	appliesByCaller    map[string]int
+	reconcilesByCaller map[string]int
 }
 
 func newFakeHandlers() *fakeHandlers {
-	return &fakeHandlers{calls: map[eventKey]int{}, inFlight: map[eventKey]bool{}}
+	return &fakeHandlers{calls: map[eventKey]int{}, inFlight: map[eventKey]bool{}, appliesByCaller: map[string]int{}, reconcilesByCaller: map[string]int{}}
 }
 
 func (h *fakeHandlers) ApplyRecordedEvent(ctx context.Context, app, event string) error {
+	return h.applyAs(ctx, "", app, event)
+}
+
+func (h *fakeHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
+	return h.reconcileAs(ctx, "", maxAge)
+}
+
+// as returns Handlers recording into h as replica name.
+func (h *fakeHandlers) as(name string) jobs.Handlers { return replicaHandlers{h, name} }
+
+type replicaHandlers struct {
+	h    *fakeHandlers
+	name string
+}
+
+func (r replicaHandlers) ApplyRecordedEvent(ctx context.Context, app, event string) error {
+	return r.h.applyAs(ctx, r.name, app, event)
+}
+
+func (r replicaHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
+	return r.h.reconcileAs(ctx, r.name, maxAge)
+}
+
+func (h *fakeHandlers) applyAs(ctx context.Context, caller, app, event string) error {
 	k := eventKey{app, event}
 	h.mu.Lock()
 	h.calls[k]++
+	h.appliesByCaller[caller]++
 	call := h.calls[k]
 	if h.inFlight[k] {
 		h.overlaps = append(h.overlaps, k)
@@ -60,10 +95,26 @@ func (h *fakeHandlers) ApplyRecordedEvent(ctx context.Context, app, event string
 	return nil
 }
 
-func (h *fakeHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
+func (h *fakeHandlers) reconcileAs(ctx context.Context, caller string, maxAge time.Duration) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.reconciles = append(h.reconciles, maxAge)
+	h.reconcilesByCaller[caller]++
+	if h.reconciling > 0 {
+		h.reconcileOverlaps++
+	}
+	h.reconciling++
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.reconciling--
+		h.mu.Unlock()
+	}()
+	if h.reconcileTakes > 0 {
+		select {
+		case <-time.After(h.reconcileTakes):
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 
@@ -71,6 +122,13 @@ func (h *fakeHandlers) callsOf(event string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.calls[eventKey{appID, event}]
+}
+
+// byCaller returns how many events and reconciles each replica handled.
+func (h *fakeHandlers) byCaller() (applies, reconciles map[string]int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.appliesByCaller), maps.Clone(h.reconcilesByCaller)
 }
 
 func (h *fakeHandlers) reconcileCalls() []time.Duration {
@@ -88,8 +146,44 @@ func (h *fakeHandlers) checkNoOverlap(t *testing.T) {
 	}
 }
 
-// openStore opens a real SQLite store in a temporary file, with one app.
-func openStore(t *testing.T) (*sqlite.DB, string) {
+// store is what the tests use of either store.
+type store interface {
+	appwheel.Store
+	Migrate(ctx context.Context) error
+}
+
+// testDB is a fresh store with one app, and where Jobs find its database.
+type testDB struct {
+	store store
+	path  string        // SQLite: the file
+	pool  *pgxpool.Pool // PostgreSQL: the store's pool
+	url   string        // PostgreSQL: the URL, to open more stores on the schema
+}
+
+// backend is a database the behavioural tests run on.
+type backend struct {
+	name string
+	open func(t *testing.T) *testDB
+}
+
+var backends = []backend{
+	{"sqlite", openSQLite},
+	{"postgres", openPostgres},
+}
+
+// forEachBackend runs test on each backend, in parallel subtests (their
+// time is mostly waiting for River).
+func forEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, b)
+		})
+	}
+}
+
+// openSQLite opens a real SQLite store in a temporary file, with one app.
+func openSQLite(t *testing.T) *testDB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "db")
 	store := sqlite.NewDB(path)
@@ -97,6 +191,29 @@ func openStore(t *testing.T) (*sqlite.DB, string) {
 		t.Fatalf("store Open: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
+	createApp(t, store)
+	return &testDB{store: store, path: path}
+}
+
+// openPostgres opens a PostgreSQL store in a fresh schema, with one app.
+func openPostgres(t *testing.T) *testDB {
+	t.Helper()
+	url := newSchema(t)
+	store := openPostgresStore(t, url, postgres.Options{})
+	createApp(t, store)
+	return &testDB{store: store, pool: store.Pool(), url: url}
+}
+
+// replica opens another store on db's PostgreSQL schema, with a pool of
+// its own, as another process would.
+func (db *testDB) replica(t *testing.T) *testDB {
+	t.Helper()
+	store := openPostgresStore(t, db.url, postgres.Options{})
+	return &testDB{store: store, pool: store.Pool(), url: db.url}
+}
+
+func createApp(t *testing.T, store appwheel.Store) {
+	t.Helper()
 	now := time.Now()
 	if err := store.CreateApp(t.Context(), &appwheel.AppRecord{
 		ID: appID, Name: "App", Platform: appwheel.PlatformStripe,
@@ -105,14 +222,12 @@ func openStore(t *testing.T) (*sqlite.DB, string) {
 	}); err != nil {
 		t.Fatalf("CreateApp: %v", err)
 	}
-	return store, path
 }
 
-// config returns a Config over the store at path with h, logging to the
-// test's output.
-func config(t *testing.T, store appwheel.Store, path string, h jobs.Handlers) jobs.Config {
+// config returns a Config over db with h, logging to the test's output.
+func config(t *testing.T, db *testDB, h jobs.Handlers) jobs.Config {
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return jobs.Config{Path: path, Store: store, Handlers: h, Logger: log}
+	return jobs.Config{Path: db.path, Pool: db.pool, Store: db.store, Handlers: h, Logger: log}
 }
 
 // start builds and starts Jobs, and stops them at the end of the test.
@@ -138,7 +253,13 @@ func start(t *testing.T, cfg jobs.Config) *jobs.Jobs {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitForWithin(t, 10*time.Second, what, cond)
+}
+
+// waitForWithin polls cond until it holds, failing the test after d.
+func waitForWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -148,18 +269,25 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // settle gives River time to run anything that was (wrongly) enqueued: its
-// SQLite listener polls every 50 ms and its producers fetch at least every
-// second.
+// SQLite listener polls every 50 ms, PostgreSQL notifies it, and its
+// producers fetch at least every second.
 func settle() { time.Sleep(1500 * time.Millisecond) }
 
 func TestNew(t *testing.T) {
-	store, path := openStore(t)
+	db := openSQLite(t)
+	// New does no I/O: a pool that cannot connect will do.
+	pool, err := pgxpool.New(t.Context(), "postgres://nobody@127.0.0.1:1/none")
+	if err != nil {
+		t.Fatalf("pgxpool.New: %v", err)
+	}
+	t.Cleanup(pool.Close)
 	h := newFakeHandlers()
 	for _, tc := range []struct {
 		name   string
 		modify func(*jobs.Config)
 	}{
-		{"no path", func(c *jobs.Config) { c.Path = "" }},
+		{"no path nor pool", func(c *jobs.Config) { c.Path = "" }},
+		{"path and pool", func(c *jobs.Config) { c.Pool = pool }},
 		{"in-memory path", func(c *jobs.Config) { c.Path = ":memory:" }},
 		{"no store", func(c *jobs.Config) { c.Store = nil }},
 		{"no handlers", func(c *jobs.Config) { c.Handlers = nil }},
@@ -172,69 +300,81 @@ func TestNew(t *testing.T) {
 		{"negative job timeout", func(c *jobs.Config) { c.JobTimeout = -time.Second }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config(t, store, path, h)
+			cfg := config(t, db, h)
 			tc.modify(&cfg)
 			if _, err := jobs.New(cfg); err == nil {
 				t.Errorf("New: got nil error, want one")
 			}
 		})
 	}
-	if _, err := jobs.New(config(t, store, path, h)); err != nil {
-		t.Errorf("New with defaults: got error %v, want nil", err)
+	if _, err := jobs.New(config(t, db, h)); err != nil {
+		t.Errorf("New with a path: got error %v, want nil", err)
+	}
+	cfg := config(t, db, h)
+	cfg.Path, cfg.Pool = "", pool
+	if _, err := jobs.New(cfg); err != nil {
+		t.Errorf("New with a pool: got error %v, want nil", err)
 	}
 }
 
 func TestEnqueueBeforeStart(t *testing.T) {
-	store, path := openStore(t)
-	j, err := jobs.New(config(t, store, path, newFakeHandlers()))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err == nil {
-		t.Errorf("EnqueueEvent before Start: got nil error, want one")
-	}
-	if err := j.Stop(t.Context()); err != nil {
-		t.Errorf("Stop before Start: got error %v, want nil", err)
-	}
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		j, err := jobs.New(config(t, db, newFakeHandlers()))
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err == nil {
+			t.Errorf("EnqueueEvent before Start: got nil error, want one")
+		}
+		if err := j.Stop(t.Context()); err != nil {
+			t.Errorf("Stop before Start: got error %v, want nil", err)
+		}
+	})
 }
 
 func TestMigrateTwice(t *testing.T) {
-	store, path := openStore(t)
-	h := newFakeHandlers()
-	j, err := jobs.New(config(t, store, path, h))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	for i := range 2 {
-		if err := j.Migrate(t.Context()); err != nil {
-			t.Fatalf("Migrate #%d: got error %v, want nil", i+1, err)
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		store := db.store
+		h := newFakeHandlers()
+		j, err := jobs.New(config(t, db, h))
+		if err != nil {
+			t.Fatalf("New: %v", err)
 		}
-	}
-	// Start migrates a third time, and River works on the migrated tables.
-	j = start(t, config(t, store, path, h))
-	if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-		t.Fatalf("EnqueueEvent: %v", err)
-	}
-	waitFor(t, "evt_1 applied", func() bool { return h.callsOf("evt_1") == 1 })
-	// The store's own schema is untouched.
-	if err := store.Migrate(t.Context()); err != nil {
-		t.Errorf("store Migrate after River's: got error %v, want nil", err)
-	}
+		for i := range 2 {
+			if err := j.Migrate(t.Context()); err != nil {
+				t.Fatalf("Migrate #%d: got error %v, want nil", i+1, err)
+			}
+		}
+		// Start migrates a third time, and River works on the migrated tables.
+		j = start(t, config(t, db, h))
+		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+			t.Fatalf("EnqueueEvent: %v", err)
+		}
+		waitFor(t, "evt_1 applied", func() bool { return h.callsOf("evt_1") == 1 })
+		// The store's own schema is untouched.
+		if err := store.Migrate(t.Context()); err != nil {
+			t.Errorf("store Migrate after River's: got error %v, want nil", err)
+		}
+	})
 }
 
 func TestEnqueueEvent(t *testing.T) {
-	store, path := openStore(t)
-	h := newFakeHandlers()
-	j := start(t, config(t, store, path, h))
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		h := newFakeHandlers()
+		j := start(t, config(t, db, h))
 
-	if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-		t.Fatalf("EnqueueEvent: %v", err)
-	}
-	waitFor(t, "evt_1 applied", func() bool { return h.callsOf("evt_1") == 1 })
-	settle()
-	if got := h.callsOf("evt_1"); got != 1 {
-		t.Errorf("calls for evt_1: got %d, want 1", got)
-	}
+		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+			t.Fatalf("EnqueueEvent: %v", err)
+		}
+		waitFor(t, "evt_1 applied", func() bool { return h.callsOf("evt_1") == 1 })
+		settle()
+		if got := h.callsOf("evt_1"); got != 1 {
+			t.Errorf("calls for evt_1: got %d, want 1", got)
+		}
+	})
 }
 
 // TestEnqueueEventUnique enqueues one event five times at once while its
@@ -242,297 +382,315 @@ func TestEnqueueEvent(t *testing.T) {
 // once that job has completed, it is still not run again, because River
 // counts completed jobs as duplicates until it deletes them (after 24 h).
 func TestEnqueueEventUnique(t *testing.T) {
-	store, path := openStore(t)
-	h := newFakeHandlers()
-	release := make(chan struct{})
-	h.apply = func(ctx context.Context, k eventKey, call int) error {
-		select {
-		case <-release:
-		case <-ctx.Done():
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		h := newFakeHandlers()
+		release := make(chan struct{})
+		h.apply = func(ctx context.Context, k eventKey, call int) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
 		}
-		return nil
-	}
-	j := start(t, config(t, store, path, h))
+		j := start(t, config(t, db, h))
 
-	enqueue := func() {
-		var wg sync.WaitGroup
-		for range 5 {
-			wg.Go(func() {
-				if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-					t.Errorf("EnqueueEvent: %v", err)
-				}
-			})
+		enqueue := func() {
+			var wg sync.WaitGroup
+			for range 5 {
+				wg.Go(func() {
+					if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+						t.Errorf("EnqueueEvent: %v", err)
+					}
+				})
+			}
+			wg.Wait()
 		}
-		wg.Wait()
-	}
-	enqueue()
-	waitFor(t, "evt_1 in flight", func() bool { return h.callsOf("evt_1") == 1 })
-	enqueue() // while it runs
-	time.Sleep(300 * time.Millisecond)
-	close(release)
-	settle()
-	if got := h.callsOf("evt_1"); got != 1 {
-		t.Errorf("calls for evt_1 after enqueuing it 10 times: got %d, want 1", got)
-	}
+		enqueue()
+		waitFor(t, "evt_1 in flight", func() bool { return h.callsOf("evt_1") == 1 })
+		enqueue() // while it runs
+		time.Sleep(300 * time.Millisecond)
+		close(release)
+		settle()
+		if got := h.callsOf("evt_1"); got != 1 {
+			t.Errorf("calls for evt_1 after enqueuing it 10 times: got %d, want 1", got)
+		}
 
-	enqueue() // after it completed
-	settle()
-	if got := h.callsOf("evt_1"); got != 1 {
-		t.Errorf("calls for evt_1 enqueued after completion: got %d, want 1", got)
-	}
-	h.checkNoOverlap(t)
+		enqueue() // after it completed
+		settle()
+		if got := h.callsOf("evt_1"); got != 1 {
+			t.Errorf("calls for evt_1 enqueued after completion: got %d, want 1", got)
+		}
+		h.checkNoOverlap(t)
+	})
 }
 
 func TestApplyRetried(t *testing.T) {
-	store, path := openStore(t)
-	h := newFakeHandlers()
-	h.apply = func(ctx context.Context, k eventKey, call int) error {
-		if call == 1 {
-			return errors.New("stripe unavailable")
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		h := newFakeHandlers()
+		h.apply = func(ctx context.Context, k eventKey, call int) error {
+			if call == 1 {
+				return errors.New("stripe unavailable")
+			}
+			return nil
 		}
-		return nil
-	}
-	cfg := config(t, store, path, h)
-	cfg.RetryDelay = func(int) time.Duration { return 10 * time.Millisecond }
-	j := start(t, cfg)
+		cfg := config(t, db, h)
+		cfg.RetryDelay = func(int) time.Duration { return 10 * time.Millisecond }
+		j := start(t, cfg)
 
-	if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-		t.Fatalf("EnqueueEvent: %v", err)
-	}
-	waitFor(t, "evt_1 retried", func() bool { return h.callsOf("evt_1") == 2 })
-	settle()
-	if got := h.callsOf("evt_1"); got != 2 {
-		t.Errorf("calls for evt_1 (fails once): got %d, want 2", got)
-	}
+		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+			t.Fatalf("EnqueueEvent: %v", err)
+		}
+		waitFor(t, "evt_1 retried", func() bool { return h.callsOf("evt_1") == 2 })
+		settle()
+		if got := h.callsOf("evt_1"); got != 2 {
+			t.Errorf("calls for evt_1 (fails once): got %d, want 2", got)
+		}
+	})
 }
 
 // TestSweeper records events without enqueuing them, as when the process
 // crashed in between: the sweeper enqueues those older than SweepAfter, once.
 func TestSweeper(t *testing.T) {
-	store, path := openStore(t)
-	now := time.Now()
-	for _, ev := range []struct {
-		id         string
-		receivedAt time.Time
-	}{
-		{"evt_old", now.Add(-time.Hour)},
-		{"evt_older", now.Add(-2 * time.Hour)},
-		{"evt_recent", now}, // its own job may still come
-	} {
-		if _, err := store.RecordEvent(t.Context(), &appwheel.Event{
-			AppID: appID, ID: ev.id, Type: "payment_method.attached", Created: now.Unix(),
-			Payload: []byte(`{}`), ReceivedAt: ev.receivedAt,
-		}); err != nil {
-			t.Fatalf("RecordEvent(%s): %v", ev.id, err)
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		store := db.store
+		now := time.Now()
+		for _, ev := range []struct {
+			id         string
+			receivedAt time.Time
+		}{
+			{"evt_old", now.Add(-time.Hour)},
+			{"evt_older", now.Add(-2 * time.Hour)},
+			{"evt_recent", now}, // its own job may still come
+		} {
+			if _, err := store.RecordEvent(t.Context(), &appwheel.Event{
+				AppID: appID, ID: ev.id, Type: "payment_method.attached", Created: now.Unix(),
+				Payload: []byte(`{}`), ReceivedAt: ev.receivedAt,
+			}); err != nil {
+				t.Fatalf("RecordEvent(%s): %v", ev.id, err)
+			}
 		}
-	}
-	h := newFakeHandlers()
-	cfg := config(t, store, path, h)
-	cfg.SweepEvery = 100 * time.Millisecond
-	cfg.SweepAfter = 10 * time.Minute
-	start(t, cfg)
+		h := newFakeHandlers()
+		cfg := config(t, db, h)
+		cfg.SweepEvery = 100 * time.Millisecond
+		cfg.SweepAfter = 10 * time.Minute
+		start(t, cfg)
 
-	waitFor(t, "old events applied", func() bool {
-		return h.callsOf("evt_old") == 1 && h.callsOf("evt_older") == 1
-	})
-	// The fake never marks them processed, so every sweep finds them
-	// pending again; their completed jobs keep them from running again.
-	settle()
-	for _, id := range []string{"evt_old", "evt_older"} {
-		if got := h.callsOf(id); got != 1 {
-			t.Errorf("calls for %s: got %d, want 1", id, got)
+		waitFor(t, "old events applied", func() bool {
+			return h.callsOf("evt_old") == 1 && h.callsOf("evt_older") == 1
+		})
+		// The fake never marks them processed, so every sweep finds them
+		// pending again; their completed jobs keep them from running again.
+		settle()
+		for _, id := range []string{"evt_old", "evt_older"} {
+			if got := h.callsOf(id); got != 1 {
+				t.Errorf("calls for %s: got %d, want 1", id, got)
+			}
 		}
-	}
-	if got := h.callsOf("evt_recent"); got != 0 {
-		t.Errorf("calls for evt_recent (younger than SweepAfter): got %d, want 0", got)
-	}
+		if got := h.callsOf("evt_recent"); got != 0 {
+			t.Errorf("calls for evt_recent (younger than SweepAfter): got %d, want 0", got)
+		}
+	})
 }
 
 func TestCleanup(t *testing.T) {
-	store, path := openStore(t)
-	expired := time.Now().Add(-time.Minute)
-	useNonce := func() bool {
-		t.Helper()
-		fresh, err := store.UseNonce(t.Context(), appID, "nonce_1", expired)
-		if err != nil {
-			t.Fatalf("UseNonce: %v", err)
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		store := db.store
+		expired := time.Now().Add(-time.Minute)
+		useNonce := func() bool {
+			t.Helper()
+			fresh, err := store.UseNonce(t.Context(), appID, "nonce_1", expired)
+			if err != nil {
+				t.Fatalf("UseNonce: %v", err)
+			}
+			return fresh
 		}
-		return fresh
-	}
-	if !useNonce() {
-		t.Fatalf("first UseNonce: got not fresh, want fresh")
-	}
-	if useNonce() {
-		t.Fatalf("second UseNonce before cleanup: got fresh, want a replay")
-	}
+		if !useNonce() {
+			t.Fatalf("first UseNonce: got not fresh, want fresh")
+		}
+		if useNonce() {
+			t.Fatalf("second UseNonce before cleanup: got fresh, want a replay")
+		}
 
-	cfg := config(t, store, path, newFakeHandlers())
-	cfg.CleanupEvery = 100 * time.Millisecond
-	start(t, cfg)
-	waitFor(t, "expired nonce deleted", useNonce)
+		cfg := config(t, db, newFakeHandlers())
+		cfg.CleanupEvery = 100 * time.Millisecond
+		start(t, cfg)
+		waitFor(t, "expired nonce deleted", useNonce)
+	})
 }
 
 func TestReconcile(t *testing.T) {
-	store, path := openStore(t)
-	h := newFakeHandlers()
-	cfg := config(t, store, path, h)
-	cfg.ReconcileEvery = 200 * time.Millisecond
-	cfg.ReconcileMaxAge = 3 * time.Hour
-	start(t, cfg)
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		h := newFakeHandlers()
+		cfg := config(t, db, h)
+		cfg.ReconcileEvery = 200 * time.Millisecond
+		cfg.ReconcileMaxAge = 3 * time.Hour
+		start(t, cfg)
 
-	// The first run is at start, the second on the interval.
-	waitFor(t, "two reconciles", func() bool { return len(h.reconcileCalls()) >= 2 })
-	for i, got := range h.reconcileCalls() {
-		if got != 3*time.Hour {
-			t.Errorf("reconcile #%d maxAge: got %v, want 3h", i+1, got)
+		// The first run is at start, the second on the interval.
+		waitFor(t, "two reconciles", func() bool { return len(h.reconcileCalls()) >= 2 })
+		for i, got := range h.reconcileCalls() {
+			if got != 3*time.Hour {
+				t.Errorf("reconcile #%d maxAge: got %v, want 3h", i+1, got)
+			}
 		}
-	}
+	})
 }
 
 // TestStopAndRestart stops Jobs with a job running and one queued: Stop
 // waits for the running one, leaves the queued one, and new Jobs on the
 // same file run it, and remember the first as done.
 func TestStopAndRestart(t *testing.T) {
-	store, path := openStore(t)
-	ha := newFakeHandlers()
-	release := make(chan struct{})
-	ha.apply = func(ctx context.Context, k eventKey, call int) error {
-		if k.event == "evt_1" {
-			<-release
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		ha := newFakeHandlers()
+		release := make(chan struct{})
+		ha.apply = func(ctx context.Context, k eventKey, call int) error {
+			if k.event == "evt_1" {
+				<-release
+			}
+			return nil
 		}
-		return nil
-	}
-	cfg := config(t, store, path, ha)
-	cfg.Workers = 1
-	a, err := jobs.New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := a.Start(t.Context()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	if err := a.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-		t.Fatalf("EnqueueEvent(evt_1): %v", err)
-	}
-	waitFor(t, "evt_1 running", func() bool { return ha.callsOf("evt_1") == 1 })
-	if err := a.EnqueueEvent(t.Context(), appID, "evt_2"); err != nil {
-		t.Fatalf("EnqueueEvent(evt_2): %v", err)
-	}
-
-	stopped := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		stopped <- a.Stop(ctx)
-	}()
-	time.Sleep(300 * time.Millisecond) // Stop has stopped fetching
-	select {
-	case err := <-stopped:
-		t.Fatalf("Stop returned %v with a job running, want it to wait", err)
-	default:
-	}
-	began := time.Now()
-	close(release)
-	select {
-	case err := <-stopped:
+		cfg := config(t, db, ha)
+		cfg.Workers = 1
+		a, err := jobs.New(cfg)
 		if err != nil {
-			t.Fatalf("Stop: got error %v, want nil", err)
+			t.Fatalf("New: %v", err)
 		}
-		if d := time.Since(began); d > 3*time.Second {
-			t.Errorf("Stop took %v after the running job returned, want well under 3s", d)
+		if err := a.Start(t.Context()); err != nil {
+			t.Fatalf("Start: %v", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("Stop did not return")
-	}
-	if err := a.EnqueueEvent(t.Context(), appID, "evt_3"); err == nil {
-		t.Errorf("EnqueueEvent after Stop: got nil error, want one")
-	}
-	if got := ha.callsOf("evt_2"); got != 0 {
-		t.Fatalf("calls for evt_2 before restart: got %d, want 0 (fetched after Stop)", got)
-	}
+		if err := a.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+			t.Fatalf("EnqueueEvent(evt_1): %v", err)
+		}
+		waitFor(t, "evt_1 running", func() bool { return ha.callsOf("evt_1") == 1 })
+		if err := a.EnqueueEvent(t.Context(), appID, "evt_2"); err != nil {
+			t.Fatalf("EnqueueEvent(evt_2): %v", err)
+		}
 
-	hb := newFakeHandlers()
-	b := start(t, config(t, store, path, hb))
-	waitFor(t, "queued evt_2 applied after restart", func() bool { return hb.callsOf("evt_2") == 1 })
-	if err := b.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-		t.Fatalf("EnqueueEvent(evt_1) again: %v", err)
-	}
-	settle()
-	if got := hb.callsOf("evt_1"); got != 0 {
-		t.Errorf("calls for evt_1, completed before the restart: got %d, want 0", got)
-	}
+		stopped := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stopped <- a.Stop(ctx)
+		}()
+		time.Sleep(300 * time.Millisecond) // Stop has stopped fetching
+		select {
+		case err := <-stopped:
+			t.Fatalf("Stop returned %v with a job running, want it to wait", err)
+		default:
+		}
+		began := time.Now()
+		close(release)
+		select {
+		case err := <-stopped:
+			if err != nil {
+				t.Fatalf("Stop: got error %v, want nil", err)
+			}
+			if d := time.Since(began); d > 3*time.Second {
+				t.Errorf("Stop took %v after the running job returned, want well under 3s", d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Stop did not return")
+		}
+		if err := a.EnqueueEvent(t.Context(), appID, "evt_3"); err == nil {
+			t.Errorf("EnqueueEvent after Stop: got nil error, want one")
+		}
+		if got := ha.callsOf("evt_2"); got != 0 {
+			t.Fatalf("calls for evt_2 before restart: got %d, want 0 (fetched after Stop)", got)
+		}
+
+		hb := newFakeHandlers()
+		b := start(t, config(t, db, hb))
+		waitFor(t, "queued evt_2 applied after restart", func() bool { return hb.callsOf("evt_2") == 1 })
+		if err := b.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+			t.Fatalf("EnqueueEvent(evt_1) again: %v", err)
+		}
+		settle()
+		if got := hb.callsOf("evt_1"); got != 0 {
+			t.Errorf("calls for evt_1, completed before the restart: got %d, want 0", got)
+		}
+	})
 }
 
 // TestStopDeadline stops Jobs whose running job outlasts Stop's context:
 // Stop cancels the job, returns the context's error promptly, and the job
 // is run again by the next Jobs.
 func TestStopDeadline(t *testing.T) {
-	store, path := openStore(t)
-	ha := newFakeHandlers()
-	cancelled := make(chan struct{})
-	ha.apply = func(ctx context.Context, k eventKey, call int) error {
-		<-ctx.Done()
-		close(cancelled)
-		return ctx.Err()
-	}
-	a, err := jobs.New(config(t, store, path, ha))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := a.Start(t.Context()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	if err := a.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-		t.Fatalf("EnqueueEvent: %v", err)
-	}
-	waitFor(t, "evt_1 running", func() bool { return ha.callsOf("evt_1") == 1 })
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		ha := newFakeHandlers()
+		cancelled := make(chan struct{})
+		ha.apply = func(ctx context.Context, k eventKey, call int) error {
+			<-ctx.Done()
+			close(cancelled)
+			return ctx.Err()
+		}
+		a, err := jobs.New(config(t, db, ha))
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		if err := a.Start(t.Context()); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		if err := a.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+			t.Fatalf("EnqueueEvent: %v", err)
+		}
+		waitFor(t, "evt_1 running", func() bool { return ha.callsOf("evt_1") == 1 })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	began := time.Now()
-	err = a.Stop(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Stop: got error %v, want context.DeadlineExceeded", err)
-	}
-	if d := time.Since(began); d > 3*time.Second {
-		t.Errorf("Stop took %v, want about its 200ms deadline", d)
-	}
-	select {
-	case <-cancelled:
-	default:
-		t.Errorf("running job's context not cancelled by Stop")
-	}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		began := time.Now()
+		err = a.Stop(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Stop: got error %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(began); d > 3*time.Second {
+			t.Errorf("Stop took %v, want about its 200ms deadline", d)
+		}
+		select {
+		case <-cancelled:
+		default:
+			t.Errorf("running job's context not cancelled by Stop")
+		}
 
-	hb := newFakeHandlers()
-	start(t, config(t, store, path, hb))
-	waitFor(t, "interrupted evt_1 run again", func() bool { return hb.callsOf("evt_1") == 1 })
+		hb := newFakeHandlers()
+		start(t, config(t, db, hb))
+		waitFor(t, "interrupted evt_1 run again", func() bool { return hb.callsOf("evt_1") == 1 })
+	})
 }
 
 // TestFailureLogged checks that a failed job is logged with its kind and
 // ids, and nothing of the event.
 func TestFailureLogged(t *testing.T) {
-	store, path := openStore(t)
-	h := newFakeHandlers()
-	h.apply = func(ctx context.Context, k eventKey, call int) error {
-		return fmt.Errorf("boom")
-	}
-	logs := &logBuffer{}
-	cfg := config(t, store, path, h)
-	cfg.Logger = logs.logger()
-	cfg.RetryDelay = func(int) time.Duration { return time.Hour }
-	j := start(t, cfg)
-	if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-		t.Fatalf("EnqueueEvent: %v", err)
-	}
-	waitFor(t, "failure logged", func() bool { return logs.contains(`"job failed; will retry"`) })
-	for _, want := range []string{`"job_kind":"apply_event"`, `"app_id":"app_1"`, `"event_id":"evt_1"`, `"error":"boom"`, `"attempt":1`} {
-		if !logs.contains(want) {
-			t.Errorf("log %s: missing %s", logs.String(), want)
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		h := newFakeHandlers()
+		h.apply = func(ctx context.Context, k eventKey, call int) error {
+			return fmt.Errorf("boom")
 		}
-	}
-	if logs.contains("Job errored") {
-		t.Errorf("River's info line for the failure logged: %s", logs.String())
-	}
+		logs := &logBuffer{}
+		cfg := config(t, db, h)
+		cfg.Logger = logs.logger()
+		cfg.RetryDelay = func(int) time.Duration { return time.Hour }
+		j := start(t, cfg)
+		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
+			t.Fatalf("EnqueueEvent: %v", err)
+		}
+		waitFor(t, "failure logged", func() bool { return logs.contains(`"job failed; will retry"`) })
+		for _, want := range []string{`"job_kind":"apply_event"`, `"app_id":"app_1"`, `"event_id":"evt_1"`, `"error":"boom"`, `"attempt":1`} {
+			if !logs.contains(want) {
+				t.Errorf("log %s: missing %s", logs.String(), want)
+			}
+		}
+		if logs.contains("Job errored") {
+			t.Errorf("River's info line for the failure logged: %s", logs.String())
+		}
+	})
 }
 
 // logBuffer collects JSON log lines, safe for River's goroutines.

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,6 +67,8 @@ type sweepEventsWorker struct {
 	now   func() time.Time
 	after time.Duration
 	log   *slog.Logger
+	// client enqueues; set once the client that runs the worker is built.
+	client riverClient
 }
 
 func (w *sweepEventsWorker) Work(ctx context.Context, job *river.Job[sweepEventsArgs]) error {
@@ -81,7 +82,7 @@ func (w *sweepEventsWorker) Work(ctx context.Context, job *river.Job[sweepEvents
 	}
 	// Most of these are duplicates, skipped by uniqueness: events whose job
 	// is still queued or retrying. The rest had lost theirs.
-	res, err := river.ClientFromContext[*sql.Tx](ctx).InsertMany(ctx, params)
+	res, err := w.client.InsertMany(ctx, params)
 	if err != nil {
 		return fmt.Errorf("enqueue pending events: %w", err)
 	}

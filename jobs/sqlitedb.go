@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -55,43 +55,33 @@ func dsn(path string) string {
 	return path + sep + q.Encode()
 }
 
-// migrate applies River's own migrations (river_migration records them, apart
-// from the store's schema_migrations), skipping those applied already.
-func (j *Jobs) migrate(ctx context.Context, db *sql.DB) error {
-	m, err := rivermigrate.New(riversqlite.New(db), &rivermigrate.Config{Logger: j.riverLog})
+// sqliteDB is River on the store's SQLite file, through its own connection.
+type sqliteDB struct {
+	db *sql.DB
+}
+
+func openSQLiteDB(ctx context.Context, path string) (*sqliteDB, error) {
+	db, err := openDB(ctx, path)
 	if err != nil {
-		return fmt.Errorf("jobs: migrate: %w", err)
+		return nil, err
 	}
-	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return &sqliteDB{db: db}, nil
+}
+
+func (d *sqliteDB) newClient(cfg *river.Config) (riverClient, error) {
+	return river.NewClient(riversqlite.New(d.db), cfg)
+}
+
+// migrate takes no lock around River's migrator, which has none of its own
+// (see pgDB.migrate): processes migrating a new file at once may make one of
+// them fail. A SQLite file serves one host, where `appwheel migrate` can run
+// before the processes start.
+func (d *sqliteDB) migrate(ctx context.Context, cfg *rivermigrate.Config) (*rivermigrate.MigrateResult, error) {
+	m, err := rivermigrate.New(riversqlite.New(d.db), cfg)
 	if err != nil {
-		return fmt.Errorf("jobs: migrate: %w", err)
+		return nil, err
 	}
-	if len(res.Versions) > 0 {
-		versions := make([]int, len(res.Versions))
-		for i, v := range res.Versions {
-			versions[i] = v.Version
-		}
-		j.log.InfoContext(ctx, "river migrations applied", slog.Any("versions", versions))
-	}
-	return nil
+	return m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 }
 
-// minLevel drops records below min, to keep River's info-level chatter (a
-// line per job error, per leader election, per start and stop) out of the
-// service's log while its warnings and errors still get through.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
-}
+func (d *sqliteDB) close() error { return d.db.Close() }

@@ -2,13 +2,11 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -57,12 +55,13 @@ func (w *applyEventWorker) Work(ctx context.Context, job *river.Job[applyEventAr
 	return w.handlers.ApplyRecordedEvent(ctx, job.Args.AppID, job.Args.EventID)
 }
 
-// newClient builds the River client over db: the workers, the queues and
-// the periodic jobs.
-func (j *Jobs) newClient(db *sql.DB) (*river.Client[*sql.Tx], error) {
+// newClient builds the River client on db: the workers, the queues and the
+// periodic jobs.
+func (j *Jobs) newClient(db database) (riverClient, error) {
+	sweeper := &sweepEventsWorker{store: j.cfg.Store, now: j.cfg.Now, after: j.cfg.SweepAfter, log: j.log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &applyEventWorker{handlers: j.cfg.Handlers})
-	river.AddWorker(workers, &sweepEventsWorker{store: j.cfg.Store, now: j.cfg.Now, after: j.cfg.SweepAfter, log: j.log})
+	river.AddWorker(workers, sweeper)
 	river.AddWorker(workers, &reconcileWorker{handlers: j.cfg.Handlers, maxAge: j.cfg.ReconcileMaxAge})
 	river.AddWorker(workers, &cleanupWorker{store: j.cfg.Store, now: j.cfg.Now, log: j.log})
 
@@ -74,13 +73,20 @@ func (j *Jobs) newClient(db *sql.DB) (*river.Client[*sql.Tx], error) {
 		Workers:      workers,
 		PeriodicJobs: j.periodicJobs(),
 		JobTimeout:   j.cfg.JobTimeout,
-		Logger:       j.riverLog,
-		ErrorHandler: &errorHandler{log: j.log},
+		// See Config.JobTimeout.
+		RescueStuckJobsAfter: rescueFactor * j.cfg.JobTimeout,
+		Logger:               j.riverLog,
+		ErrorHandler:         &errorHandler{log: j.log},
 	}
 	if j.cfg.RetryDelay != nil {
 		cfg.RetryPolicy = retryPolicy(j.cfg.RetryDelay)
 	}
-	return river.NewClient(riversqlite.New(db), cfg)
+	client, err := db.newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sweeper.client = client
+	return client, nil
 }
 
 // retryPolicy adapts Config.RetryDelay to River. It is measured on the wall

@@ -29,9 +29,17 @@ type Config struct {
 	// DataDir holds the SQLite database and the generated master key file.
 	// Defaults to ./data (./dev-data for appwheel dev).
 	DataDir string
-	// DatabaseURL selects the store: a SQLite file path (or sqlite:PATH).
+	// DatabaseURL selects the store: a SQLite file path (or sqlite:PATH),
+	// or postgres://… for PostgreSQL, which several replicas can share.
 	// Defaults to DataDir/appwheel.db.
 	DatabaseURL string
+	// DBMaxConns bounds PostgreSQL connections per process. Defaults to 10.
+	DBMaxConns int
+	// DBStatementTimeout bounds each PostgreSQL statement. Defaults to 5s.
+	DBStatementTimeout time.Duration
+	// JobTimeout bounds one attempt of a background job; a job whose
+	// process died is run again after twice that. Defaults to 2m.
+	JobTimeout time.Duration
 	// MasterKey seals secrets at rest: 32 bytes as base64 or hex, from
 	// APPWHEEL_MASTER_KEY or the file named by APPWHEEL_MASTER_KEY_FILE.
 	// Defaults to the key in DataDir/master.key, created (mode 0600) on
@@ -103,7 +111,10 @@ func (c *Config) bindFlags(fs *flag.FlagSet, dataDir string) error {
 	fs.StringVar(&c.Addr, "addr", envString("APPWHEEL_ADDR", "127.0.0.1:8080"), "listen address (APPWHEEL_ADDR)")
 	fs.StringVar(&c.PublicURL, "public-url", os.Getenv("APPWHEEL_PUBLIC_URL"), "URL clients reach AppWheel at, for invoice links; default http://ADDR (APPWHEEL_PUBLIC_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", envString("APPWHEEL_DATA_DIR", dataDir), "data directory (APPWHEEL_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file path; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
+	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file path or postgres://…; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("APPWHEEL_DB_MAX_CONNS", 10), "PostgreSQL connections per process (APPWHEEL_DB_MAX_CONNS)")
+	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", envDuration("APPWHEEL_DB_STATEMENT_TIMEOUT", 5*time.Second), "PostgreSQL statement timeout (APPWHEEL_DB_STATEMENT_TIMEOUT)")
+	fs.DurationVar(&c.JobTimeout, "job-timeout", envDuration("APPWHEEL_JOB_TIMEOUT", 2*time.Minute), "timeout of one background job attempt (APPWHEEL_JOB_TIMEOUT)")
 	c.MasterKey = masterKey
 	fs.StringVar(&c.StripeAPIBase, "default-stripe-api-base", os.Getenv("APPWHEEL_STRIPE_API_BASE"), "Stripe API URL for apps without one of their own (APPWHEEL_STRIPE_API_BASE)")
 	fs.DurationVar(&c.StripeTimeout, "stripe-timeout", envDuration("APPWHEEL_STRIPE_TIMEOUT", 20*time.Second), "timeout of one Stripe request (APPWHEEL_STRIPE_TIMEOUT)")
@@ -134,8 +145,8 @@ func (c *Config) validate() error {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "appwheel.db")
 	}
-	if strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, errors.New("database-url: PostgreSQL is not supported by this build yet; use a SQLite path"))
+	if c.DBMaxConns < 1 || c.DBStatementTimeout <= 0 || c.JobTimeout <= 0 {
+		errs = append(errs, errors.New("db-max-conns must be at least 1, db-statement-timeout and job-timeout positive"))
 	}
 	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
 		errs = append(errs, fmt.Errorf("default-stripe-api-base %q: want an http(s) URL", c.StripeAPIBase))
@@ -169,6 +180,24 @@ func (c *Config) level() (slog.Level, error) {
 		return 0, fmt.Errorf("log-level %q: want debug, info, warn or error", c.LogLevel)
 	}
 	return l, nil
+}
+
+// postgres reports whether the database URL names PostgreSQL.
+func (c *Config) postgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// databaseName is what logs say about the database: the SQLite path, or
+// PostgreSQL's host and database without credentials.
+func (c *Config) databaseName() string {
+	if !c.postgres() {
+		return c.sqlitePath()
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil {
+		return "postgres"
+	}
+	return "postgres://" + u.Host + u.Path
 }
 
 // sqlitePath is the SQLite file the database URL names.

@@ -142,7 +142,8 @@ func TestBadConfigIsAnError(t *testing.T) {
 		{"APPWHEEL_ADDR", "8080", "addr"},
 		{"APPWHEEL_LOG_LEVEL", "loud", "log-level"},
 		{"APPWHEEL_MASTER_KEY", "short", "master key"},
-		{"APPWHEEL_DATABASE_URL", "postgres://x", "PostgreSQL"},
+		{"APPWHEEL_DB_MAX_CONNS", "0", "db-max-conns"},
+		{"APPWHEEL_JOB_TIMEOUT", "never", "APPWHEEL_JOB_TIMEOUT"},
 		{"APPWHEEL_STRIPE_API_BASE", "localhost:12111", "default-stripe-api-base"},
 	}
 	for _, tt := range tests {

@@ -65,10 +65,9 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		BackgroundRate: d.cfg.StripeBackgroundRate, Logger: d.logger,
 		LinkBaseURL: d.cfg.PublicURL, LinkKey: linkKey,
 	})
-	background, err := jobs.New(jobs.Config{
-		Path: d.cfg.sqlitePath(), Store: d.store, Handlers: bill,
-		Logger: d.logger.With(slog.String("component", "jobs")),
-	})
+	jc := jobsConfig(d.cfg, d.store)
+	jc.Handlers, jc.Logger = bill, d.logger.With(slog.String("component", "jobs"))
+	background, err := jobs.New(jc)
 	if err != nil {
 		return err
 	}
@@ -102,7 +101,7 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	d.logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("database", d.cfg.sqlitePath()))
+	d.logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("database", d.cfg.databaseName()))
 
 	select {
 	case err = <-errc:
@@ -132,14 +131,16 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer store.Close()
 	// River's own tables, which serve would otherwise create at start.
-	background, err := jobs.New(jobs.Config{Path: cfg.sqlitePath(), Store: store, Handlers: noHandlers{}})
+	jc := jobsConfig(cfg, store)
+	jc.Handlers = noHandlers{}
+	background, err := jobs.New(jc)
 	if err != nil {
 		return err
 	}
 	if err := background.Migrate(ctx); err != nil {
 		return err
 	}
-	newLogger(cfg, stdout).Info("migrations applied", slog.String("database", cfg.sqlitePath()))
+	newLogger(cfg, stdout).Info("migrations applied", slog.String("database", cfg.databaseName()))
 	return nil
 }
 

@@ -11,7 +11,9 @@ import (
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
 	"github.com/appwheel/appwheel/crypt"
+	"github.com/appwheel/appwheel/jobs"
 	"github.com/appwheel/appwheel/logging"
+	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/sqlite"
 )
 
@@ -48,7 +50,16 @@ func open(ctx context.Context, cfg *Config, logger *slog.Logger) (*deps, error) 
 
 func (d *deps) Close() error { return d.store.Close() }
 
+// openStore opens (and migrates) the configured store: SQLite, or
+// PostgreSQL for several replicas.
 func openStore(ctx context.Context, cfg *Config) (appwheel.Store, error) {
+	if cfg.postgres() {
+		db := postgres.NewDB(cfg.DatabaseURL, postgres.Options{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.DBStatementTimeout})
+		if err := db.Open(ctx); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", cfg.databaseName(), err)
+		}
+		return db, nil
+	}
 	path := cfg.sqlitePath()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
@@ -58,6 +69,18 @@ func openStore(ctx context.Context, cfg *Config) (appwheel.Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// jobsConfig is where the background jobs keep River's tables: the store's
+// PostgreSQL pool, or its SQLite file.
+func jobsConfig(cfg *Config, store appwheel.Store) jobs.Config {
+	jc := jobs.Config{Store: store, JobTimeout: cfg.JobTimeout}
+	if pg, ok := store.(*postgres.DB); ok {
+		jc.Pool = pg.Pool()
+	} else {
+		jc.Path = cfg.sqlitePath()
+	}
+	return jc
 }
 
 // masterKey loads the master key: from the config, else from the key file

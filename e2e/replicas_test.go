@@ -1,0 +1,399 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/appwheel/appwheel/client"
+	"github.com/appwheel/appwheel/internal/apitest"
+	"github.com/appwheel/appwheel/signature"
+)
+
+// replicaSet is two `appwheel serve` processes on one PostgreSQL schema,
+// with the Stripe sandbox of an `appwheel dev` standing in for Stripe.
+type replicaSet struct {
+	t       *testing.T
+	dbURL   string
+	conn    *pgx.Conn
+	sandbox *dev
+	app     struct{ AppID, Platform, AppSecret string }
+	env     []string
+	urls    [2]string
+	procs   [2]*exec.Cmd
+	logs    [2]*syncBuffer
+}
+
+const replicaWebhookSecret = "whsec_replicas"
+
+// postgresURL is the test database, or "" (the test skips) when PostgreSQL
+// is unreachable and not required.
+func postgresURL(t *testing.T) string {
+	base := os.Getenv("APPWHEEL_TEST_POSTGRES_URL")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		if os.Getenv("APPWHEEL_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("PostgreSQL unreachable and APPWHEEL_REQUIRE_POSTGRES is set: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable: %v", err)
+	}
+	conn.Close(ctx)
+	return base
+}
+
+func startReplicas(t *testing.T) *replicaSet {
+	return startReplicasWith(t, postgresURL(t), 2)
+}
+
+// startReplicasWith starts n replicas (1 or 2) on a fresh schema of the
+// PostgreSQL database at base.
+func startReplicasWith(t *testing.T, base string, n int) *replicaSet {
+	rs := &replicaSet{t: t, sandbox: startDev(t)}
+	ctx := context.Background()
+
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "replicas_" + hex.EncodeToString(b)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close(context.Background())
+	})
+	rs.dbURL = base + "&search_path=" + schema
+	if rs.conn, err = pgx.Connect(ctx, rs.dbURL); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.conn.Close(context.Background()) })
+
+	key := make([]byte, 32)
+	rand.Read(key)
+	rs.env = append(os.Environ(),
+		"APPWHEEL_DATABASE_URL="+rs.dbURL,
+		"APPWHEEL_MASTER_KEY="+hex.EncodeToString(key),
+		"APPWHEEL_JOB_TIMEOUT=3s",
+		"APPWHEEL_LOG_LEVEL=warn",
+	)
+	rs.run("migrate")
+	rs.run("migrate") // harmless twice
+	out := rs.run("apps", "create", "--json", "--name", "replicas",
+		"--stripe-secret-key", rs.sandbox.facts.StripeSecretKey,
+		"--stripe-api-base", rs.sandbox.facts.StripeAPIBase,
+		"--stripe-webhook-secret", replicaWebhookSecret)
+	if err := json.Unmarshal([]byte(out), &rs.app); err != nil {
+		t.Fatalf("apps create: %q: %v", out, err)
+	}
+	for i := range n {
+		rs.start(i)
+	}
+	return rs
+}
+
+// run runs an appwheel command on the replicas' database.
+func (rs *replicaSet) run(args ...string) string {
+	rs.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = rs.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		rs.t.Fatalf("appwheel %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// start runs replica i on a free port and waits until it is ready.
+func (rs *replicaSet) start(i int) {
+	t := rs.t
+	addr := freeAddr(t)
+	cmd := exec.Command(binary, "serve", "--addr", addr)
+	cmd.Env = rs.env
+	rs.logs[i] = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = rs.logs[i], rs.logs[i]
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rs.procs[i], rs.urls[i] = cmd, "http://"+addr
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("replica %d output:\n%s", i, rs.logs[i].String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(rs.urls[i] + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %d not ready:\n%s", i, rs.logs[i].String())
+		}
+	}
+}
+
+func (rs *replicaSet) client(i int, secret string) *client.Client {
+	return client.New(rs.app.AppID, rs.app.Platform, secret, client.WithBaseURL(rs.urls[i]))
+}
+
+// customersOf counts the sandbox's customers for a user.
+func (rs *replicaSet) customersOf(user string) int {
+	q := url.Values{"query": {fmt.Sprintf("metadata['appwheel_app_user_id']:'%s'", user)}}
+	status, body := rs.sandbox.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
+	if status != 200 {
+		rs.t.Fatalf("customer search: HTTP %d %v", status, body)
+	}
+	data, _ := body["data"].([]any)
+	return len(data)
+}
+
+// webhook POSTs a signed Stripe event to replica i.
+func (rs *replicaSet) webhook(i int, payload []byte) (int, map[string]any, error) {
+	req, _ := http.NewRequest("POST", rs.urls[i]+"/v1/stripe/webhooks/"+rs.app.AppID, bytes.NewReader(payload))
+	req.Header.Set("Stripe-Signature", apitest.SignStripe(payload, replicaWebhookSecret, time.Now()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var env map[string]any
+	json.NewDecoder(resp.Body).Decode(&env)
+	return resp.StatusCode, env, nil
+}
+
+// customerEvent is a customer.updated event for customerID.
+func customerEvent(id, customerID string) []byte {
+	ev := map[string]any{
+		"id": id, "object": "event", "type": "customer.updated", "api_version": "2026-03-25.dahlia",
+		"created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
+		"data": map[string]any{"object": map[string]any{
+			"id": customerID, "object": "customer", "invoice_settings": map[string]any{"default_payment_method": nil},
+		}},
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// processed reports whether the event is recorded and applied.
+func (rs *replicaSet) processed(eventID string) bool {
+	var done bool
+	err := rs.conn.QueryRow(context.Background(),
+		`SELECT processed_at IS NOT NULL FROM webhook_events WHERE app_id = $1 AND id = $2`, rs.app.AppID, eventID).Scan(&done)
+	return err == nil && done
+}
+
+func (rs *replicaSet) customerOf(user string) string {
+	var id string
+	if err := rs.conn.QueryRow(context.Background(),
+		`SELECT stripe_customer_id FROM customers WHERE app_id = $1 AND app_user_id = $2`, rs.app.AppID, user).Scan(&id); err != nil {
+		rs.t.Fatalf("customer of %s: %v", user, err)
+	}
+	return id
+}
+
+// TestReplicas runs two replicas on one PostgreSQL database and checks
+// everything that must hold across them.
+func TestReplicas(t *testing.T) {
+	rs := startReplicas(t)
+	c := ctx(t)
+	a, b := rs.client(0, rs.app.AppSecret), rs.client(1, rs.app.AppSecret)
+
+	t.Run("ConcurrentFirstCallsMakeOneCustomer", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make([]error, 16)
+		for i := range errs {
+			wg.Go(func() {
+				cl := []*client.Client{a, b}[i%2]
+				_, errs[i] = cl.CreatePaymentMethod(c, client.CreatePaymentMethodParams{AppUserID: "race", Type: client.TypeSetupIntent})
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("call %d: %v", i, err)
+			}
+		}
+		if n := rs.customersOf("race"); n != 1 {
+			t.Errorf("Stripe customers for the user = %d, want 1", n)
+		}
+	})
+
+	t.Run("SameWebhookToBothAppliedOnce", func(t *testing.T) {
+		payload := customerEvent("evt_both_"+strconv.FormatInt(time.Now().UnixNano(), 36), rs.customerOf("race"))
+		var id string
+		json.Unmarshal(payload, &struct{ ID *string }{&id})
+		var wg sync.WaitGroup
+		fresh := make([]bool, 2)
+		for i := range 2 {
+			wg.Go(func() {
+				status, env, err := rs.webhook(i, payload)
+				if err != nil || status != 200 {
+					t.Errorf("replica %d: HTTP %d %v %v", i, status, env, err)
+					return
+				}
+				data, _ := env["data"].(map[string]any)
+				fresh[i] = data["duplicate"] == false
+			})
+		}
+		wg.Wait()
+		if fresh[0] == fresh[1] {
+			t.Errorf("first deliveries = %v; want exactly one not a duplicate", fresh)
+		}
+		eventually(t, "the event applied", func() bool { return rs.processed(id) })
+		var n int
+		rs.conn.QueryRow(c, `SELECT count(*) FROM webhook_events WHERE app_id = $1 AND id = $2`, rs.app.AppID, id).Scan(&n)
+		if n != 1 {
+			t.Errorf("event recorded %d times, want 1", n)
+		}
+	})
+
+	t.Run("ReplayToAnotherReplicaRefused", func(t *testing.T) {
+		target := "/v1/stripe/payment-methods?appUserId=race"
+		ts := time.Now().Unix()
+		send := func(i int) int {
+			req, _ := http.NewRequest("GET", rs.urls[i]+target, nil)
+			req.Header.Set(signature.HeaderAppID, rs.app.AppID)
+			req.Header.Set(signature.HeaderPlatform, "stripe")
+			req.Header.Set(signature.HeaderTimestamp, strconv.FormatInt(ts, 10))
+			req.Header.Set(signature.HeaderNonce, "replay-test")
+			req.Header.Set(signature.HeaderSignature, signature.Sign(rs.app.AppSecret, ts, "GET", target, nil, "replay-test"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if got := send(0); got != 200 {
+			t.Fatalf("first: HTTP %d", got)
+		}
+		if got := send(1); got != 401 {
+			t.Errorf("replay to the other replica: HTTP %d, want 401", got)
+		}
+	})
+
+	t.Run("IdempotencyKeyAcrossReplicas", func(t *testing.T) {
+		p := client.CreatePaymentMethodParams{AppUserID: "idem", Type: client.TypeSetupIntent, IdempotencyKey: "across-replicas"}
+		first, err := a.CreatePaymentMethod(c, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := b.CreatePaymentMethod(c, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *first != *again {
+			t.Errorf("replayed on the other replica = %+v, want %+v", again, first)
+		}
+	})
+
+	t.Run("RotatedSecretSeenByAll", func(t *testing.T) {
+		var rotated struct{ AppSecret string }
+		json.Unmarshal([]byte(rs.run("apps", "rotate-secret", "--json", "--grace", "0s", rs.app.AppID)), &rotated)
+		for i := range 2 {
+			if _, err := rs.client(i, rs.app.AppSecret).PaymentMethods(c, "race"); !client.IsUnauthenticated(err) {
+				t.Errorf("replica %d with the old secret: err = %v, want 1002", i, err)
+			}
+			if _, err := rs.client(i, rotated.AppSecret).PaymentMethods(c, "race"); err != nil {
+				t.Errorf("replica %d with the new secret: %v", i, err)
+			}
+		}
+		rs.app.AppSecret = rotated.AppSecret
+	})
+
+	t.Run("KilledReplicaLosesNothing", func(t *testing.T) {
+		clients := []*client.Client{rs.client(0, rs.app.AppSecret), rs.client(1, rs.app.AppSecret)}
+		customer := rs.customerOf("race")
+		var (
+			mu       sync.Mutex
+			accepted []string          // webhook events answered 2xx
+			written  = map[string]bool{} // users whose createPaymentMethod answered 2xx
+			wg       sync.WaitGroup
+		)
+		stop := time.Now().Add(3 * time.Second)
+		killed := make(chan struct{})
+		go func() {
+			time.Sleep(time.Second)
+			rs.procs[0].Process.Signal(syscall.SIGKILL)
+			close(killed)
+		}()
+		for w := range 4 {
+			wg.Go(func() {
+				for n := 0; time.Now().Before(stop); n++ {
+					i := (w + n) % 2
+					select {
+					case <-killed:
+						i = 1
+					default:
+					}
+					id := fmt.Sprintf("evt_load_%d_%d_%d", w, n, time.Now().UnixNano())
+					if status, _, err := rs.webhook(i, customerEvent(id, customer)); err == nil && status == 200 {
+						mu.Lock()
+						accepted = append(accepted, id)
+						mu.Unlock()
+					}
+					user := fmt.Sprintf("load-%d-%d", w, n)
+					if _, err := clients[i].CreatePaymentMethod(c, client.CreatePaymentMethodParams{AppUserID: user, Type: client.TypeSetupIntent}); err == nil {
+						mu.Lock()
+						written[user] = true
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if len(accepted) == 0 || len(written) == 0 {
+			t.Fatalf("no load got through: %d events, %d writes", len(accepted), len(written))
+		}
+		// Every accepted event is applied, those the killed replica held
+		// included: River's leader rescues them after twice the 3 s job
+		// timeout, on its rescuer's 30 s tick, after the dead leader's 15 s
+		// lease has run out when the dead replica led.
+		eventuallyWithin(t, 2*time.Minute, "every accepted webhook applied", func() bool {
+			for _, id := range accepted {
+				if !rs.processed(id) {
+					return false
+				}
+			}
+			return true
+		})
+		// Every accepted write is there: the user's customer is recorded,
+		// and Stripe (the sandbox) has exactly one for the user.
+		for user := range written {
+			rs.customerOf(user)
+			if n := rs.customersOf(user); n != 1 {
+				t.Errorf("user %s has %d Stripe customers, want 1", user, n)
+			}
+		}
+		t.Logf("%d webhooks and %d writes accepted; replica 0 killed after 1 s", len(accepted), len(written))
+	})
+}

@@ -1,0 +1,451 @@
+package jobs_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/appwheel/appwheel/jobs"
+	"github.com/appwheel/appwheel/postgres"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// defaultPostgresURL is the test database; APPWHEEL_TEST_POSTGRES_URL
+// overrides it. Each test works in a schema of its own, created and dropped
+// by the test.
+const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func postgresURL() string {
+	if u := os.Getenv("APPWHEEL_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return defaultPostgresURL
+}
+
+// adminPool connects to the test database, to create and drop the tests'
+// schemas. When PostgreSQL is unreachable it skips the test, or fails it
+// when APPWHEEL_REQUIRE_POSTGRES is set (as on CI).
+func adminPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(postgresURL())
+	if err != nil {
+		t.Fatalf("test database URL: %v", err)
+	}
+	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	cfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err == nil {
+		if err = pool.Ping(t.Context()); err != nil {
+			pool.Close()
+		}
+	}
+	if err != nil {
+		if os.Getenv("APPWHEEL_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("PostgreSQL at %s: %v", cfg.ConnConfig.Host, err)
+		}
+		t.Skipf("PostgreSQL unreachable (%v); set APPWHEEL_REQUIRE_POSTGRES=1 to fail instead", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// newSchema creates a fresh schema, drops it when the test ends, and returns
+// the test URL with search_path set to it.
+func newSchema(t *testing.T) string {
+	t.Helper()
+	admin := adminPool(t)
+	name := "t_" + strings.ToLower(rand.Text()[:16])
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := admin.Exec(t.Context(), `CREATE SCHEMA `+ident); err != nil {
+		t.Fatalf("CREATE SCHEMA %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		// t.Context is cancelled by now.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.Exec(ctx, `DROP SCHEMA `+ident+` CASCADE`); err != nil {
+			t.Errorf("DROP SCHEMA %s: %v", name, err)
+		}
+	})
+	return withSearchPath(t, postgresURL(), name)
+}
+
+// withSearchPath returns dsn, a URL or a key=value string, with search_path
+// set to schema.
+func withSearchPath(t *testing.T, dsn, schema string) string {
+	t.Helper()
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " search_path=" + schema
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("test database URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openPostgresStore opens (and so migrates) a store at url, closed when the
+// test ends.
+func openPostgresStore(t *testing.T, url string, opts postgres.Options) *postgres.DB {
+	t.Helper()
+	store := postgres.NewDB(url, opts)
+	if err := store.Open(t.Context()); err != nil {
+		t.Fatalf("store Open: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// The replica process of TestPostgresRescueKilledReplica is this test
+// binary again, running runReplica instead of the tests when replicaURLEnv
+// holds the URL of the test's schema.
+const replicaURLEnv = "APPWHEEL_JOBS_TEST_REPLICA_URL"
+
+// rescueJobTimeout is the JobTimeout of TestPostgresRescueKilledReplica's
+// replicas: its jobs are rescued after twice that.
+const rescueJobTimeout = time.Second
+
+func TestMain(m *testing.M) {
+	if u := os.Getenv(replicaURLEnv); u != "" {
+		os.Exit(runReplica(u))
+	}
+	os.Exit(m.Run())
+}
+
+// runReplica is a replica that enqueues evt_1, writes "running evt_1" to
+// stdout when its handler gets it, and hangs there, past JobTimeout, until
+// it is killed.
+func runReplica(url string) int {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fail := func(err error) int {
+		log.Error("replica failed", slog.String("error", err.Error()))
+		return 1
+	}
+	store := postgres.NewDB(url, postgres.Options{})
+	if err := store.Open(ctx); err != nil {
+		return fail(err)
+	}
+	h := newFakeHandlers()
+	h.apply = func(ctx context.Context, k eventKey, call int) error {
+		fmt.Printf("running %s\n", k.event)
+		select {}
+	}
+	j, err := jobs.New(jobs.Config{
+		Pool: store.Pool(), Store: store, Handlers: h, Logger: log,
+		JobTimeout: rescueJobTimeout,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := j.Start(ctx); err != nil {
+		return fail(err)
+	}
+	if err := j.EnqueueEvent(ctx, appID, "evt_1"); err != nil {
+		return fail(err)
+	}
+	time.Sleep(time.Minute) // killed long before
+	return fail(errors.New("not killed"))
+}
+
+// TestPostgresRescueKilledReplica kills (SIGKILL) a replica running a job,
+// which leaves the job 'running' in the database with nobody to finish it,
+// and checks that the surviving replica runs it again: River's rescuer, on
+// the elected leader, retries a job running longer than
+// RescueStuckJobsAfter (twice JobTimeout). The killed replica was the
+// leader, as the first to start, so the survivor first waits for its
+// leadership to expire (River's leader TTL, 15 s) before it rescues.
+func TestPostgresRescueKilledReplica(t *testing.T) {
+	t.Parallel()
+	db := openPostgres(t)
+
+	out := &logBuffer{}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), replicaURLEnv+"="+db.url)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the replica: %v", err)
+	}
+	var reap sync.Once
+	kill := func() {
+		reap.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(kill)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the killed replica's output:\n%s", out)
+		}
+	})
+	waitForWithin(t, 20*time.Second, "the replica running evt_1", func() bool { return out.contains("running evt_1\n") })
+	kill()
+	killed := time.Now()
+
+	jobState := func() (state string, attempt int, lastError string) {
+		t.Helper()
+		if err := db.pool.QueryRow(t.Context(), `
+			SELECT state, attempt, coalesce(errors[array_length(errors, 1)]->>'error', '')
+			FROM river_job WHERE kind = 'apply_event'`).Scan(&state, &attempt, &lastError); err != nil {
+			t.Fatalf("reading evt_1's job: %v", err)
+		}
+		return state, attempt, lastError
+	}
+	if state, attempt, _ := jobState(); state != "running" || attempt != 1 {
+		t.Fatalf("evt_1's job after its replica was killed: state %s, attempt %d; want running, 1", state, attempt)
+	}
+
+	h := newFakeHandlers()
+	cfg := config(t, db, h)
+	cfg.JobTimeout = rescueJobTimeout
+	cfg.RetryDelay = func(int) time.Duration { return 10 * time.Millisecond }
+	start(t, cfg)
+	// Leader TTL (15 s) + an election attempt every 5 s + a rescue and a
+	// scheduler pass (every 5 s), at most.
+	waitForWithin(t, 40*time.Second, "evt_1 run again by the surviving replica", func() bool { return h.callsOf("evt_1") == 1 })
+	t.Logf("evt_1 run again %v after its replica was killed", time.Since(killed).Round(100*time.Millisecond))
+	waitFor(t, "evt_1's job completed", func() bool { state, _, _ := jobState(); return state == "completed" })
+	if _, attempt, lastError := jobState(); attempt != 2 || !strings.Contains(lastError, "rescued") {
+		t.Errorf("evt_1's job: attempt %d, last error %q; want attempt 2 after a rescue", attempt, lastError)
+	}
+}
+
+// TestPostgresReplicasEnqueue runs two replicas on one schema: an event
+// enqueued through either, or through both at once, is applied once, by
+// one of them.
+func TestPostgresReplicasEnqueue(t *testing.T) {
+	t.Parallel()
+	dbA := openPostgres(t)
+	dbB := dbA.replica(t)
+	h := newFakeHandlers()
+	h.apply = func(ctx context.Context, k eventKey, call int) error {
+		time.Sleep(20 * time.Millisecond) // long enough for a second run to overlap
+		return nil
+	}
+	replicas := []*jobs.Jobs{start(t, config(t, dbA, h.as("a"))), start(t, config(t, dbB, h.as("b")))}
+
+	const events = 20
+	for i := range events {
+		if err := replicas[i%2].EnqueueEvent(t.Context(), appID, fmt.Sprintf("evt_%d", i)); err != nil {
+			t.Fatalf("EnqueueEvent(evt_%d): %v", i, err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 5 {
+		for _, j := range replicas {
+			wg.Go(func() {
+				if err := j.EnqueueEvent(t.Context(), appID, "evt_both"); err != nil {
+					t.Errorf("EnqueueEvent(evt_both): %v", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	applied := func() bool {
+		for i := range events {
+			if h.callsOf(fmt.Sprintf("evt_%d", i)) == 0 {
+				return false
+			}
+		}
+		return h.callsOf("evt_both") > 0
+	}
+	waitFor(t, "every event applied", applied)
+	settle()
+	for i := range events {
+		if got := h.callsOf(fmt.Sprintf("evt_%d", i)); got != 1 {
+			t.Errorf("calls for evt_%d: got %d, want 1", i, got)
+		}
+	}
+	if got := h.callsOf("evt_both"); got != 1 {
+		t.Errorf("calls for evt_both, enqueued 5 times through each replica: got %d, want 1", got)
+	}
+	h.checkNoOverlap(t)
+	applies, _ := h.byCaller()
+	t.Logf("events applied by replica: %v", applies)
+}
+
+// TestPostgresReplicasPeriodic runs two replicas on one schema: only the
+// elected leader enqueues the periodic jobs, so reconcile runs once per
+// interval, not once per replica, never twice at once; when the leader
+// stops, it resigns and the other takes the periodic jobs over within
+// seconds.
+func TestPostgresReplicasPeriodic(t *testing.T) {
+	t.Parallel()
+	dbA := openPostgres(t)
+	dbB := dbA.replica(t)
+	h := newFakeHandlers()
+	h.reconcileTakes = 50 * time.Millisecond
+	const every = 250 * time.Millisecond
+	cfg := func(db *testDB, name string) jobs.Config {
+		c := config(t, db, h.as(name))
+		c.ReconcileEvery = every
+		return c
+	}
+
+	a, err := jobs.New(cfg(dbA, "a"))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := a.Start(t.Context()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { a.Stop(context.Background()) }) // if the test fails before stopping it
+	// Alone, a is the leader: it runs reconcile at once.
+	waitFor(t, "a's first reconcile", func() bool { return len(h.reconcileCalls()) > 0 })
+	start(t, cfg(dbB, "b"))
+
+	const window = 2 * time.Second
+	count := func(d time.Duration) int {
+		n := len(h.reconcileCalls())
+		time.Sleep(d)
+		return len(h.reconcileCalls()) - n
+	}
+	// One leader runs it about window/every = 8 times; two would run it
+	// about twice as often.
+	if n, most := count(window), int(window/every)+2; n > most || n < 3 {
+		t.Errorf("reconciles in %v with two replicas: got %d, want 3 to %d (one leader)", window, n, most)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := a.Stop(ctx); err != nil {
+		t.Fatalf("Stop a: %v", err)
+	}
+	stopped := time.Now()
+	_, before := h.byCaller()
+	// a resigned as it stopped: b is elected at once (notified), then starts
+	// its periodic enqueuer after River's start-up stagger (up to a few
+	// seconds), which runs reconcile at once. Without the resignation b
+	// would wait for a's leadership to expire (15 s).
+	waitFor(t, "b reconciling after a stopped", func() bool {
+		_, after := h.byCaller()
+		return after["b"] > before["b"]
+	})
+	t.Logf("b took over reconcile %v after a stopped", time.Since(stopped).Round(100*time.Millisecond))
+	if n := count(time.Second); n < 2 {
+		t.Errorf("reconciles in 1s with b leading: got %d, want 2 or more", n)
+	}
+	h.mu.Lock()
+	if h.reconcileOverlaps > 0 {
+		t.Errorf("reconciles started while another ran: %d, want 0", h.reconcileOverlaps)
+	}
+	h.mu.Unlock()
+	_, after := h.byCaller()
+	t.Logf("reconciles by replica: %v", after)
+
+	// Stop left the store's pool open.
+	if err := dbA.store.Ping(t.Context()); err != nil {
+		t.Errorf("a's store after Stop: Ping: %v", err)
+	}
+}
+
+// TestPostgresMigrateConcurrently has four replicas migrate River's tables
+// on one fresh schema at once, twice: the migrator takes no lock of its
+// own, so without Migrate's advisory lock more than one would apply the
+// first migration and fail.
+func TestPostgresMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	db := openPostgres(t)
+	const replicas = 4
+	js := make([]*jobs.Jobs, replicas)
+	for i := range js {
+		r := db
+		if i > 0 {
+			r = db.replica(t)
+		}
+		j, err := jobs.New(config(t, r, newFakeHandlers()))
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		js[i] = j
+	}
+	for round := 1; round <= 2; round++ {
+		errs := make([]error, replicas)
+		begin := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, j := range js {
+			wg.Go(func() {
+				<-begin
+				errs[i] = j.Migrate(t.Context())
+			})
+		}
+		close(begin)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("round %d, replica %d: Migrate: got error %v, want nil", round, i, err)
+			}
+		}
+	}
+	var n, distinct int
+	if err := db.pool.QueryRow(t.Context(),
+		`SELECT count(*), count(DISTINCT version) FROM river_migration`).Scan(&n, &distinct); err != nil {
+		t.Fatalf("reading river_migration: %v", err)
+	}
+	if n == 0 || n != distinct {
+		t.Errorf("river_migration: %d rows, %d versions; want each version once", n, distinct)
+	}
+}
+
+// TestPostgresMigrateOverStatementTimeout migrates on a store whose
+// statement_timeout is 100 ms while river_migration is locked for 500 ms:
+// Migrate waits for the lock instead of being cancelled, and the store's
+// pool keeps its timeout.
+func TestPostgresMigrateOverStatementTimeout(t *testing.T) {
+	t.Parallel()
+	url := newSchema(t)
+	store := openPostgresStore(t, url, postgres.Options{StatementTimeout: 100 * time.Millisecond})
+	j, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Handlers: newFakeHandlers()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := j.Migrate(t.Context()); err != nil {
+		t.Fatalf("first Migrate: %v", err)
+	}
+
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatalf("BEGIN: %v", err)
+	}
+	if _, err := tx.Exec(t.Context(), `LOCK TABLE river_migration IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatalf("LOCK TABLE: %v", err)
+	}
+	const held = 500 * time.Millisecond
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(held)
+		tx.Rollback(context.Background())
+	}()
+	defer func() { <-released }() // before closing conn
+	began := time.Now()
+	if err := j.Migrate(t.Context()); err != nil {
+		t.Errorf("Migrate while river_migration is locked for %v: got error %v, want nil", held, err)
+	}
+	if d := time.Since(began); d < held-100*time.Millisecond {
+		t.Errorf("Migrate took %v, want it to wait about %v for the lock", d, held)
+	}
+	if _, err := store.Pool().Exec(t.Context(), `SELECT pg_sleep(0.3)`); err == nil {
+		t.Errorf("a 300ms statement on the store's pool: got nil error, want its 100ms statement timeout")
+	}
+}
