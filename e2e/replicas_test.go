@@ -335,7 +335,7 @@ func TestReplicas(t *testing.T) {
 		customer := rs.customerOf("race")
 		var (
 			mu       sync.Mutex
-			accepted []string          // webhook events answered 2xx
+			accepted []string            // webhook events answered 2xx
 			written  = map[string]bool{} // users whose createPaymentMethod answered 2xx
 			wg       sync.WaitGroup
 		)
