@@ -121,7 +121,8 @@ type MirrorStore interface {
 	// SubscriptionsOf returns a customer's subscriptions, newest first.
 	SubscriptionsOf(ctx context.Context, appID, customerID string) ([]*Subscription, error)
 	// StatusHistory returns each subscription's status changes, oldest
-	// first, with repeated observations of one status folded into one.
+	// first, with repeated observations of one status folded into one, as
+	// FoldStatusHistory folds them.
 	StatusHistory(ctx context.Context, appID string, subscriptionIDs []string) (map[string][]StatusChange, error)
 
 	// SaveInvoice writes an invoice.

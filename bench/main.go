@@ -195,13 +195,14 @@ func run(ctx context.Context, opt *options) error {
 	b.stripeMockURL = deadStripe
 	needMain := opt.rows["ceiling"] || opt.rows["mirror"] || opt.rows["live"] || opt.rows["create"] || opt.rows["webhook"]
 	if needMain || opt.rows["scale"] {
-		mock, url, err := b.startStripeMock(ctx, opt.stripeMock)
+		mock, mockLog, err := b.startStripeMock(ctx, opt.stripeMock)
 		if err != nil {
 			b.stripeMockErr = err
 			logf("stripe-mock: %v", err)
 		} else {
-			b.stripeMockURL = url
-			defer mock.stop(5 * time.Second)
+			b.stripeMockURL = mock.URL
+			defer mockLog.Close()
+			defer mock.Close()
 		}
 	}
 

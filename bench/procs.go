@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/appwheel/appwheel/internal/stripemock"
 )
 
 // This file runs the processes of a benchmark: the appwheel binary (built
@@ -242,59 +244,21 @@ func (b *bench) startServe(ctx context.Context, name, dataDir string, extraEnv .
 	return s, nil
 }
 
-// startStripeMock starts stripe-mock on free loopback ports and returns it
-// and its URL. bin "" looks for it on PATH and in $(go env GOPATH)/bin.
-func (b *bench) startStripeMock(ctx context.Context, bin string) (*proc, string, error) {
-	if bin == "" {
-		var err error
-		if bin, err = findStripeMock(); err != nil {
-			return nil, "", err
-		}
+// startStripeMock starts stripe-mock on free loopback ports, its output
+// going to stripe-mock.log in the work directory, and returns it and the
+// log file, to close once it has stopped. bin "" looks for it on PATH and
+// in $(go env GOPATH)/bin.
+func (b *bench) startStripeMock(ctx context.Context, bin string) (*stripemock.Mock, *os.File, error) {
+	logFile, err := os.Create(filepath.Join(b.tmp, "stripe-mock.log"))
+	if err != nil {
+		return nil, nil, err
 	}
-	var lastErr error
-	for range 3 {
-		httpAddr, err1 := freeAddr()
-		httpsAddr, err2 := freeAddr()
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, "", err
-		}
-		p, err := startProc("stripe-mock", filepath.Join(b.tmp, "stripe-mock.log"), baseEnv(), bin, "-http-addr", httpAddr, "-https-addr", httpsAddr)
-		if err != nil {
-			return nil, "", err
-		}
-		url := "http://" + httpAddr
-		if err := waitHTTP(ctx, p, url+"/v1/customers/cus_ping", http.Header{"Authorization": {"Bearer sk_test_123"}}, 30*time.Second); err != nil {
-			p.stop(2 * time.Second)
-			lastErr = err
-			continue
-		}
-		return p, url, nil
+	mock, err := stripemock.StartWith(ctx, stripemock.Options{Bin: bin, Log: logFile})
+	if err != nil {
+		logFile.Close()
+		return nil, nil, err
 	}
-	return nil, "", lastErr
-}
-
-var errNoStripeMock = errors.New("stripe-mock not found on PATH or in $(go env GOPATH)/bin; install it with: go install github.com/stripe/stripe-mock@v0.203.0")
-
-func findStripeMock() (string, error) {
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p, nil
-	}
-	var dirs []string
-	if out, err := exec.Command("go", "env", "GOBIN").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
-		dirs = append(dirs, strings.TrimSpace(string(out)))
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, gp := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			dirs = append(dirs, filepath.Join(gp, "bin"))
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "stripe-mock")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	return "", errNoStripeMock
+	return mock, logFile, nil
 }
 
 // stripeCalls scrapes the server's /metrics and returns

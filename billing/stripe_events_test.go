@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/apitest"
 )
 
 // This file builds Stripe webhook events as Stripe sends them (API version
-// 2026-03-25.dahlia), from the domain values the fake Stripe holds, so that
-// stripe.DecodeEvent decodes real Stripe JSON and a decoded snapshot can be
-// compared field for field with the fake's truth.
-
-const stripeAPIVersion = "2026-03-25.dahlia"
+// 2026-03-25.dahlia; the envelope by apitest.StripeEvent), from the domain
+// values the fake Stripe holds, so that stripe.DecodeEvent decodes real
+// Stripe JSON and a decoded snapshot can be compared field for field with
+// the fake's truth.
 
 // event is one Stripe event to deliver.
 type event struct {
@@ -23,42 +23,15 @@ type event struct {
 	Payload []byte
 }
 
-// stripeEventJSON returns Stripe's JSON for an event whose data.object is
-// object; previous is data.previous_attributes (nil for none).
+// stripeEventJSON returns the event whose data.object is object; previous
+// is data.previous_attributes (nil for none).
 func stripeEventJSON(tb testing.TB, id, typ string, created int64, object any, previous map[string]any) event {
 	tb.Helper()
-	data := map[string]any{"object": object}
-	if previous != nil {
-		data["previous_attributes"] = previous
-	}
-	b, err := json.Marshal(map[string]any{
-		"id":               id,
-		"object":           "event",
-		"account":          nil,
-		"api_version":      stripeAPIVersion,
-		"context":          nil,
-		"created":          created,
-		"data":             data,
-		"livemode":         false,
-		"pending_webhooks": 1,
-		"request":          map[string]any{"id": "req_" + strings.TrimPrefix(id, "evt_"), "idempotency_key": nil},
-		"type":             typ,
-	})
-	if err != nil {
-		tb.Fatalf("marshal event %s: %v", id, err)
-	}
-	return event{ID: id, Type: typ, Created: created, Payload: b}
+	return event{ID: id, Type: typ, Created: created, Payload: apitest.StripeEvent(tb, id, typ, created, object, previous)}
 }
 
-// nullable is s, or JSON null when s is empty, as Stripe writes unset
+// nullableInt is n, or JSON null when n is 0, as apitest.Nullable for
 // strings.
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func nullableInt(n int64) any {
 	if n == 0 {
 		return nil
@@ -68,28 +41,9 @@ func nullableInt(n int64) any {
 
 // customerObject is Stripe's Customer.
 func customerObject(c appwheel.Customer, created int64, appID, appUserID string) map[string]any {
-	return map[string]any{
-		"id":                c.ID,
-		"object":            "customer",
-		"address":           nil,
-		"balance":           0,
-		"created":           created,
-		"currency":          nil,
-		"default_source":    nil,
-		"delinquent":        false,
-		"description":       nil,
-		"email":             nil,
-		"invoice_prefix":    "ABC" + strings.ToUpper(c.ID[len(c.ID)-4:]),
-		"invoice_settings":  map[string]any{"custom_fields": nil, "default_payment_method": nullable(c.DefaultPaymentMethodID), "footer": nil, "rendering_options": nil},
-		"livemode":          false,
-		"metadata":          map[string]string{"app_id": appID, "app_user_id": appUserID},
-		"name":              nil,
-		"phone":             nil,
-		"preferred_locales": []string{},
-		"shipping":          nil,
-		"tax_exempt":        "none",
-		"test_clock":        nil,
-	}
+	obj := apitest.StripeCustomer(c.ID, c.DefaultPaymentMethodID, created, map[string]string{"app_id": appID, "app_user_id": appUserID})
+	obj["invoice_prefix"] = "ABC" + strings.ToUpper(c.ID[len(c.ID)-4:])
+	return obj
 }
 
 // paymentMethodObject is Stripe's PaymentMethod as the fake Stripe returns
@@ -231,16 +185,16 @@ func invoiceObject(inv appwheel.Invoice) map[string]any {
 		"created":            inv.Created,
 		"currency":           inv.Currency,
 		"customer":           inv.CustomerID,
-		"customer_email":     nullable(inv.CustomerEmail),
-		"hosted_invoice_url": nullable(inv.HostedInvoiceURL),
-		"invoice_pdf":        nullable(inv.InvoicePDF),
+		"customer_email":     apitest.Nullable(inv.CustomerEmail),
+		"hosted_invoice_url": apitest.Nullable(inv.HostedInvoiceURL),
+		"invoice_pdf":        apitest.Nullable(inv.InvoicePDF),
 		"lines": map[string]any{
 			"object": "list", "data": lines, "has_more": false, "total_count": len(lines),
 			"url": "/v1/invoices/" + inv.ID + "/lines",
 		},
 		"livemode":     false,
 		"metadata":     map[string]string{},
-		"number":       nullable(inv.Number),
+		"number":       apitest.Nullable(inv.Number),
 		"parent":       parent,
 		"period_end":   inv.PeriodEnd,
 		"period_start": inv.PeriodStart,
@@ -269,7 +223,7 @@ func pmDetached(tb testing.TB, id string, created int64, pm *appwheel.PaymentMet
 
 func customerUpdated(tb testing.TB, id string, created int64, c appwheel.Customer, customerCreated int64, previousDefault string) event {
 	return stripeEventJSON(tb, id, "customer.updated", created, customerObject(c, customerCreated, "app", "user"),
-		map[string]any{"invoice_settings": map[string]any{"default_payment_method": nullable(previousDefault)}})
+		map[string]any{"invoice_settings": map[string]any{"default_payment_method": apitest.Nullable(previousDefault)}})
 }
 
 // subscriptionEvent is a customer.subscription.* event; for .updated,

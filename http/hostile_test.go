@@ -350,7 +350,7 @@ func TestHostileWebhooksAcrossTenants(t *testing.T) {
 	w := newHWorld(t, true)
 	e := w.e
 	now := e.Clock.Now().Unix()
-	attachB := stripeEvent(t, "evt_hostile_1", "payment_method.attached", now, cardObject("pm_intruder", w.cusB1, now, "visa", "6666"), nil)
+	attachB := apitest.StripeEvent(t, "evt_hostile_1", "payment_method.attached", now, cardObject("pm_intruder", w.cusB1, now, "visa", "6666"), nil)
 
 	// Signed with a's secret, sent to b's endpoint: 400, nothing recorded.
 	e.webhook(w.b.ID, attachB, signNow(attachB, w.a.Stripe.WebhookSecret)).want(t, 400, appwheel.EINVALID)
@@ -367,13 +367,13 @@ func TestHostileWebhooksAcrossTenants(t *testing.T) {
 	// Signed correctly by a, about b's customer: recorded for a, ignored.
 	before := e.Stripe.TotalCalls()
 	e.webhook(w.a.ID, attachB, signNow(attachB, w.a.Stripe.WebhookSecret)).want(t, 200, 0)
-	custB := stripeEvent(t, "evt_hostile_2", "customer.updated", now, customerObject(w.cusB1, "pm_intruder", now), nil)
+	custB := apitest.StripeEvent(t, "evt_hostile_2", "customer.updated", now, apitest.StripeCustomer(w.cusB1, "pm_intruder", now, nil), nil)
 	e.webhook(w.a.ID, custB, signNow(custB, w.a.Stripe.WebhookSecret)).want(t, 200, 0)
-	detachB := stripeEvent(t, "evt_hostile_3", "payment_method.detached", now+1, cardObject(w.pmB1, "", now, "amex", "0005"),
+	detachB := apitest.StripeEvent(t, "evt_hostile_3", "payment_method.detached", now+1, cardObject(w.pmB1, "", now, "amex", "0005"),
 		map[string]any{"customer": w.cusB1})
 	e.webhook(w.a.ID, detachB, signNow(detachB, w.a.Stripe.WebhookSecret)).want(t, 200, 0)
 	// a's own customer, a method of b's tenant: the method is not a's.
-	stealB := stripeEvent(t, "evt_hostile_4", "payment_method.attached", now+1, cardObject(w.pmB1, w.cusA1, now, "amex", "0005"), nil)
+	stealB := apitest.StripeEvent(t, "evt_hostile_4", "payment_method.attached", now+1, cardObject(w.pmB1, w.cusA1, now, "amex", "0005"), nil)
 	e.webhook(w.a.ID, stealB, signNow(stealB, w.a.Stripe.WebhookSecret)).want(t, 200, 0)
 	_ = before
 

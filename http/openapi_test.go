@@ -707,7 +707,7 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 
 	// Webhooks.
 	m := e.NewMirrorApp("m")
-	event := stripeEvent(t, "evt_1OpenAPIdoc", "payment_method.attached", e.Clock.Now().Unix(),
+	event := apitest.StripeEvent(t, "evt_1OpenAPIdoc", "payment_method.attached", e.Clock.Now().Unix(),
 		cardObject("pm_1Foreign", "cus_foreign", now, "visa", "4242"), nil)
 	hookHeaders := func(sig string) map[string]string { return map[string]string{"Stripe-Signature": sig} }
 	expect(hook, e.oaSend(nil, "POST", "/v1/stripe/webhooks/"+m.ID, string(event), hookHeaders(signNow(event, m.Stripe.WebhookSecret))), 200, 0)

@@ -1,52 +1,15 @@
 package http_test
 
 import (
-	"encoding/json"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/appwheel/appwheel/internal/apitest"
 )
 
 // Stripe webhook deliveries as Stripe makes them: the event's JSON (API
-// version 2026-03-25.dahlia) and its Stripe-Signature.
-
-const stripeAPIVersion = "2026-03-25.dahlia"
-
-// stripeEvent returns Stripe's JSON for an event whose data.object is
-// object; previous is data.previous_attributes (nil for none).
-func stripeEvent(t *testing.T, id, typ string, created int64, object any, previous map[string]any) []byte {
-	t.Helper()
-	data := map[string]any{"object": object}
-	if previous != nil {
-		data["previous_attributes"] = previous
-	}
-	b, err := json.Marshal(map[string]any{
-		"id":               id,
-		"object":           "event",
-		"account":          nil,
-		"api_version":      stripeAPIVersion,
-		"context":          nil,
-		"created":          created,
-		"data":             data,
-		"livemode":         false,
-		"pending_webhooks": 1,
-		"request":          map[string]any{"id": "req_" + strings.TrimPrefix(id, "evt_"), "idempotency_key": nil},
-		"type":             typ,
-	})
-	if err != nil {
-		t.Fatalf("marshal event %s: %v", id, err)
-	}
-	return b
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
+// version 2026-03-25.dahlia, built by apitest.StripeEvent around the
+// objects below or apitest.StripeCustomer) and its Stripe-Signature.
 
 // cardObject is Stripe's card PaymentMethod; customer "" is null (detached).
 func cardObject(id, customer string, created int64, brand, last4 string) map[string]any {
@@ -66,35 +29,10 @@ func cardObject(id, customer string, created int64, brand, last4 string) map[str
 			"three_d_secure_usage": map[string]any{"supported": true}, "wallet": nil,
 		},
 		"created":  created,
-		"customer": nullable(customer),
+		"customer": apitest.Nullable(customer),
 		"livemode": false,
 		"metadata": map[string]string{},
 		"type":     "card",
-	}
-}
-
-// customerObject is Stripe's Customer with its default payment method.
-func customerObject(id, defaultMethod string, created int64) map[string]any {
-	return map[string]any{
-		"id":                id,
-		"object":            "customer",
-		"address":           nil,
-		"balance":           0,
-		"created":           created,
-		"currency":          nil,
-		"default_source":    nil,
-		"delinquent":        false,
-		"description":       nil,
-		"email":             nil,
-		"invoice_settings":  map[string]any{"custom_fields": nil, "default_payment_method": nullable(defaultMethod), "footer": nil, "rendering_options": nil},
-		"livemode":          false,
-		"metadata":          map[string]string{},
-		"name":              nil,
-		"phone":             nil,
-		"preferred_locales": []string{},
-		"shipping":          nil,
-		"tax_exempt":        "none",
-		"test_clock":        nil,
 	}
 }
 

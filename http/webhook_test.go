@@ -79,7 +79,7 @@ func TestWebhookSignedDelivery(t *testing.T) {
 	cus := e.mirrorUser(app, "u1")
 	pm := e.Stripe.AttachCard(app.Stripe, cus, "visa", "4242")
 	created := e.Clock.Now().Unix()
-	payload := stripeEvent(t, "evt_1SignedA", "payment_method.attached", created,
+	payload := apitest.StripeEvent(t, "evt_1SignedA", "payment_method.attached", created,
 		cardObject(pm.ID, cus, pm.Created, "visa", "4242"), nil)
 	e.Stripe.ResetCalls()
 
@@ -126,7 +126,7 @@ func TestWebhookSignedDelivery(t *testing.T) {
 	if err := e.Stripe.SetDefaultPaymentMethod(ctx, app.Stripe, cus, pm.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	payload = stripeEvent(t, "evt_1SignedB", "customer.updated", created+1, customerObject(cus, pm.ID, created-100),
+	payload = apitest.StripeEvent(t, "evt_1SignedB", "customer.updated", created+1, apitest.StripeCustomer(cus, pm.ID, created-100, nil),
 		map[string]any{"invoice_settings": map[string]any{"default_payment_method": nil}})
 	e.Stripe.ResetCalls()
 	e.webhook(app.ID, payload, signNow(payload, app.Stripe.WebhookSecret)).want(t, 200, 0).decode(t, &got)
@@ -149,7 +149,7 @@ func TestWebhookRejectedDeliveryRecordsNothing(t *testing.T) {
 	cus := e.mirrorUser(app, "u1")
 	pm := e.Stripe.AttachCard(app.Stripe, cus, "visa", "4242")
 	event := func(id string) []byte {
-		return stripeEvent(t, id, "payment_method.attached", e.Clock.Now().Unix(), cardObject(pm.ID, cus, pm.Created, "visa", "4242"), nil)
+		return apitest.StripeEvent(t, id, "payment_method.attached", e.Clock.Now().Unix(), cardObject(pm.ID, cus, pm.Created, "visa", "4242"), nil)
 	}
 	secret := app.Stripe.WebhookSecret
 	e.Stripe.ResetCalls()
@@ -224,7 +224,7 @@ func TestWebhookRejectedDeliveryRecordsNothing(t *testing.T) {
 			payload: func(id string) []byte {
 				obj := cardObject(pm.ID, cus, pm.Created, "visa", "4242")
 				obj["metadata"] = map[string]string{"padding": strings.Repeat("x", 1<<20)}
-				return stripeEvent(t, id, "payment_method.attached", e.Clock.Now().Unix(), obj, nil)
+				return apitest.StripeEvent(t, id, "payment_method.attached", e.Clock.Now().Unix(), obj, nil)
 			},
 			sig:    func(b []byte) string { return signNow(b, secret) },
 			status: 413, code: appwheel.EINVALID, msg: "1 MiB",
@@ -296,7 +296,7 @@ func TestWebhookDuplicateDelivery(t *testing.T) {
 	app := e.NewMirrorApp("m")
 	cus := e.mirrorUser(app, "u1")
 	pm := e.Stripe.AttachCard(app.Stripe, cus, "visa", "4242")
-	payload := stripeEvent(t, "evt_1Dup", "payment_method.attached", e.Clock.Now().Unix(),
+	payload := apitest.StripeEvent(t, "evt_1Dup", "payment_method.attached", e.Clock.Now().Unix(),
 		cardObject(pm.ID, cus, pm.Created, "visa", "4242"), nil)
 	sig := signNow(payload, app.Stripe.WebhookSecret)
 	q := &onceQueue{billing: e.Billing, enqueued: map[string]int{}}
@@ -385,21 +385,21 @@ func TestWebhookForeignCustomer(t *testing.T) {
 	}{
 		{"payment_method.attached", dashboard, func(id string) []byte {
 			pm := e.Stripe.AttachCard(app.Stripe, dashboard, "visa", "4242")
-			return stripeEvent(t, id, "payment_method.attached", now, cardObject(pm.ID, dashboard, pm.Created, "visa", "4242"), nil)
+			return apitest.StripeEvent(t, id, "payment_method.attached", now, cardObject(pm.ID, dashboard, pm.Created, "visa", "4242"), nil)
 		}},
 		{"payment_method.detached", dashboard, func(id string) []byte {
-			return stripeEvent(t, id, "payment_method.detached", now, cardObject("pm_1Foreign", "", now-50, "visa", "4242"),
+			return apitest.StripeEvent(t, id, "payment_method.detached", now, cardObject("pm_1Foreign", "", now-50, "visa", "4242"),
 				map[string]any{"customer": dashboard})
 		}},
 		{"customer.updated", dashboard, func(id string) []byte {
-			return stripeEvent(t, id, "customer.updated", now, customerObject(dashboard, "pm_1Foreign", now-100), nil)
+			return apitest.StripeEvent(t, id, "customer.updated", now, apitest.StripeCustomer(dashboard, "pm_1Foreign", now-100, nil), nil)
 		}},
 		{"customer.subscription.created", dashboard, func(id string) []byte {
-			return stripeEvent(t, id, "customer.subscription.created", now, subscriptionObject("sub_1Foreign", dashboard, "active", now), nil)
+			return apitest.StripeEvent(t, id, "customer.subscription.created", now, subscriptionObject("sub_1Foreign", dashboard, "active", now), nil)
 		}},
 		{"another app's user", theirs, func(id string) []byte {
 			pm := e.Stripe.AttachCard(other.Stripe, theirs, "visa", "4242")
-			return stripeEvent(t, id, "payment_method.attached", now, cardObject(pm.ID, theirs, pm.Created, "visa", "4242"), nil)
+			return apitest.StripeEvent(t, id, "payment_method.attached", now, cardObject(pm.ID, theirs, pm.Created, "visa", "4242"), nil)
 		}},
 	}
 	for i, tt := range tests {

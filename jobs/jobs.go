@@ -73,9 +73,10 @@ type Config struct {
 	Now func() time.Time
 
 	// Workers is how many apply_event jobs run at once in this process.
-	// Defaults to 4: applying an event is mostly waiting on the database
-	// and on Stripe, which rate-limits per app anyway. Periodic jobs run on
-	// workers of their own, so a long reconcile never holds up events.
+	// Defaults to 32: applying an event is mostly waiting on the database
+	// (and, for a re-fetch, on Stripe, which the per-app budget bounds), so
+	// many run at once. Periodic jobs run on workers of their own, so a
+	// long reconcile never holds up events.
 	Workers int
 	// SweepEvery is how often the sweeper looks for events recorded but
 	// not applied. Defaults to 1 minute.
@@ -118,7 +119,7 @@ type Config struct {
 }
 
 const (
-	defaultWorkers         = 4
+	defaultWorkers         = 32
 	defaultSweepEvery      = time.Minute
 	defaultSweepAfter      = time.Minute
 	defaultReconcileEvery  = time.Hour

@@ -72,6 +72,10 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 		},
 		Workers:      workers,
 		PeriodicJobs: j.periodicJobs(),
+		// River waits FetchCooldown between fetches of up to MaxWorkers
+		// jobs; its default 100 ms would cap webhook application at ten
+		// fetches a second whatever the load.
+		FetchCooldown: fetchCooldown,
 		JobTimeout:   j.cfg.JobTimeout,
 		// See Config.JobTimeout.
 		RescueStuckJobsAfter: rescueFactor * j.cfg.JobTimeout,
@@ -88,6 +92,9 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 	sweeper.client = client
 	return client, nil
 }
+
+// fetchCooldown is the pause between two fetches of available jobs.
+const fetchCooldown = 5 * time.Millisecond
 
 // retryPolicy adapts Config.RetryDelay to River. It is measured on the wall
 // clock, as River compares it with its own; a delay under a millisecond is

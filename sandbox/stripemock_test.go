@@ -1,23 +1,11 @@
 package sandbox_test
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-)
 
-// requireStripeMockEnv, when set (CI sets it), turns a missing stripe-mock
-// from a skip into a failure.
-const requireStripeMockEnv = "APPWHEEL_REQUIRE_STRIPE_MOCK"
+	"github.com/appwheel/appwheel/internal/stripemock"
+)
 
 // TestStripeMockComparison sends the same requests to the sandbox and to
 // stripe-mock, which validates requests against Stripe's OpenAPI spec: the
@@ -26,7 +14,7 @@ const requireStripeMockEnv = "APPWHEEL_REQUIRE_STRIPE_MOCK"
 // hold (unknown IDs, Stripe's cross-field rules); stripe-mock accepts those,
 // and the rows say so (mockAccepts), checking the sandbox alone.
 func TestStripeMockComparison(t *testing.T) {
-	mock := startStripeMock(t)
+	mock := stripemock.ForTest(t) // skips without stripe-mock, unless APPWHEEL_REQUIRE_STRIPE_MOCK is set
 	e := newEnv(t)
 	const key = "sk_test_compare"
 
@@ -180,115 +168,4 @@ func TestStripeMockComparison(t *testing.T) {
 			}
 		})
 	}
-}
-
-var errNoStripeMock = errors.New("stripe-mock not found on PATH or in $(go env GOPATH)/bin; install it with: go install github.com/stripe/stripe-mock@v0.203.0")
-
-// startStripeMock starts stripe-mock on free loopback ports, stopped when
-// the test ends. Without the binary it skips, or fails when
-// APPWHEEL_REQUIRE_STRIPE_MOCK is set.
-func startStripeMock(t *testing.T) string {
-	t.Helper()
-	bin, err := findStripeMock()
-	if err != nil {
-		if os.Getenv(requireStripeMockEnv) == "" {
-			t.Skipf("%v (set %s to make this a failure)", err, requireStripeMockEnv)
-		}
-		t.Fatal(err)
-	}
-	var lastErr error
-	for range 3 {
-		httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
-		out := &syncBuffer{}
-		cmd := exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr)
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		url := "http://" + httpAddr
-		if err := waitForStripeMock(url, exited); err != nil {
-			_ = cmd.Process.Kill()
-			<-exited
-			lastErr = fmt.Errorf("%w; output:\n%s", err, out.String())
-			continue
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		})
-		return url
-	}
-	t.Fatalf("stripe-mock: %v", lastErr)
-	return ""
-}
-
-func findStripeMock() (string, error) {
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p, nil
-	}
-	var dirs []string
-	if out, err := exec.Command("go", "env", "GOBIN").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
-		dirs = append(dirs, strings.TrimSpace(string(out)))
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, gp := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			dirs = append(dirs, filepath.Join(gp, "bin"))
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "stripe-mock")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	return "", errNoStripeMock
-}
-
-func waitForStripeMock(url string, exited <-chan struct{}) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, url+"/v1/customers/cus_ping", nil)
-		req.Header.Set("Authorization", "Bearer sk_test_123")
-		if res, err := client.Do(req); err == nil {
-			res.Body.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return errors.New("stripe-mock exited before answering")
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return errors.New("stripe-mock did not answer within 20s")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

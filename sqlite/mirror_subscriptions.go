@@ -84,18 +84,14 @@ func (db *DB) SubscriptionsOf(ctx context.Context, appID, customerID string) ([]
 	return subs, nil
 }
 
-// StatusHistory returns each subscription's status changes, oldest first:
-// its first observed status, then each observation whose status differs
-// from the one in force before it. Subscriptions with no history are
-// absent from the map.
-//
-// Observations with the same version have no order of their own. They are
-// read in status order, except that one repeating the status in force comes
-// first, so a tie shows no change that the observations do not force.
+// StatusHistory returns each subscription's status changes, oldest first,
+// folded from the recorded observations by appwheel.FoldStatusHistory.
+// Subscriptions with no history are absent from the map. The read follows
+// the history's key (subscription, version, status), the order the fold
+// works in.
 func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs []string) (map[string][]appwheel.StatusChange, error) {
-	history := make(map[string][]appwheel.StatusChange)
 	if len(subscriptionIDs) == 0 {
-		return history, nil
+		return map[string][]appwheel.StatusChange{}, nil
 	}
 	args := make([]any, 0, 1+len(subscriptionIDs))
 	args = append(args, appID)
@@ -109,45 +105,15 @@ func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs [
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: status history in app %q: %w", appID, err)
 	}
-	type observation struct {
-		subscriptionID string
-		appwheel.StatusChange
-	}
-	obs, err := scanAll(rows, func(s scanner) (observation, error) {
-		var o observation
-		err := s.Scan(&o.subscriptionID, &o.At, &o.Status)
+	obs, err := scanAll(rows, func(s scanner) (appwheel.StatusObservation, error) {
+		var o appwheel.StatusObservation
+		err := s.Scan(&o.SubscriptionID, &o.At, &o.Status)
 		return o, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: status history in app %q: %w", appID, err)
 	}
-	// Walk each run of observations of one subscription at one version.
-	for i := 0; i < len(obs); {
-		j := i + 1
-		for j < len(obs) && obs[j].subscriptionID == obs[i].subscriptionID && obs[j].At == obs[i].At {
-			j++
-		}
-		changes := history[obs[i].subscriptionID]
-		if n := len(changes); n > 0 {
-			// Move the status in force to the front of the run.
-			for k := i; k < j; k++ {
-				if obs[k].Status == changes[n-1].Status {
-					for ; k > i; k-- {
-						obs[k], obs[k-1] = obs[k-1], obs[k]
-					}
-					break
-				}
-			}
-		}
-		for _, o := range obs[i:j] {
-			if n := len(changes); n == 0 || changes[n-1].Status != o.Status {
-				changes = append(changes, o.StatusChange)
-			}
-		}
-		history[obs[i].subscriptionID] = changes
-		i = j
-	}
-	return history, nil
+	return appwheel.FoldStatusHistory(obs), nil
 }
 
 func scanSubscription(s scanner) (*appwheel.Subscription, error) {
