@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/appwheel/appwheel"
@@ -65,7 +66,9 @@ type Service struct {
 	linkBase string
 	linkKey  []byte
 	limiters sync.Map // app id → *rate.Limiter
-	prices   sync.Map // priceKey → *appwheel.Price
+	// lastVersion is the last mirror version this process assigned.
+	lastVersion atomic.Int64
+	prices      sync.Map // priceKey → *appwheel.Price
 }
 
 // New returns a Service. It does no I/O.

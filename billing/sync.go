@@ -11,18 +11,43 @@ import (
 	"github.com/appwheel/appwheel"
 )
 
-// Mirror versions are Unix microseconds. An event's snapshot is versioned
-// by the event's created second; an object AppWheel fetched, by the fetch
-// time. A re-fetch prompted by an event is versioned at least at the end
-// of that event's second, so it wins over every snapshot from the same
-// second: ties between events (common: Stripe emits several per second)
-// are settled by Stripe's current state.
+// Mirror versions are Unix microseconds, and Stripe's events only say in
+// which second they happened:
+//
+//   - an event's snapshot is versioned at the start of its second;
+//   - a re-fetch prompted by an event, at least at the end of that second,
+//     so it wins over every snapshot from the same second: ties between
+//     events (common: Stripe emits several per second) are settled by
+//     Stripe's current state;
+//   - what AppWheel fetched or wrote itself (a backfill, a write-through), at
+//     the start of the next second, so it wins over the events and re-fetches
+//     of changes made before it, which are at most that late (else a card
+//     removed in the second its attach events were re-fetched would come
+//     back); an event of a later second ties with it and is re-fetched.
+//
+// Versions AppWheel assigns (fetches, re-fetches, writes) also increase
+// strictly within a process, so a later fetch never ties with an earlier
+// one, even when Stripe's clock (or the sandbox's test clock) runs ahead of
+// AppWheel's. Across replicas two fetches of one second can still tie; the
+// reconcile job repairs what that leaves behind.
 func eventVersion(created int64) int64 { return created * 1e6 }
 
-func (s *Service) fetchVersion() int64 { return s.now().UnixMicro() }
+func (s *Service) fetchVersion() int64 { return s.assign(eventVersion(s.now().Unix() + 1)) }
 
 func (s *Service) refetchVersion(created int64) int64 {
-	return max(s.fetchVersion(), eventVersion(created)+999_999)
+	return s.assign(max(s.now().UnixMicro(), eventVersion(created)+999_999))
+}
+
+// assign returns v, or one more than the last version assigned if that is
+// not below v.
+func (s *Service) assign(v int64) int64 {
+	for {
+		last := s.lastVersion.Load()
+		next := max(v, last+1)
+		if s.lastVersion.CompareAndSwap(last, next) {
+			return next
+		}
+	}
 }
 
 // limiter returns the app's budget for background Stripe calls.

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,6 +63,8 @@ type dev struct {
 	facts   devFacts
 	client  *client.Client
 	logs    *syncBuffer
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
 }
 
 // syncBuffer collects the process's output; tests read it while it writes.
@@ -86,9 +89,16 @@ func (b *syncBuffer) String() string {
 // waits until it serves, and stops it when the test ends.
 func startDev(t *testing.T) *dev {
 	t.Helper()
-	d := &dev{t: t, dataDir: t.TempDir(), logs: &syncBuffer{}}
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, "dev", "--addr", addr, "--data-dir", d.dataDir)
+	return startDevIn(t, t.TempDir(), freeAddr(t), freeAddr(t))
+}
+
+// startDevIn runs `appwheel dev` with the given data directory and
+// addresses (a restart passes the same ones again).
+func startDevIn(t *testing.T, dataDir, addr, sandboxAddr string, env ...string) *dev {
+	t.Helper()
+	d := &dev{t: t, dataDir: dataDir, logs: &syncBuffer{}}
+	cmd := exec.Command(binary, "dev", "--addr", addr, "--sandbox-addr", sandboxAddr, "--data-dir", d.dataDir)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -96,6 +106,7 @@ func startDev(t *testing.T) *dev {
 	done := make(chan struct{})
 	var exitErr error
 	go func() { exitErr = cmd.Wait(); close(done) }()
+	d.cmd, d.done = cmd, done
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		select {
@@ -135,6 +146,12 @@ func startDev(t *testing.T) *dev {
 	}
 	d.client = client.New(d.facts.AppID, d.facts.Platform, d.facts.AppSecret, client.WithBaseURL(d.facts.BaseURL))
 	return d
+}
+
+// kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (d *dev) kill() {
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
 }
 
 // cli runs an appwheel command against this dev server's data directory.

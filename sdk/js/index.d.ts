@@ -1,0 +1,325 @@
+// Type declarations of the AppWheel JavaScript SDK (API.md is the contract).
+// Uses the global fetch types (Response, RequestInit, AbortSignal): from the
+// "DOM" lib, or from @types/node 18+.
+
+/** Where AppWheel is reached unless `options.baseUrl` says otherwise. */
+export declare const DEFAULT_BASE_URL: 'http://127.0.0.1:8080'
+/** How long a call may take unless `options.timeoutMs` says otherwise (ms). */
+export declare const DEFAULT_TIMEOUT_MS: 30000
+
+/** The envelope codes of the contract. */
+export declare const ErrorCodes: Readonly<{
+  SUCCESS: 0
+  INVALID: 1001
+  UNAUTHENTICATED: 1002
+  FORBIDDEN: 1003
+  NOT_FOUND: 1004
+  LAST_METHOD: 1005
+  RATE_LIMITED: 1006
+  IDEMPOTENCY: 1007
+  STRIPE: 2001
+  STRIPE_UNAVAILABLE: 2002
+  INTERNAL: 5000
+}>
+
+/**
+ * A failure's envelope code: 1001 invalid parameter (400), 1002 not authenticated (401),
+ * 1003 forbidden (403), 1004 not found (404), 1005 last payment method of a live
+ * subscription (409), 1006 rate limited (429), 1007 Idempotency-Key reused (409),
+ * 2001 Stripe declined or rejected (402), 2002 Stripe unavailable, safe to retry (502/503),
+ * 5000 internal (500).
+ */
+export type ErrorCode = 1001 | 1002 | 1003 | 1004 | 1005 | 1006 | 1007 | 2001 | 2002 | 5000
+
+/** Every response body: `code` 0 with `data`, or a failure's code with `data` null. */
+export type Envelope<T> = SuccessEnvelope<T> | ErrorEnvelope
+
+export interface SuccessEnvelope<T> {
+  code: 0
+  data: T
+  message: string
+}
+
+export interface ErrorEnvelope {
+  code: ErrorCode
+  data: null
+  /** What is wrong, in words a developer can act on. */
+  message: string
+  /** Stripe's account of a 2001 or 2002 failure. */
+  stripe?: StripeErrorDetail
+}
+
+export interface StripeErrorDetail {
+  type?: string
+  code?: string
+  declineCode?: string
+  param?: string
+  requestId?: string
+  httpStatus?: number
+}
+
+/** The fetch Response of a call; `json()` resolves to its envelope. */
+export interface TypedResponse<T> extends Response {
+  json(): Promise<Envelope<T>>
+  clone(): TypedResponse<T>
+}
+
+/** A fetch implementation: the global fetch, or one of the same shape. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
+
+export interface AppWheelOptions {
+  /** AppWheel's URL: scheme, host and optional path prefix. Default `http://127.0.0.1:8080`. */
+  baseUrl?: string | undefined
+  /** The fetch to call. Default `globalThis.fetch`, looked up at each call. */
+  fetch?: FetchLike | undefined
+  /** Abort a call after this many milliseconds (response body included). Default 30000; 0 or Infinity: never. */
+  timeoutMs?: number | undefined
+}
+
+/** Per-call options of the reads. */
+export interface CallOptions {
+  /** Aborts the call (together with the client's timeout). */
+  signal?: AbortSignal | undefined
+}
+
+/** Per-call options of the writes. */
+export interface WriteOptions extends CallOptions {
+  /** Sent as `Idempotency-Key`: a retry with the same key and request returns the first response (24 h). */
+  idempotencyKey?: string | undefined
+}
+
+export type PaymentMethodType = 'checkout' | 'setupIntent'
+
+export interface CreatePaymentMethodParams {
+  /** The user's id in your app (1–128 characters), e.g. a login openid. */
+  appUserId: string
+  /** `checkout`: a Stripe Checkout page; `setupIntent`: a client secret to confirm with Stripe.js. */
+  type: PaymentMethodType
+  /** Absolute http(s) URL Checkout returns to after the method is added; required for `checkout`. */
+  successUrl?: string | undefined
+  /** Absolute http(s) URL Checkout returns to when the user cancels; required for `checkout`. */
+  cancelUrl?: string | undefined
+}
+
+export interface PaymentMethodParams {
+  appUserId: string
+}
+
+export interface RemovePaymentMethodParams {
+  appUserId: string
+  /** A `pm_…` id from paymentMethod(). */
+  methodId: string
+  /** Remove the user's last method even while a live subscription needs it. */
+  force?: boolean | undefined
+}
+
+export interface InvoicesParams {
+  appUserId: string
+  /** 1–100; default 20. */
+  limit?: number | undefined
+  /** The last `orderId` of the previous page. */
+  startingAfter?: string | undefined
+}
+
+export interface SetDefaultPaymentMethodParams {
+  appUserId: string
+  methodId: string
+}
+
+export interface SubscriptionsParams {
+  appUserId: string
+}
+
+/** createPaymentMethod's data: all four keys present, `""` where they do not apply. */
+export interface PaymentMethodSetup {
+  /** `checkout`: the page to send the user to. */
+  checkoutUrl: string
+  /** `checkout`: the Checkout Session id (`cs_…`). */
+  checkoutId: string
+  /** `setupIntent`: the SetupIntent id (`seti_…`). */
+  setupIntentId: string
+  /** `setupIntent`: the client secret to confirm with Stripe.js. */
+  clientSecret: string
+}
+
+export interface Address {
+  city?: string | null
+  country?: string | null
+  line1?: string | null
+  line2?: string | null
+  postal_code?: string | null
+  state?: string | null
+}
+
+export interface BillingDetails {
+  address: Address | null
+  email: string | null
+  name: string | null
+  phone: string | null
+  [field: string]: unknown
+}
+
+export interface CardChecks {
+  address_line1_check: string | null
+  address_postal_code_check: string | null
+  /** pass, fail, unavailable, unchecked */
+  cvc_check: string | null
+}
+
+export interface CardNetworks {
+  available: string[]
+  preferred: string | null
+}
+
+export interface CardWallet {
+  /** apple_pay, google_pay, link, … */
+  type: string
+  dynamic_last4?: string | null
+  [field: string]: unknown
+}
+
+export interface Card {
+  /** amex, diners, discover, eftpos_au, jcb, link, mastercard, unionpay, visa or unknown */
+  brand: string
+  last4: string
+  exp_month: number
+  exp_year: number
+  /** credit, debit, prepaid or unknown */
+  funding: string
+  /** Two-letter ISO country code. */
+  country: string | null
+  fingerprint?: string | null
+  checks: CardChecks | null
+  networks: CardNetworks | null
+  three_d_secure_usage: { supported: boolean } | null
+  wallet: CardWallet | null
+  display_brand?: string | null
+  [field: string]: unknown
+}
+
+/** A Stripe PaymentMethod, in Stripe's JSON shape (the common fields typed). */
+export interface PaymentMethod {
+  /** `pm_…` */
+  id: string
+  object: 'payment_method'
+  /** card, …: https://stripe.com/docs/payments/payment-methods/overview */
+  type: string
+  /** Unix seconds. */
+  created: number
+  /** The user's Stripe customer (`cus_…`). */
+  customer: string | null
+  billing_details: BillingDetails
+  /** Present when `type` is `card`. */
+  card?: Card
+  livemode?: boolean
+  metadata?: Record<string, string>
+  [field: string]: unknown
+}
+
+/** paymentMethod's data: the user's methods, newest first. */
+export interface PaymentMethodList {
+  methods: PaymentMethod[]
+  /** The customer's default method, `""` when none. */
+  defaultMethodId: string
+}
+
+/** removePaymentMethod's data. */
+export interface RemovedPaymentMethod {
+  methodId: string
+  /** The method promoted to default when the removed one was the default, else `""`. */
+  newDefaultMethodId: string
+}
+
+/** setDefaultPaymentMethod's data. */
+export interface DefaultPaymentMethod {
+  defaultMethodId: string
+}
+
+/**
+ * The subscription's status during an invoice's period: 0 none (one-off), 1 active,
+ * 2 trialing, 3 past_due, 4 unpaid, 5 canceled, 6 incomplete, 7 incomplete_expired, 8 paused.
+ */
+export type OrderStatus = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8
+
+/** An invoice in the original document's order format. Timestamps are strings of Unix seconds, "0" when none. */
+export interface Order {
+  /** The subscription id (`sub_…`), `""` for a one-off invoice. */
+  originOrderId: string
+  /** The invoice id (`in_…`). */
+  orderId: string
+  /** The price id of the subscription line. */
+  productId: string
+  /** ISO-8601 period of that price: P1D, P3D, P1W, P1M, P3M, P1Y, …; `""` for one-off. */
+  productPeriod: string
+  /** The subscription's next charge time (current period end). */
+  billingCycleAnchor: string
+  customerEmail: string
+  invoicePdf: string
+  hostedInvoiceUrl: string
+  paidAt: string
+  /** draft, open, paid, uncollectible, void */
+  invoiceStatus: string
+  orderStatus: OrderStatus
+  /** Minor units. */
+  amountDue: number
+  /** Minor units. */
+  amountPaid: number
+  currency: string
+  created: string
+  periodStart: string
+  periodEnd: string
+  number: string
+}
+
+/** Another name for Order. */
+export type Invoice = Order
+
+/** invoices' data: one page, newest first. */
+export interface InvoiceList {
+  invoices: Order[]
+  hasMore: boolean
+}
+
+export interface Subscription {
+  /** `sub_…` */
+  id: string
+  /** Stripe's status: active, trialing, past_due, unpaid, canceled, incomplete, incomplete_expired, paused */
+  status: string
+  orderStatus: OrderStatus
+  /** The price id. */
+  productId: string
+  productPeriod: string
+  /** Unix seconds, as a string. */
+  currentPeriodEnd: string
+  cancelAtPeriodEnd: boolean
+}
+
+/** subscriptions' data: newest first. */
+export interface SubscriptionList {
+  subscriptions: Subscription[]
+}
+
+/** Calls AppWheel for one app, signing each request with its AppSecret. Keep it on your server. */
+export declare class AppWheel {
+  /**
+   * @param appId the app's AppID
+   * @param platform the platform it is registered for: `stripe`
+   * @param appSecret the app's AppSecret
+   */
+  constructor(appId: string, platform: string, appSecret: string, options?: AppWheelOptions)
+
+  /** POST /v1/stripe/payment-methods */
+  createPaymentMethod(params: CreatePaymentMethodParams, options?: WriteOptions): Promise<TypedResponse<PaymentMethodSetup>>
+  /** GET /v1/stripe/payment-methods?appUserId=… */
+  paymentMethod(params: PaymentMethodParams, options?: CallOptions): Promise<TypedResponse<PaymentMethodList>>
+  /** DELETE /v1/stripe/payment-methods/{methodId}?appUserId=…[&force=true] */
+  removePaymentMethod(params: RemovePaymentMethodParams, options?: WriteOptions): Promise<TypedResponse<RemovedPaymentMethod>>
+  /** GET /v1/stripe/invoices?appUserId=…[&limit=…&startingAfter=…] */
+  invoices(params: InvoicesParams, options?: CallOptions): Promise<TypedResponse<InvoiceList>>
+  /** POST /v1/stripe/payment-methods/{methodId}/default */
+  setDefaultPaymentMethod(params: SetDefaultPaymentMethodParams, options?: WriteOptions): Promise<TypedResponse<DefaultPaymentMethod>>
+  /** GET /v1/stripe/subscriptions?appUserId=… */
+  subscriptions(params: SubscriptionsParams, options?: CallOptions): Promise<TypedResponse<SubscriptionList>>
+}
+
+export default AppWheel

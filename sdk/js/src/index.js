@@ -1,0 +1,267 @@
+// AppWheel JavaScript SDK: signed calls to AppWheel's HTTP API, one method per
+// endpoint, each resolving to the fetch Response (so `.then(res => res.json())`
+// yields the { code, data, message } envelope).
+//
+// Dependency-free and runtime-neutral: fetch, Web Crypto (crypto.subtle and
+// crypto.getRandomValues), URL, URLSearchParams, TextEncoder and AbortSignal,
+// as in Node 18+, Deno, Bun, browsers and edge runtimes.
+//
+// This file is the ESM source; scripts/build.js turns it into dist/index.cjs.
+// Keep every export in the one `export { … }` statement at the bottom.
+
+/** Where AppWheel is reached unless options.baseUrl says otherwise: a local `appwheel dev` or `appwheel serve`. */
+const DEFAULT_BASE_URL = 'http://127.0.0.1:8080'
+
+/** How long a call may take, response body included, unless options.timeoutMs says otherwise. */
+const DEFAULT_TIMEOUT_MS = 30000
+
+/** The envelope codes of API.md. */
+const ErrorCodes = Object.freeze({
+  SUCCESS: 0,
+  INVALID: 1001,
+  UNAUTHENTICATED: 1002,
+  FORBIDDEN: 1003,
+  NOT_FOUND: 1004,
+  LAST_METHOD: 1005,
+  RATE_LIMITED: 1006,
+  IDEMPOTENCY: 1007,
+  STRIPE: 2001,
+  STRIPE_UNAVAILABLE: 2002,
+  INTERNAL: 5000,
+})
+
+const encoder = new TextEncoder()
+
+class AppWheel {
+  #appId
+  #platform
+  #secret
+  #baseUrl
+  #fetch
+  #timeoutMs
+  #key // Promise<CryptoKey>: the AppSecret imported once for HMAC-SHA256
+
+  /**
+   * @param {string} appId the app's AppID
+   * @param {string} platform the platform the app is registered for ("stripe")
+   * @param {string} appSecret the app's AppSecret; keep it on your server
+   * @param {{ baseUrl?: string, fetch?: Function, timeoutMs?: number }} [options]
+   */
+  constructor(appId, platform, appSecret, options = {}) {
+    for (const [name, value] of [['appId', appId], ['platform', platform], ['appSecret', appSecret]]) {
+      if (typeof value !== 'string' || value === '') {
+        throw new TypeError(`AppWheel: ${name} must be a non-empty string`)
+      }
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('AppWheel: options must be an object')
+    }
+    const { baseUrl = DEFAULT_BASE_URL, fetch: fetchImpl, timeoutMs = DEFAULT_TIMEOUT_MS } = options
+    let parsed
+    try {
+      parsed = new URL(baseUrl)
+    } catch {
+      throw new TypeError(`AppWheel: baseUrl must be an absolute http(s) URL, got ${JSON.stringify(baseUrl)}`)
+    }
+    if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.search || parsed.hash) {
+      throw new TypeError(`AppWheel: baseUrl must be an http(s) URL without query or fragment, got ${JSON.stringify(baseUrl)}`)
+    }
+    if (fetchImpl !== undefined && typeof fetchImpl !== 'function') {
+      throw new TypeError('AppWheel: options.fetch must be a function')
+    }
+    if (fetchImpl === undefined && typeof globalThis.fetch !== 'function') {
+      throw new TypeError('AppWheel: this runtime has no global fetch; pass options.fetch')
+    }
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      throw new TypeError('AppWheel: options.timeoutMs must be a number ≥ 0 (0 or Infinity: no timeout)')
+    }
+    this.#appId = appId
+    this.#platform = platform
+    this.#secret = appSecret
+    // Origin plus any path prefix, without the trailing slash: the routes start with one.
+    this.#baseUrl = parsed.origin + parsed.pathname.replace(/\/+$/, '')
+    this.#fetch = fetchImpl
+    this.#timeoutMs = timeoutMs
+  }
+
+  /**
+   * Starts adding a payment method: a Stripe Checkout page (type "checkout",
+   * with successUrl and cancelUrl) or a SetupIntent to confirm with Stripe.js
+   * (type "setupIntent"). POST /v1/stripe/payment-methods.
+   */
+  async createPaymentMethod(params, options) {
+    const { appUserId, type, successUrl, cancelUrl } = object(params, 'createPaymentMethod')
+    // JSON.stringify leaves out the fields that are undefined.
+    const body = { appUserId, type, successUrl, cancelUrl }
+    return this.#request('POST', '/v1/stripe/payment-methods', undefined, body, options, true)
+  }
+
+  /** Lists the user's payment methods, newest first. GET /v1/stripe/payment-methods?appUserId=… */
+  async paymentMethod(params, options) {
+    const { appUserId } = object(params, 'paymentMethod')
+    return this.#request('GET', '/v1/stripe/payment-methods', query({ appUserId }), undefined, options, false)
+  }
+
+  /**
+   * Detaches one of the user's payment methods; force removes the last one even
+   * while a live subscription needs it.
+   * DELETE /v1/stripe/payment-methods/{methodId}?appUserId=…[&force=true]
+   */
+  async removePaymentMethod(params, options) {
+    const { appUserId, methodId, force } = object(params, 'removePaymentMethod')
+    const path = '/v1/stripe/payment-methods/' + segment(methodId, 'methodId')
+    return this.#request('DELETE', path, query({ appUserId, force: force ? 'true' : undefined }), undefined, options, true)
+  }
+
+  /** Lists one page of the user's invoices, newest first. GET /v1/stripe/invoices?appUserId=…[&limit&startingAfter] */
+  async invoices(params, options) {
+    const { appUserId, limit, startingAfter } = object(params, 'invoices')
+    return this.#request('GET', '/v1/stripe/invoices', query({ appUserId, limit, startingAfter }), undefined, options, false)
+  }
+
+  /** Makes one of the user's payment methods the default. POST /v1/stripe/payment-methods/{methodId}/default */
+  async setDefaultPaymentMethod(params, options) {
+    const { appUserId, methodId } = object(params, 'setDefaultPaymentMethod')
+    const path = '/v1/stripe/payment-methods/' + segment(methodId, 'methodId') + '/default'
+    return this.#request('POST', path, undefined, { appUserId }, options, true)
+  }
+
+  /** Lists the user's subscriptions, newest first. GET /v1/stripe/subscriptions?appUserId=… */
+  async subscriptions(params, options) {
+    const { appUserId } = object(params, 'subscriptions')
+    return this.#request('GET', '/v1/stripe/subscriptions', query({ appUserId }), undefined, options, false)
+  }
+
+  // Sends one signed request and resolves to fetch's Response, whatever its status.
+  async #request(method, path, search, body, options, write) {
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new TypeError('AppWheel: the call options must be an object')
+    }
+    const { idempotencyKey, signal } = options ?? {}
+    let target = path
+    const qs = search ? search.toString() : ''
+    if (qs) target += '?' + qs
+    // The server verifies the request-target exactly as sent: sign what the
+    // URL parser leaves of it (prefix included), since that is what fetch sends.
+    const url = new URL(this.#baseUrl + target)
+    const signedTarget = url.pathname + url.search
+    const payload = body === undefined ? '' : JSON.stringify(body)
+
+    const crypto = await webCrypto()
+    const timestamp = Math.floor(Date.now() / 1000)
+    const nonce = randomNonce(crypto) // each signature is accepted once: identical requests in one second must differ
+    const bodyHash = hex(await crypto.subtle.digest('SHA-256', encoder.encode(payload)))
+    const signed = `${timestamp}\n${method}\n${signedTarget}\n${bodyHash}\n${nonce}`
+    const mac = await crypto.subtle.sign('HMAC', await this.#hmacKey(crypto), encoder.encode(signed))
+
+    const headers = {
+      'X-AppWheel-App-Id': this.#appId,
+      'X-AppWheel-Platform': this.#platform,
+      'X-AppWheel-Timestamp': String(timestamp),
+      'X-AppWheel-Nonce': nonce,
+      'X-AppWheel-Signature': 'v1=' + hex(mac),
+    }
+    if (body !== undefined) headers['Content-Type'] = 'application/json'
+    if (write && idempotencyKey !== undefined && idempotencyKey !== null && idempotencyKey !== '') {
+      headers['Idempotency-Key'] = String(idempotencyKey)
+    }
+    const init = { method, headers }
+    if (body !== undefined) init.body = payload
+    const requestSignal = combineSignals(this.#timeoutMs, signal)
+    if (requestSignal) init.signal = requestSignal
+    const fetchImpl = this.#fetch ?? globalThis.fetch
+    return fetchImpl(url.href, init) // called unbound: browsers refuse fetch with a foreign `this`
+  }
+
+  #hmacKey(crypto) {
+    if (!this.#key) {
+      this.#key = crypto.subtle.importKey('raw', encoder.encode(this.#secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+      this.#key.catch(() => { this.#key = undefined })
+    }
+    return this.#key
+  }
+}
+
+function object(params, call) {
+  if (params === null || typeof params !== 'object') {
+    throw new TypeError(`AppWheel: ${call} takes an object of parameters`)
+  }
+  return params
+}
+
+// query builds the query string, leaving out undefined and null values.
+function query(values) {
+  const q = new URLSearchParams()
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && value !== null) q.set(name, String(value))
+  }
+  return q
+}
+
+// segment encodes one path segment. "." and ".." would be resolved away by
+// the URL parser (also when percent-encoded), so no such id can be sent.
+function segment(value, name) {
+  if (typeof value !== 'string' || value === '' || value === '.' || value === '..') {
+    throw new TypeError(`AppWheel: ${name} must be a non-empty string`)
+  }
+  return encodeURIComponent(value)
+}
+
+let nodeWebCrypto // Node 18 has Web Crypto only as require('node:crypto').webcrypto
+
+async function webCrypto() {
+  const c = globalThis.crypto
+  if (c && c.subtle && typeof c.getRandomValues === 'function') return c
+  if (!nodeWebCrypto) {
+    const specifier = 'node:crypto' // not a literal: bundlers for other runtimes leave it alone
+    nodeWebCrypto = import(/* webpackIgnore: true */ /* @vite-ignore */ specifier).then(
+      (m) => m.webcrypto,
+      () => undefined,
+    )
+  }
+  const wc = await nodeWebCrypto
+  if (!wc || !wc.subtle) throw new Error('AppWheel: this runtime has no Web Crypto (crypto.subtle)')
+  return wc
+}
+
+function randomNonce(crypto) {
+  const bytes = new Uint8Array(16)
+  crypto.getRandomValues(bytes)
+  return hex(bytes)
+}
+
+function hex(buf) {
+  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf)
+  let s = ''
+  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  return s
+}
+
+// combineSignals is the call's AbortSignal: the timeout, the caller's signal, both or none.
+function combineSignals(timeoutMs, signal) {
+  const signals = []
+  if (timeoutMs > 0 && Number.isFinite(timeoutMs)) signals.push(timeoutSignal(timeoutMs))
+  if (signal) signals.push(signal)
+  if (signals.length < 2) return signals[0]
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals)
+  const c = new AbortController()
+  for (const s of signals) {
+    if (s.aborted) {
+      c.abort(s.reason)
+      break
+    }
+    s.addEventListener('abort', () => c.abort(s.reason), { once: true })
+  }
+  return c.signal
+}
+
+function timeoutSignal(ms) {
+  if (typeof AbortSignal.timeout === 'function') return AbortSignal.timeout(ms)
+  const c = new AbortController()
+  const t = setTimeout(() => c.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms)
+  if (t && typeof t.unref === 'function') t.unref()
+  return c.signal
+}
+
+export { AppWheel, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS, ErrorCodes }
+export default AppWheel

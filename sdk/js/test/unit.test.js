@@ -1,0 +1,465 @@
+// Unit tests with an injected fetch (and, for what fetch really sends, a raw
+// node:http server): requests, headers, bodies, signatures, nonces, timeouts.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import { createHash } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+import AppWheelDefault, { AppWheel, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS, ErrorCodes } from '../src/index.js'
+import { APP_ID, PLATFORM, SECRET, envelopeResponse, expectedSignature, recordingFetch, sign } from './helpers.js'
+
+const BASE = 'https://appwheel.example.com'
+
+function client(fetch, options = {}) {
+  return new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl: BASE, fetch, ...options })
+}
+
+// Every call, its expected method, URL (after BASE), JSON body or undefined, and whether it is a write.
+const cases = [
+  {
+    name: 'createPaymentMethod checkout',
+    call: (c, o) => c.createPaymentMethod({ appUserId: 'appuserid', type: 'checkout', successUrl: 'http://www.baidu.com?success', cancelUrl: 'http://www.baidu.com?cancelurl' }, o),
+    method: 'POST',
+    url: '/v1/stripe/payment-methods',
+    body: '{"appUserId":"appuserid","type":"checkout","successUrl":"http://www.baidu.com?success","cancelUrl":"http://www.baidu.com?cancelurl"}',
+    write: true,
+  },
+  {
+    name: 'createPaymentMethod setupIntent (undefined fields left out)',
+    call: (c, o) => c.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', successUrl: undefined }, o),
+    method: 'POST',
+    url: '/v1/stripe/payment-methods',
+    body: '{"appUserId":"u1","type":"setupIntent"}',
+    write: true,
+  },
+  {
+    name: 'paymentMethod',
+    call: (c, o) => c.paymentMethod({ appUserId: 'appuserid' }, o),
+    method: 'GET',
+    url: '/v1/stripe/payment-methods?appUserId=appuserid',
+  },
+  {
+    name: 'removePaymentMethod',
+    call: (c, o) => c.removePaymentMethod({ appUserId: 'stripe_test', methodId: 'pm_1LQnxxxx' }, o),
+    method: 'DELETE',
+    url: '/v1/stripe/payment-methods/pm_1LQnxxxx?appUserId=stripe_test',
+    write: true,
+  },
+  {
+    name: 'removePaymentMethod force',
+    call: (c, o) => c.removePaymentMethod({ appUserId: 'stripe_test', methodId: 'pm_1', force: true }, o),
+    method: 'DELETE',
+    url: '/v1/stripe/payment-methods/pm_1?appUserId=stripe_test&force=true',
+    write: true,
+  },
+  {
+    name: 'removePaymentMethod force false',
+    call: (c, o) => c.removePaymentMethod({ appUserId: 'u', methodId: 'pm_1', force: false }, o),
+    method: 'DELETE',
+    url: '/v1/stripe/payment-methods/pm_1?appUserId=u',
+    write: true,
+  },
+  {
+    name: 'invoices',
+    call: (c, o) => c.invoices({ appUserId: 'stripe_test' }, o),
+    method: 'GET',
+    url: '/v1/stripe/invoices?appUserId=stripe_test',
+  },
+  {
+    name: 'invoices with a page',
+    call: (c, o) => c.invoices({ appUserId: 'stripe_test', limit: 5, startingAfter: 'in_123' }, o),
+    method: 'GET',
+    url: '/v1/stripe/invoices?appUserId=stripe_test&limit=5&startingAfter=in_123',
+  },
+  {
+    name: 'setDefaultPaymentMethod',
+    call: (c, o) => c.setDefaultPaymentMethod({ appUserId: 'u1', methodId: 'pm_2' }, o),
+    method: 'POST',
+    url: '/v1/stripe/payment-methods/pm_2/default',
+    body: '{"appUserId":"u1"}',
+    write: true,
+  },
+  {
+    name: 'subscriptions',
+    call: (c, o) => c.subscriptions({ appUserId: 'u1' }, o),
+    method: 'GET',
+    url: '/v1/stripe/subscriptions?appUserId=u1',
+  },
+  {
+    name: 'special characters, encoded in path and query',
+    call: (c, o) => c.removePaymentMethod({ appUserId: "用户 a+b&c=d/é'!*()~", methodId: 'pm/x?y#z %' }, o),
+    method: 'DELETE',
+    url: '/v1/stripe/payment-methods/pm%2Fx%3Fy%23z%20%25?appUserId=%E7%94%A8%E6%88%B7+a%2Bb%26c%3Dd%2F%C3%A9%27%21*%28%29%7E',
+    write: true,
+  },
+]
+
+describe('requests', () => {
+  for (const tc of cases) {
+    test(tc.name, async () => {
+      const { fetch, calls } = recordingFetch()
+      const before = Math.floor(Date.now() / 1000)
+      const res = await tc.call(client(fetch))
+      const after = Math.floor(Date.now() / 1000)
+      assert.equal(calls.length, 1)
+      const [call] = calls
+      assert.equal(res, call.response, 'resolves to the fetch Response itself')
+      assert.equal(call.init.method, tc.method)
+      assert.equal(call.url, BASE + tc.url)
+      assert.equal(call.init.body, tc.body)
+      assert.equal(call.thisArg, undefined, 'fetch is called unbound')
+      const h = call.headers
+      assert.equal(h.get('X-AppWheel-App-Id'), APP_ID)
+      assert.equal(h.get('X-AppWheel-Platform'), PLATFORM)
+      const ts = Number(h.get('X-AppWheel-Timestamp'))
+      assert.match(h.get('X-AppWheel-Timestamp'), /^\d+$/)
+      assert.ok(ts >= before && ts <= after, 'timestamp is now, in Unix seconds')
+      assert.match(h.get('X-AppWheel-Nonce'), /^[\x21-\x7e]{1,64}$/)
+      assert.match(h.get('X-AppWheel-Signature'), /^v1=[0-9a-f]{64}$/)
+      assert.equal(h.get('X-AppWheel-Signature'), expectedSignature(call))
+      assert.equal(h.get('Content-Type'), tc.body === undefined ? null : 'application/json')
+      assert.equal(h.get('Idempotency-Key'), null)
+      assert.equal(h.get('Authorization'), null, 'the secret never travels')
+      for (const [, v] of h) assert.ok(!v.includes(SECRET), 'the secret never travels')
+      assert.ok(call.init.signal instanceof AbortSignal, 'the default timeout applies')
+    })
+  }
+
+  test('Idempotency-Key on writes only', async () => {
+    for (const tc of cases) {
+      const { fetch, calls } = recordingFetch()
+      await tc.call(client(fetch), { idempotencyKey: 'key-' + tc.name })
+      assert.equal(calls[0].headers.get('Idempotency-Key'), tc.write ? 'key-' + tc.name : null, tc.name)
+      assert.equal(calls[0].headers.get('X-AppWheel-Signature'), expectedSignature(calls[0]), 'the key is not signed')
+    }
+  })
+
+  test('the document examples, as written, with the default export', async () => {
+    const { fetch, calls } = recordingFetch()
+    const appwheel = new AppWheelDefault(APP_ID, PLATFORM, SECRET, { baseUrl: BASE, fetch })
+    const results = await Promise.all([
+      appwheel.createPaymentMethod({
+        "appUserId": "appuserid",
+        "type": "checkout",
+        "successUrl": "http://www.baidu.com?success",
+        "cancelUrl": "http://www.baidu.com?cancelurl"
+      }).then(res => res.json()).then(json => console.log),
+      appwheel.paymentMethod({
+        "appUserId": "appuserid"
+      }).then(res => res.json()).then(json => console.log),
+      appwheel.removePaymentMethod({
+        "appUserId": "stripe_test",
+        "methodId" :"pm_1LQnxxxx"
+      }).then(res => res.json()).then(json => console.log),
+      appwheel.invoices({
+        "appUserId": "stripe_test"
+      }).then(res => res.json()).then(json => console.log),
+    ])
+    assert.deepEqual(results, [console.log, console.log, console.log, console.log])
+    // Started together, they reach fetch in any order (signing is asynchronous).
+    assert.deepEqual(calls.map((c) => `${c.init.method} ${c.url.slice(BASE.length)}`).sort(), [
+      'POST /v1/stripe/payment-methods',
+      'GET /v1/stripe/payment-methods?appUserId=appuserid',
+      'DELETE /v1/stripe/payment-methods/pm_1LQnxxxx?appUserId=stripe_test',
+      'GET /v1/stripe/invoices?appUserId=stripe_test',
+    ].sort())
+  })
+
+  test('a fresh nonce, and so a fresh signature, for identical requests', async () => {
+    const { fetch, calls } = recordingFetch()
+    const c = client(fetch)
+    await Promise.all(Array.from({ length: 20 }, () => c.paymentMethod({ appUserId: 'u1' })))
+    const nonces = new Set(calls.map((k) => k.headers.get('X-AppWheel-Nonce')))
+    const sigs = new Set(calls.map((k) => k.headers.get('X-AppWheel-Signature')))
+    assert.equal(nonces.size, 20)
+    assert.equal(sigs.size, 20)
+    for (const k of calls) assert.equal(k.headers.get('X-AppWheel-Signature'), expectedSignature(k))
+  })
+
+  test('a wrong secret makes a different signature', async () => {
+    const { fetch, calls } = recordingFetch()
+    await client(fetch).paymentMethod({ appUserId: 'u1' })
+    assert.notEqual(calls[0].headers.get('X-AppWheel-Signature'), expectedSignature(calls[0], SECRET + 'x'))
+  })
+
+  test('the body and query leave out undefined and null', async () => {
+    const { fetch, calls } = recordingFetch()
+    const c = client(fetch)
+    await c.invoices({ appUserId: 'u1', limit: undefined, startingAfter: null })
+    await c.createPaymentMethod({ appUserId: 'u1', type: 'checkout', cancelUrl: undefined, extra: 'not sent' })
+    assert.equal(calls[0].url, BASE + '/v1/stripe/invoices?appUserId=u1')
+    assert.equal(calls[1].init.body, '{"appUserId":"u1","type":"checkout"}')
+  })
+
+  test('missing appUserId is left to the server to refuse (1001)', async () => {
+    const { fetch, calls } = recordingFetch()
+    await client(fetch).paymentMethod({})
+    assert.equal(calls[0].url, BASE + '/v1/stripe/payment-methods')
+  })
+
+  test('error responses are resolved, not thrown', async () => {
+    const body = { code: 1004, data: null, message: 'no such payment method' }
+    const { fetch } = recordingFetch(() => new Response(JSON.stringify(body), { status: 404 }))
+    const res = await client(fetch).removePaymentMethod({ appUserId: 'u', methodId: 'pm_x' })
+    assert.equal(res.status, 404)
+    assert.deepEqual(await res.json(), body)
+    assert.equal(body.code, ErrorCodes.NOT_FOUND)
+  })
+})
+
+describe('base URL', () => {
+  test('defaults to http://127.0.0.1:8080', async () => {
+    assert.equal(DEFAULT_BASE_URL, 'http://127.0.0.1:8080')
+    const { fetch, calls } = recordingFetch()
+    await new AppWheel(APP_ID, PLATFORM, SECRET, { fetch }).subscriptions({ appUserId: 'u' })
+    assert.equal(calls[0].url, 'http://127.0.0.1:8080/v1/stripe/subscriptions?appUserId=u')
+  })
+
+  test('a path prefix is kept, and signed', async () => {
+    for (const baseUrl of ['https://api.example.com/appwheel', 'https://api.example.com/appwheel/', 'https://api.example.com/appwheel//']) {
+      const { fetch, calls } = recordingFetch()
+      await new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl, fetch }).paymentMethod({ appUserId: 'u' })
+      assert.equal(calls[0].url, 'https://api.example.com/appwheel/v1/stripe/payment-methods?appUserId=u')
+      const ts = calls[0].headers.get('X-AppWheel-Timestamp')
+      const nonce = calls[0].headers.get('X-AppWheel-Nonce')
+      assert.equal(calls[0].headers.get('X-AppWheel-Signature'),
+        sign(SECRET, ts, 'GET', '/appwheel/v1/stripe/payment-methods?appUserId=u', '', nonce))
+    }
+  })
+
+  test('a trailing slash is dropped', async () => {
+    const { fetch, calls } = recordingFetch()
+    await new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl: 'http://localhost:9000/', fetch }).paymentMethod({ appUserId: 'u' })
+    assert.equal(calls[0].url, 'http://localhost:9000/v1/stripe/payment-methods?appUserId=u')
+  })
+})
+
+describe('argument checks', () => {
+  test('the constructor refuses what cannot work', () => {
+    assert.throws(() => new AppWheel('', PLATFORM, SECRET), TypeError)
+    assert.throws(() => new AppWheel(APP_ID, undefined, SECRET), TypeError)
+    assert.throws(() => new AppWheel(APP_ID, PLATFORM), /appSecret/)
+    assert.throws(() => new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl: '127.0.0.1:8080' }), /baseUrl/)
+    assert.throws(() => new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl: 'ftp://x' }), /baseUrl/)
+    assert.throws(() => new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl: 'http://x/?a=b' }), /baseUrl/)
+    assert.throws(() => new AppWheel(APP_ID, PLATFORM, SECRET, { fetch: 'no' }), /fetch/)
+    assert.throws(() => new AppWheel(APP_ID, PLATFORM, SECRET, { timeoutMs: -1 }), /timeoutMs/)
+    assert.throws(() => new AppWheel(APP_ID, PLATFORM, SECRET, null), /options/)
+  })
+
+  test('the secret is not on the instance', () => {
+    const c = new AppWheel(APP_ID, PLATFORM, SECRET)
+    assert.ok(!JSON.stringify(c).includes(SECRET))
+    assert.deepEqual(Object.keys(c), [])
+  })
+
+  test('calls reject, never throw synchronously, on bad arguments', async () => {
+    const { fetch, calls } = recordingFetch()
+    const c = client(fetch)
+    for (const methodId of [undefined, '', '.', '..', 42]) {
+      const p = c.removePaymentMethod({ appUserId: 'u', methodId })
+      assert.ok(p instanceof Promise)
+      await assert.rejects(p, TypeError)
+      await assert.rejects(c.setDefaultPaymentMethod({ appUserId: 'u', methodId }), TypeError)
+    }
+    await assert.rejects(c.paymentMethod(), TypeError)
+    await assert.rejects(c.invoices('u1'), TypeError)
+    await assert.rejects(c.paymentMethod({ appUserId: 'u' }, 'options'), TypeError)
+    assert.equal(calls.length, 0)
+  })
+
+  test('ids made only of dots but longer than two are sent, encoded as is', async () => {
+    const { fetch, calls } = recordingFetch()
+    await client(fetch).removePaymentMethod({ appUserId: 'u', methodId: '...' })
+    assert.equal(calls[0].url, BASE + '/v1/stripe/payment-methods/...?appUserId=u')
+  })
+})
+
+// hangingFetch never answers; it rejects with the signal's reason, as fetch
+// does. Like a real pending request (its socket), it keeps the event loop
+// alive: AbortSignal.timeout's timer does not.
+function hangingFetch(init) {
+  return new Promise((_, reject) => {
+    const { signal } = init
+    if (!signal) return
+    const alive = setInterval(() => {}, 1000)
+    const fail = () => { clearInterval(alive); reject(signal.reason) }
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, { once: true })
+  })
+}
+
+describe('timeouts and cancellation', () => {
+  test('the default timeout is 30 s', () => {
+    assert.equal(DEFAULT_TIMEOUT_MS, 30000)
+  })
+
+  test('timeoutMs aborts a call with a TimeoutError', async () => {
+    const c = client((url, init) => hangingFetch(init), { timeoutMs: 50 })
+    const started = Date.now()
+    await assert.rejects(c.paymentMethod({ appUserId: 'u' }), { name: 'TimeoutError' })
+    const took = Date.now() - started
+    assert.ok(took >= 40 && took < 5000, `aborted after ${took} ms`)
+  })
+
+  test('timeoutMs 0 means no timeout signal', async () => {
+    const { fetch, calls } = recordingFetch()
+    await client(fetch, { timeoutMs: 0 }).paymentMethod({ appUserId: 'u' })
+    await client(fetch, { timeoutMs: Infinity }).paymentMethod({ appUserId: 'u' })
+    assert.equal(calls[0].init.signal, undefined)
+    assert.equal(calls[1].init.signal, undefined)
+  })
+
+  test("a caller's signal aborts a call, alongside the timeout", async () => {
+    const c = client((url, init) => hangingFetch(init), { timeoutMs: 10000 })
+    const ac = new AbortController()
+    const p = c.invoices({ appUserId: 'u' }, { signal: ac.signal })
+    setTimeout(() => ac.abort(new Error('user gave up')), 20)
+    await assert.rejects(p, /user gave up/)
+    const already = AbortSignal.abort(new Error('before'))
+    await assert.rejects(c.createPaymentMethod({ appUserId: 'u', type: 'setupIntent' }, { signal: already }), /before/)
+  })
+
+  test('with the real fetch, a server that never answers is cut off', async () => {
+    const sockets = new Set()
+    const server = createServer(() => { /* never answers */ })
+    server.on('connection', (s) => sockets.add(s))
+    await new Promise((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const c = new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl: `http://127.0.0.1:${server.address().port}`, timeoutMs: 200 })
+      const started = Date.now()
+      await assert.rejects(c.paymentMethod({ appUserId: 'u' }), { name: 'TimeoutError' })
+      assert.ok(Date.now() - started < 5000)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => server.close(r))
+    }
+  })
+})
+
+describe('what the real fetch sends', () => {
+  test('the signature covers the raw request-target and the body bytes as received', async () => {
+    const received = []
+    const server = createServer((req, res) => {
+      const chunks = []
+      req.on('data', (c) => chunks.push(c))
+      req.on('end', () => {
+        const body = Buffer.concat(chunks)
+        const expected = sign(SECRET, req.headers['x-appwheel-timestamp'], req.method, req.url, body, req.headers['x-appwheel-nonce'])
+        const ok = expected === req.headers['x-appwheel-signature']
+        received.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8'), ok })
+        res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' })
+        res.end(JSON.stringify(ok ? { code: 0, data: {}, message: 'success' } : { code: 1002, data: null, message: 'signature does not match the request' }))
+      })
+    })
+    await new Promise((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const baseUrl = `http://127.0.0.1:${server.address().port}/prefix`
+      const c = new AppWheel(APP_ID, PLATFORM, SECRET, { baseUrl })
+      const user = "用户 a+b&c=d/é'!*()~%"
+      const method = "pm_[x]{y}|\\^`'!*()~ é"
+      const results = await Promise.all([
+        c.createPaymentMethod({ appUserId: user, type: 'checkout', successUrl: 'https://shop.example.com/ok?x=1&y=é', cancelUrl: 'https://shop.example.com/c' }),
+        c.paymentMethod({ appUserId: user }),
+        c.removePaymentMethod({ appUserId: user, methodId: method, force: true }),
+        c.invoices({ appUserId: user, limit: 3, startingAfter: 'in_ü' }),
+        c.setDefaultPaymentMethod({ appUserId: user, methodId: method }),
+        c.subscriptions({ appUserId: user }),
+      ])
+      for (const res of results) assert.equal(res.status, 200)
+      assert.equal(received.length, 6)
+      for (const r of received) {
+        assert.ok(r.ok, `${r.method} ${r.url}: signature verified over the raw target`)
+        assert.ok(r.url.startsWith('/prefix/v1/stripe/'))
+      }
+      const post = received.find((r) => r.method === 'POST' && !r.url.endsWith('/default'))
+      assert.deepEqual(JSON.parse(post.body), { appUserId: user, type: 'checkout', successUrl: 'https://shop.example.com/ok?x=1&y=é', cancelUrl: 'https://shop.example.com/c' })
+      assert.equal(post.headers['content-type'], 'application/json')
+      const del = received.find((r) => r.method === 'DELETE')
+      assert.equal(decodeURIComponent(del.url.split('?')[0].split('/').pop()), method)
+      assert.equal(new URLSearchParams(del.url.split('?')[1]).get('appUserId'), user)
+      const get = received.find((r) => r.method === 'GET')
+      assert.equal(get.body, '')
+      assert.equal(get.headers['content-type'], undefined)
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
+  })
+})
+
+describe('runtimes', () => {
+  test('without a global crypto (Node 18), node:crypto webcrypto is used', () => {
+    const sdk = new URL('../src/index.js', import.meta.url).href
+    const helpers = new URL('./helpers.js', import.meta.url).href
+    const script = `
+      Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true, writable: true })
+      const { AppWheel } = await import(${JSON.stringify(sdk)})
+      const { recordingFetch, expectedSignature } = await import(${JSON.stringify(helpers)})
+      const { fetch, calls } = recordingFetch()
+      const c = new AppWheel('app_x', 'stripe', ${JSON.stringify(SECRET)}, { fetch })
+      await c.paymentMethod({ appUserId: 'u' })
+      await c.paymentMethod({ appUserId: 'u' })
+      if (globalThis.crypto !== undefined) throw new Error('crypto still global')
+      if (calls[0].headers.get('X-AppWheel-Signature') !== expectedSignature(calls[0])) throw new Error('bad signature')
+      if (calls[0].headers.get('X-AppWheel-Nonce') === calls[1].headers.get('X-AppWheel-Nonce')) throw new Error('same nonce')
+      console.log('ok')
+    `
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000, cwd: fileURLToPath(new URL('.', import.meta.url)) })
+    assert.equal(r.stderr, '')
+    assert.equal(r.stdout.trim(), 'ok')
+  })
+
+  test('without AbortSignal.any and AbortSignal.timeout (Node 18), timeouts and signals still abort', () => {
+    const sdk = new URL('../src/index.js', import.meta.url).href
+    const script = `
+      delete AbortSignal.any
+      delete AbortSignal.timeout
+      if (AbortSignal.any || AbortSignal.timeout) throw new Error('still there')
+      const { AppWheel } = await import(${JSON.stringify(sdk)})
+      const hanging = (url, init) => new Promise((_, reject) => {
+        if (init.signal.aborted) return reject(init.signal.reason)
+        const alive = setInterval(() => {}, 1000)
+        init.signal.addEventListener('abort', () => { clearInterval(alive); reject(init.signal.reason) }, { once: true })
+      })
+      const c = new AppWheel('app_x', 'stripe', 'secret', { fetch: hanging, timeoutMs: 50 })
+      const started = Date.now()
+      const timedOut = await c.paymentMethod({ appUserId: 'u' }).catch((e) => e)
+      if (timedOut.name !== 'TimeoutError') throw new Error('timeout: ' + timedOut)
+      if (Date.now() - started > 3000) throw new Error('too slow')
+      const ac = new AbortController()
+      const long = new AppWheel('app_x', 'stripe', 'secret', { fetch: hanging, timeoutMs: 10000 })
+      const p = long.invoices({ appUserId: 'u' }, { signal: ac.signal }).catch((e) => e)
+      setTimeout(() => ac.abort(new Error('cancelled')), 20) // once the request is in flight
+      if ((await p).message !== 'cancelled') throw new Error('signal: ' + (await p))
+      console.log('ok')
+    `
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 })
+    assert.equal(r.stderr, '')
+    assert.equal(r.stdout.trim(), 'ok')
+  })
+
+  test('the body hash is over UTF-8 bytes', async () => {
+    const { fetch, calls } = recordingFetch()
+    await client(fetch).setDefaultPaymentMethod({ appUserId: '用户', methodId: 'pm_1' })
+    const body = calls[0].init.body
+    assert.equal(body, '{"appUserId":"用户"}')
+    const u = new URL(calls[0].url)
+    const ts = calls[0].headers.get('X-AppWheel-Timestamp')
+    const nonce = calls[0].headers.get('X-AppWheel-Nonce')
+    assert.equal(calls[0].headers.get('X-AppWheel-Signature'), sign(SECRET, ts, 'POST', u.pathname, Buffer.from(body, 'utf8'), nonce))
+    assert.equal(createHash('sha256').update(Buffer.from(body, 'utf8')).digest('hex'), createHash('sha256').update(body).digest('hex'))
+  })
+})
+
+test('exports', () => {
+  assert.equal(AppWheelDefault, AppWheel)
+  assert.equal(typeof AppWheel, 'function')
+  for (const m of ['createPaymentMethod', 'paymentMethod', 'removePaymentMethod', 'invoices', 'setDefaultPaymentMethod', 'subscriptions']) {
+    assert.equal(typeof AppWheel.prototype[m], 'function', m)
+  }
+  assert.deepEqual(Object.getOwnPropertyNames(AppWheel.prototype).sort(),
+    ['constructor', 'createPaymentMethod', 'invoices', 'paymentMethod', 'removePaymentMethod', 'setDefaultPaymentMethod', 'subscriptions'])
+  assert.equal(envelopeResponse() instanceof Response, true)
+})
