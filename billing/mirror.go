@@ -137,8 +137,11 @@ func statusDuring(changes []appwheel.StatusChange, inv *appwheel.Invoice, now in
 	if end == 0 {
 		end = inv.PeriodEnd
 	}
+	// Stripe's clock may run ahead of AppWheel's (a test clock does): the
+	// latest change observed is "now" as far as Stripe is concerned too.
+	now = max(now, changes[len(changes)-1].At/1e6)
 	if end == 0 || end > now {
-		end = now + 1 // the period still runs: what holds now counts
+		return current // the period still runs: its status is the current one
 	}
 	end *= 1e6 // versions are microseconds
 	i, _ := slices.BinarySearchFunc(changes, end, func(c appwheel.StatusChange, t int64) int {
