@@ -22,7 +22,7 @@ func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.db.ExecContext(ctx, `INSERT INTO apps (`+appColumns+`)
+	_, err = db.exec(ctx, `INSERT INTO apps (`+appColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		app.ID, app.Name, app.Platform,
 		app.SealedSecret, app.SealedPreviousSecret, toNullMicros(app.PreviousSecretExpiresAt),
@@ -39,7 +39,7 @@ func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 
 // App returns the app with the given ID, or ENOTFOUND.
 func (db *DB) App(ctx context.Context, id string) (*appwheel.AppRecord, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE id = ?`, id)
+	row := db.queryRow(ctx, `SELECT `+appColumns+` FROM apps WHERE id = ?`, id)
 	app, err := scanApp(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "app %q not found", id)
@@ -53,7 +53,7 @@ func (db *DB) App(ctx context.Context, id string) (*appwheel.AppRecord, error) {
 // Apps returns every app, oldest first; apps created in the same
 // microsecond come in ID order, so the order is stable.
 func (db *DB) Apps(ctx context.Context) ([]*appwheel.AppRecord, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+appColumns+` FROM apps ORDER BY created_at, id`)
+	rows, err := db.query(ctx, `SELECT `+appColumns+` FROM apps ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: apps: %w", err)
 	}
@@ -79,7 +79,7 @@ func (db *DB) UpdateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	if err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE apps SET
+	res, err := db.exec(ctx, `UPDATE apps SET
 		name = ?, platform = ?,
 		sealed_secret = ?, sealed_previous_secret = ?, previous_secret_expires_at = ?,
 		sealed_stripe_secret_key = ?, sealed_stripe_webhook_secret = ?, stripe_api_base = ?,

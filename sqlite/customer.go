@@ -13,7 +13,7 @@ import (
 // CustomerID returns the Stripe customer of (appID, appUserID), or ENOTFOUND.
 func (db *DB) CustomerID(ctx context.Context, appID, appUserID string) (string, error) {
 	var id string
-	err := db.db.QueryRowContext(ctx,
+	err := db.queryRow(ctx,
 		`SELECT stripe_customer_id FROM customers WHERE app_id = ? AND app_user_id = ?`,
 		appID, appUserID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -33,7 +33,7 @@ func (db *DB) CustomerID(ctx context.Context, appID, appUserID string) (string, 
 // A customerID recorded already for another user of the app is an error:
 // one Stripe customer must never hold two users' payment methods.
 func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID string, now time.Time) (string, error) {
-	_, err := db.db.ExecContext(ctx, `
+	_, err := db.exec(ctx, `
 		INSERT INTO customers (app_id, app_user_id, stripe_customer_id, created_at)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (app_id, app_user_id) DO NOTHING`,
@@ -52,7 +52,7 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 // compare-and-swap, so of two replicas replacing at once one wins and the
 // other gets the winner's. The mirror's state of the old customer is reset.
 func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error) {
-	_, err := db.db.ExecContext(ctx, `
+	_, err := db.exec(ctx, `
 		UPDATE customers SET stripe_customer_id = ?, created_at = ?,
 			default_payment_method_id = '', deleted = 0, version = 0, synced_at = NULL, setup_pending_until = NULL
 		WHERE app_id = ? AND app_user_id = ? AND stripe_customer_id = ?`,

@@ -18,7 +18,7 @@ import (
 // (BEGIN IMMEDIATE) keeps the row from changing between the upsert and the
 // read of the holder.
 func (db *DB) BeginIdempotentRequest(ctx context.Context, req *appwheel.IdempotentRequest, staleBefore time.Time) (*appwheel.IdempotentRequest, error) {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin idempotent request: %w", err)
 	}
@@ -76,7 +76,7 @@ func (db *DB) BeginIdempotentRequest(ctx context.Context, req *appwheel.Idempote
 // response will not be replayed.
 func (db *DB) FinishIdempotentRequest(ctx context.Context, owner *appwheel.IdempotentRequest, status int, body []byte) error {
 	appID, key := owner.AppID, owner.Key
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		UPDATE idempotency_keys SET finished = 1, status = ?, body = ?
 		WHERE app_id = ? AND key = ? AND finished = 0 AND created_at = ?`,
 		status, body, appID, key, toMicros(owner.CreatedAt))
@@ -97,7 +97,7 @@ func (db *DB) FinishIdempotentRequest(ctx context.Context, owner *appwheel.Idemp
 // deletes only the owner's unfinished record, so a late abandon never erases
 // a response or a successor's claim.
 func (db *DB) AbandonIdempotentRequest(ctx context.Context, owner *appwheel.IdempotentRequest) error {
-	_, err := db.db.ExecContext(ctx,
+	_, err := db.exec(ctx,
 		`DELETE FROM idempotency_keys WHERE app_id = ? AND key = ? AND finished = 0 AND created_at = ?`,
 		owner.AppID, owner.Key, toMicros(owner.CreatedAt))
 	if err != nil {
@@ -109,7 +109,7 @@ func (db *DB) AbandonIdempotentRequest(ctx context.Context, owner *appwheel.Idem
 // DeleteExpiredIdempotentRequests forgets records that expired before now and
 // returns how many.
 func (db *DB) DeleteExpiredIdempotentRequests(ctx context.Context, now time.Time) (int64, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE expires_at < ?`, toMicros(now))
+	res, err := db.exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at < ?`, toMicros(now))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete expired idempotent requests: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 // owner holds it unexpired. One upsert decides: it inserts the lease, or
 // overwrites it only when it is owner's already or has expired.
 func (db *DB) TryLock(ctx context.Context, name, owner string, now, expiresAt time.Time) (bool, error) {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 		WHERE locks.owner = excluded.owner OR locks.expires_at <= ?`,
@@ -27,7 +27,7 @@ func (db *DB) TryLock(ctx context.Context, name, owner string, now, expiresAt ti
 
 // Unlock releases owner's lease.
 func (db *DB) Unlock(ctx context.Context, name, owner string) error {
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND owner = ?`, name, owner); err != nil {
+	if _, err := db.exec(ctx, `DELETE FROM locks WHERE name = ? AND owner = ?`, name, owner); err != nil {
 		return fmt.Errorf("sqlite: unlock %q: %w", name, err)
 	}
 	return nil

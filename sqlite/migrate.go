@@ -21,7 +21,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if db.db == nil {
 		return fmt.Errorf("sqlite: migrate: database not open")
 	}
-	if _, err := db.db.ExecContext(ctx, `
+	if _, err := db.exec(ctx, `
 		CREATE TABLE IF NOT EXISTS schema_migrations (
 			name       TEXT    NOT NULL PRIMARY KEY,
 			applied_at INTEGER NOT NULL
@@ -44,7 +44,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // migrate applies one migration unless it is recorded. The check runs in the
 // same write transaction, so two processes migrating at once apply it once.
 func (db *DB) migrate(ctx context.Context, name string) error {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_m
 // user has no customer. A customer the mirror has not seen yet has its
 // fields empty.
 func (db *DB) CustomerState(ctx context.Context, appID, appUserID string) (*appwheel.CustomerState, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT `+customerStateColumns+` FROM customers
+	row := db.queryRow(ctx, `SELECT `+customerStateColumns+` FROM customers
 		WHERE app_id = ? AND app_user_id = ?`, appID, appUserID)
 	cs, err := scanCustomerState(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -34,7 +34,7 @@ func (db *DB) CustomerState(ctx context.Context, appID, appUserID string) (*appw
 // when AppWheel did not create it for this app.
 func (db *DB) CustomerOwner(ctx context.Context, appID, customerID string) (string, error) {
 	var appUserID string
-	err := db.db.QueryRowContext(ctx,
+	err := db.queryRow(ctx,
 		`SELECT app_user_id FROM customers WHERE app_id = ? AND stripe_customer_id = ?`,
 		appID, customerID).Scan(&appUserID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -51,7 +51,7 @@ func (db *DB) CustomerOwner(ctx context.Context, appID, customerID string) (stri
 // one UPDATE both finds it and checks the version, so an unknown customer
 // and a stale snapshot alike change nothing and report false.
 func (db *DB) SaveCustomer(ctx context.Context, appID string, c *appwheel.Customer, version int64) (bool, error) {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		UPDATE customers SET default_payment_method_id = ?, deleted = ?, version = ?
 		WHERE app_id = ? AND stripe_customer_id = ? AND version < ?`,
 		c.DefaultPaymentMethodID, c.Deleted, version, appID, c.ID, version)
@@ -65,7 +65,7 @@ func (db *DB) SaveCustomer(ctx context.Context, appID string, c *appwheel.Custom
 // or ENOTFOUND when the user has no customer. The time only moves forward:
 // of two syncs finishing out of order, the later one's time stays.
 func (db *DB) MarkSynced(ctx context.Context, appID, appUserID string, at time.Time) error {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		UPDATE customers SET synced_at = max(coalesce(synced_at, ?1), ?1)
 		WHERE app_id = ?2 AND app_user_id = ?3`,
 		toMicros(at), appID, appUserID)
@@ -89,7 +89,7 @@ func (db *DB) SyncedBefore(ctx context.Context, appID string, t time.Time, limit
 	if limit < 1 {
 		return nil, nil // SQLite reads LIMIT -1 as no limit at all
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+customerStateColumns+` FROM customers
+	rows, err := db.query(ctx, `SELECT `+customerStateColumns+` FROM customers
 		WHERE app_id = ? AND synced_at < ?
 		ORDER BY synced_at, app_user_id
 		LIMIT ?`,
@@ -120,7 +120,7 @@ func scanCustomerState(s scanner) (*appwheel.CustomerState, error) {
 // SetSetupPending sets (or, with a zero until, clears) the user's pending
 // setup window.
 func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time) error {
-	res, err := db.db.ExecContext(ctx, `UPDATE customers SET setup_pending_until = ? WHERE app_id = ? AND app_user_id = ?`,
+	res, err := db.exec(ctx, `UPDATE customers SET setup_pending_until = ? WHERE app_id = ? AND app_user_id = ?`,
 		toNullMicros(until), appID, appUserID)
 	if err != nil {
 		return fmt.Errorf("sqlite: set setup pending of %q in app %q: %w", appUserID, appID, err)

@@ -18,7 +18,7 @@ const eventColumns = `app_id, id, type, created, payload, received_at, processed
 // whether it was new. The primary key decides, in one statement, so of two
 // deliveries of one event (to two replicas, say) exactly one is new.
 func (db *DB) RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error) {
-	res, err := db.db.ExecContext(ctx, `INSERT INTO webhook_events (`+eventColumns+`)
+	res, err := db.exec(ctx, `INSERT INTO webhook_events (`+eventColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (app_id, id) DO NOTHING`,
 		ev.AppID, ev.ID, ev.Type, ev.Created, blob(ev.Payload),
@@ -31,7 +31,7 @@ func (db *DB) RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error)
 
 // Event returns a recorded event, or ENOTFOUND.
 func (db *DB) Event(ctx context.Context, appID, id string) (*appwheel.Event, error) {
-	row := db.db.QueryRowContext(ctx,
+	row := db.queryRow(ctx,
 		`SELECT `+eventColumns+` FROM webhook_events WHERE app_id = ? AND id = ?`, appID, id)
 	ev, err := scanEvent(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -46,7 +46,7 @@ func (db *DB) Event(ctx context.Context, appID, id string) (*appwheel.Event, err
 // MarkEventProcessed records that the event was applied at at. Marking it
 // again keeps the first time. An event that was never recorded is ENOTFOUND.
 func (db *DB) MarkEventProcessed(ctx context.Context, appID, id string, at time.Time) error {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		UPDATE webhook_events SET processed_at = coalesce(processed_at, ?)
 		WHERE app_id = ? AND id = ?`,
 		toMicros(at), appID, id)
@@ -71,7 +71,7 @@ func (db *DB) PendingEvents(ctx context.Context, receivedBefore time.Time, limit
 	if limit < 1 {
 		return nil, nil // SQLite reads LIMIT -1 as no limit at all
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM webhook_events
+	rows, err := db.query(ctx, `SELECT `+eventColumns+` FROM webhook_events
 		WHERE processed_at IS NULL AND received_at < ?
 		ORDER BY received_at, app_id, id
 		LIMIT ?`,

@@ -19,7 +19,7 @@ const invoiceColumns = `id, customer_id, subscription_id, price_id, number, stat
 // SaveInvoice writes inv when version is newer than the stored one and
 // reports whether it wrote; one upsert decides, as for payment methods.
 func (db *DB) SaveInvoice(ctx context.Context, appID string, inv *appwheel.Invoice, version int64) (bool, error) {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		INSERT INTO invoices (app_id, `+invoiceColumns+`, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (app_id, id) DO UPDATE SET
@@ -57,7 +57,7 @@ func (db *DB) SaveInvoice(ctx context.Context, appID string, inv *appwheel.Invoi
 
 // MirroredInvoice returns one invoice, or ENOTFOUND.
 func (db *DB) MirroredInvoice(ctx context.Context, appID, id string) (*appwheel.Invoice, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT `+invoiceColumns+` FROM invoices
+	row := db.queryRow(ctx, `SELECT `+invoiceColumns+` FROM invoices
 		WHERE app_id = ? AND id = ?`, appID, id)
 	inv, err := scanInvoice(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -82,7 +82,7 @@ func (db *DB) InvoicesOf(ctx context.Context, appID string, p appwheel.ListInvoi
 	where, args := `app_id = ? AND customer_id = ?`, []any{appID, p.CustomerID}
 	if p.StartingAfter != "" {
 		var created int64
-		err := db.db.QueryRowContext(ctx, `SELECT created FROM invoices
+		err := db.queryRow(ctx, `SELECT created FROM invoices
 			WHERE app_id = ? AND id = ? AND customer_id = ?`,
 			appID, p.StartingAfter, p.CustomerID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -94,7 +94,7 @@ func (db *DB) InvoicesOf(ctx context.Context, appID string, p appwheel.ListInvoi
 		where += ` AND (created, id) < (?, ?)`
 		args = append(args, created, p.StartingAfter)
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+invoiceColumns+` FROM invoices
+	rows, err := db.query(ctx, `SELECT `+invoiceColumns+` FROM invoices
 		WHERE `+where+`
 		ORDER BY created DESC, id DESC
 		LIMIT ?`,

@@ -19,7 +19,7 @@ const paymentMethodColumns = `id, customer_id, type, created, raw`
 // racing snapshots the newer stays whatever order they commit in.
 // CustomerID "" means detached.
 func (db *DB) SavePaymentMethod(ctx context.Context, appID string, pm *appwheel.PaymentMethod, version int64) (bool, error) {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		INSERT INTO payment_methods (app_id, `+paymentMethodColumns+`, version)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (app_id, id) DO UPDATE SET
@@ -39,7 +39,7 @@ func (db *DB) SavePaymentMethod(ctx context.Context, appID string, pm *appwheel.
 // MirroredPaymentMethod returns one payment method, attached or not, or
 // ENOTFOUND.
 func (db *DB) MirroredPaymentMethod(ctx context.Context, appID, id string) (*appwheel.PaymentMethod, error) {
-	row := db.db.QueryRowContext(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
+	row := db.queryRow(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
 		WHERE app_id = ? AND id = ?`, appID, id)
 	pm, err := scanPaymentMethod(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -59,7 +59,7 @@ func (db *DB) PaymentMethodsOf(ctx context.Context, appID, customerID string) ([
 	if customerID == "" {
 		return nil, nil
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
+	rows, err := db.query(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
 		WHERE app_id = ? AND customer_id = ?
 		ORDER BY created DESC, id DESC`,
 		appID, customerID)

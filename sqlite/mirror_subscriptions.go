@@ -25,7 +25,7 @@ const subscriptionColumns = `id, customer_id, status, price_id, interval, interv
 // active@1 and active@3, a late past_due@2 must show the return to active
 // at 3, which only the observation active@3 can tell.
 func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.Subscription, version int64) (bool, error) {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: save subscription %q of app %q: %w", sub.ID, appID, err)
 	}
@@ -70,7 +70,7 @@ func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.
 // SubscriptionsOf returns a customer's subscriptions, newest first (created,
 // then id, descending): one scan of subscriptions_by_customer.
 func (db *DB) SubscriptionsOf(ctx context.Context, appID, customerID string) ([]*appwheel.Subscription, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+	rows, err := db.query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
 		WHERE app_id = ? AND customer_id = ?
 		ORDER BY created DESC, id DESC`,
 		appID, customerID)

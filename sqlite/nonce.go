@@ -15,7 +15,7 @@ import (
 // past its expiry: refusing a late replay is safe, because the signature's
 // timestamp window has closed by then anyway.
 func (db *DB) UseNonce(ctx context.Context, appID, nonce string, expiresAt time.Time) (bool, error) {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.exec(ctx, `
 		INSERT INTO request_nonces (app_id, nonce, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (app_id, nonce) DO NOTHING`,
 		appID, nonce, toMicros(expiresAt))
@@ -32,7 +32,7 @@ func (db *DB) UseNonce(ctx context.Context, appID, nonce string, expiresAt time.
 // DeleteExpiredNonces forgets nonces that expired before now and returns how
 // many.
 func (db *DB) DeleteExpiredNonces(ctx context.Context, now time.Time) (int64, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM request_nonces WHERE expires_at < ?`, toMicros(now))
+	res, err := db.exec(ctx, `DELETE FROM request_nonces WHERE expires_at < ?`, toMicros(now))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete expired nonces: %w", err)
 	}
