@@ -76,7 +76,7 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 		// jobs; its default 100 ms would cap webhook application at ten
 		// fetches a second whatever the load.
 		FetchCooldown: fetchCooldown,
-		JobTimeout:   j.cfg.JobTimeout,
+		JobTimeout:    j.cfg.JobTimeout,
 		// See Config.JobTimeout.
 		RescueStuckJobsAfter: rescueFactor * j.cfg.JobTimeout,
 		Logger:               j.riverLog,

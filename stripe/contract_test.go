@@ -136,6 +136,28 @@ func TestStripeMockContract(t *testing.T) {
 			t.Errorf("got empty SubscriptionID, want parent.subscription_details.subscription")
 		}
 	})
+
+	t.Run("Invoice", func(t *testing.T) {
+		in, err := p.Invoice(ctx, acct, "in_123")
+		if err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+		wantPrefix(t, "invoice ID", in.ID, "in_")
+		if in.Status == "" || in.Created == 0 {
+			t.Errorf("got %+v, want status and created set", in)
+		}
+	})
+
+	t.Run("Price", func(t *testing.T) {
+		pr, err := p.Price(ctx, acct, "price_123")
+		if err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+		wantPrefix(t, "price ID", pr.ID, "price_")
+		if pr.Interval == "" || pr.IntervalCount < 1 {
+			t.Errorf("got %+v, want stripe-mock's recurring fixture's interval and count", pr)
+		}
+	})
 }
 
 // checkMockPaymentMethod checks a payment method from stripe-mock's card
