@@ -161,6 +161,20 @@ func TestAdapter(t *testing.T) {
 		if len(next.Invoices) != 1 || next.HasMore || next.Invoices[0].PeriodStart != start.Unix() || next.Invoices[0].PeriodEnd != start.Unix() {
 			t.Errorf("got page %+v, want the first invoice (period at creation) and no more", next)
 		}
+		one, err := p.Invoice(ctx, acct, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if one.ID != in.ID || one.Status != in.Status || one.PriceID != in.PriceID || one.ServicePeriodEnd != in.ServicePeriodEnd {
+			t.Errorf("Invoice(%s) = %+v, want what the list gave: %+v", in.ID, one, in)
+		}
+		pr, err := p.Price(ctx, acct, price)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.ID != price || pr.Interval != "month" || pr.IntervalCount != 1 {
+			t.Errorf("Price(%s) = %+v, want monthly", price, pr)
+		}
 	})
 	t.Run("DetachPaymentMethod", func(t *testing.T) {
 		if err := p.DetachPaymentMethod(ctx, acct, pmID, "detach-1"); err != nil {
