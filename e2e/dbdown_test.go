@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel/client"
+	"github.com/appwheel/appwheel/internal/pgtest"
 )
 
 // tcpProxy forwards a loopback port to PostgreSQL and can cut the link, as
@@ -66,7 +67,7 @@ func (p *tcpProxy) down() {
 // 503, API calls fail fast in the envelope instead of hanging, and both
 // recover when the database is back.
 func TestDatabaseUnreachable(t *testing.T) {
-	base := postgresURL(t)
+	base := pgtest.BaseURL()
 	proxy := &tcpProxy{addr: freeAddr(t), target: "127.0.0.1:5432"}
 	proxy.up(t)
 	t.Cleanup(proxy.down)

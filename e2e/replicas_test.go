@@ -23,6 +23,7 @@ import (
 
 	"github.com/appwheel/appwheel/client"
 	"github.com/appwheel/appwheel/internal/apitest"
+	"github.com/appwheel/appwheel/internal/pgtest"
 	"github.com/appwheel/appwheel/signature"
 )
 
@@ -42,51 +43,21 @@ type replicaSet struct {
 
 const replicaWebhookSecret = "whsec_replicas"
 
-// postgresURL is the test database, or "" (the test skips) when PostgreSQL
-// is unreachable and not required.
-func postgresURL(t *testing.T) string {
-	base := os.Getenv("APPWHEEL_TEST_POSTGRES_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("APPWHEEL_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("PostgreSQL unreachable and APPWHEEL_REQUIRE_POSTGRES is set: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	conn.Close(ctx)
-	return base
-}
-
 func startReplicas(t *testing.T) *replicaSet {
-	return startReplicasWith(t, postgresURL(t), 2)
+	return startReplicasWith(t, pgtest.BaseURL(), 2)
 }
 
 // startReplicasWith starts n replicas (1 or 2) on a fresh schema of the
-// PostgreSQL database at base.
+// test database (pgtest), which they reach at base: the test database's URL,
+// or one that leads to it (through a proxy). The test skips, or fails, when
+// PostgreSQL is unreachable, as pgtest.Admin does.
 func startReplicasWith(t *testing.T, base string, n int) *replicaSet {
+	schema := pgtest.CreateSchema(t, pgtest.Admin(t))
 	rs := &replicaSet{t: t, sandbox: startDev(t)}
 	ctx := context.Background()
 
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "replicas_" + hex.EncodeToString(b)
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close(context.Background())
-	})
-	rs.dbURL = base + "&search_path=" + schema
+	rs.dbURL = pgtest.WithSearchPath(t, base, schema)
+	var err error
 	if rs.conn, err = pgx.Connect(ctx, rs.dbURL); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/pgtest"
 	"github.com/appwheel/appwheel/jobs"
 	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/sqlite"
@@ -198,7 +199,7 @@ func openSQLite(t *testing.T) *testDB {
 // openPostgres opens a PostgreSQL store in a fresh schema, with one app.
 func openPostgres(t *testing.T) *testDB {
 	t.Helper()
-	url := newSchema(t)
+	url := pgtest.NewSchema(t)
 	store := openPostgresStore(t, url, postgres.Options{})
 	createApp(t, store)
 	return &testDB{store: store, pool: store.Pool(), url: url}

@@ -2,11 +2,9 @@ package jobs_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,88 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appwheel/appwheel/internal/pgtest"
 	"github.com/appwheel/appwheel/jobs"
 	"github.com/appwheel/appwheel/postgres"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// defaultPostgresURL is the test database; APPWHEEL_TEST_POSTGRES_URL
-// overrides it. Each test works in a schema of its own, created and dropped
-// by the test.
-const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func postgresURL() string {
-	if u := os.Getenv("APPWHEEL_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return defaultPostgresURL
-}
-
-// adminPool connects to the test database, to create and drop the tests'
-// schemas. When PostgreSQL is unreachable it skips the test, or fails it
-// when APPWHEEL_REQUIRE_POSTGRES is set (as on CI).
-func adminPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(postgresURL())
-	if err != nil {
-		t.Fatalf("test database URL: %v", err)
-	}
-	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
-	cfg.MaxConns = 2
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err == nil {
-		if err = pool.Ping(t.Context()); err != nil {
-			pool.Close()
-		}
-	}
-	if err != nil {
-		if os.Getenv("APPWHEEL_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("PostgreSQL at %s: %v", cfg.ConnConfig.Host, err)
-		}
-		t.Skipf("PostgreSQL unreachable (%v); set APPWHEEL_REQUIRE_POSTGRES=1 to fail instead", err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
-// newSchema creates a fresh schema, drops it when the test ends, and returns
-// the test URL with search_path set to it.
-func newSchema(t *testing.T) string {
-	t.Helper()
-	admin := adminPool(t)
-	name := "t_" + strings.ToLower(rand.Text()[:16])
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(t.Context(), `CREATE SCHEMA `+ident); err != nil {
-		t.Fatalf("CREATE SCHEMA %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		// t.Context is cancelled by now.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, `DROP SCHEMA `+ident+` CASCADE`); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", name, err)
-		}
-	})
-	return withSearchPath(t, postgresURL(), name)
-}
-
-// withSearchPath returns dsn, a URL or a key=value string, with search_path
-// set to schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("test database URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // openPostgresStore opens (and so migrates) a store at url, closed when the
 // test ends.
@@ -408,7 +329,7 @@ func TestPostgresMigrateConcurrently(t *testing.T) {
 // pool keeps its timeout.
 func TestPostgresMigrateOverStatementTimeout(t *testing.T) {
 	t.Parallel()
-	url := newSchema(t)
+	url := pgtest.NewSchema(t)
 	store := openPostgresStore(t, url, postgres.Options{StatementTimeout: 100 * time.Millisecond})
 	j, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Handlers: newFakeHandlers()})
 	if err != nil {

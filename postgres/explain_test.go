@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/pgtest"
 	"github.com/appwheel/appwheel/postgres"
 	"github.com/jackc/pgx/v5"
 )
@@ -90,9 +91,8 @@ func TestExplain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds a million invoices; skipped with -short")
 	}
-	admin := adminPool(t)
 	// Seeding runs for longer than a request may.
-	db := openDB(t, newSchema(t, admin), postgres.Options{StatementTimeout: 10 * time.Minute})
+	db := openDB(t, pgtest.NewSchema(t), postgres.Options{StatementTimeout: 10 * time.Minute})
 	ctx := t.Context()
 	if err := db.CreateApp(ctx, &appwheel.AppRecord{
 		ID: explainApp, Name: "EXPLAIN", Platform: appwheel.PlatformStripe,

@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,35 +10,24 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/pgtest"
 	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/storetest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// defaultURL is the test database; APPWHEEL_TEST_POSTGRES_URL overrides it.
-// Each test works in a schema of its own, created and dropped by the test.
-const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testURL() string {
-	if u := os.Getenv("APPWHEEL_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return defaultURL
-}
-
 func TestStore(t *testing.T) {
-	admin := adminPool(t)
+	admin := pgtest.Admin(t)
 	storetest.Run(t, func(t *testing.T) appwheel.Store {
-		return openDB(t, newSchema(t, admin), postgres.Options{})
+		return openDB(t, pgtest.NewSchemaOn(t, admin), postgres.Options{})
 	})
 }
 
 func TestMigrateTwice(t *testing.T) {
-	admin := adminPool(t)
-	u := newSchema(t, admin)
+	admin := pgtest.Admin(t)
+	u := pgtest.NewSchemaOn(t, admin)
 	db := openDB(t, u, postgres.Options{}) // Open migrates once
 	if err := db.Migrate(t.Context()); err != nil {
 		t.Fatalf("second Migrate: got error %v, want nil", err)
@@ -66,8 +52,8 @@ func TestMigrateConcurrently(t *testing.T) {
 	// advisory lock lets one apply each migration, the others find it
 	// recorded. Applying one twice would fail (CREATE TABLE of an existing
 	// table), so every Open succeeding means each was applied once.
-	admin := adminPool(t)
-	u := newSchema(t, admin)
+	admin := pgtest.Admin(t)
+	u := pgtest.NewSchemaOn(t, admin)
 	const replicas = 4
 	dbs := make([]*postgres.DB, replicas)
 	errs := make([]error, replicas)
@@ -102,7 +88,7 @@ func TestMigrateConcurrently(t *testing.T) {
 }
 
 func TestStatementTimeout(t *testing.T) {
-	admin := adminPool(t)
+	admin := pgtest.Admin(t)
 	tests := []struct {
 		name string
 		opts postgres.Options
@@ -114,7 +100,7 @@ func TestStatementTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openDB(t, newSchema(t, admin), tt.opts)
+			db := openDB(t, pgtest.NewSchemaOn(t, admin), tt.opts)
 			var got string
 			if err := db.Pool().QueryRow(t.Context(), `SHOW statement_timeout`).Scan(&got); err != nil {
 				t.Fatalf("SHOW statement_timeout: %v", err)
@@ -126,7 +112,7 @@ func TestStatementTimeout(t *testing.T) {
 	}
 
 	t.Run("cancels a slow statement", func(t *testing.T) {
-		db := openDB(t, newSchema(t, admin), postgres.Options{StatementTimeout: 100 * time.Millisecond})
+		db := openDB(t, pgtest.NewSchemaOn(t, admin), postgres.Options{StatementTimeout: 100 * time.Millisecond})
 		start := time.Now()
 		_, err := db.Pool().Exec(t.Context(), `SELECT pg_sleep(5)`)
 		var pgErr *pgconn.PgError
@@ -141,7 +127,7 @@ func TestStatementTimeout(t *testing.T) {
 	t.Run("Migrate waits past it", func(t *testing.T) {
 		// A replica waiting for another one's long migration must not
 		// time out: Migrate lifts the timeout in its transactions.
-		u := newSchema(t, admin)
+		u := pgtest.NewSchemaOn(t, admin)
 		db := openDB(t, u, postgres.Options{StatementTimeout: 100 * time.Millisecond})
 		tx, err := admin.Begin(t.Context())
 		if err != nil {
@@ -171,7 +157,7 @@ func TestStatementTimeout(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	db := postgres.NewDB(testURL(), postgres.Options{})
+	db := postgres.NewDB(pgtest.BaseURL(), postgres.Options{})
 	if err := db.Ping(t.Context()); err == nil {
 		t.Errorf("Ping before Open: got nil error, want one")
 	}
@@ -192,9 +178,9 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"no URL", "", postgres.Options{}},
 		{"bad URL", "postgres://user:hunter2@127.0.0.1:notaport/test", postgres.Options{}},
-		{"negative MaxConns", testURL(), postgres.Options{MaxConns: -1}},
-		{"negative StatementTimeout", testURL(), postgres.Options{StatementTimeout: -time.Second}},
-		{"negative ConnectTimeout", testURL(), postgres.Options{ConnectTimeout: -time.Second}},
+		{"negative MaxConns", pgtest.BaseURL(), postgres.Options{MaxConns: -1}},
+		{"negative StatementTimeout", pgtest.BaseURL(), postgres.Options{StatementTimeout: -time.Second}},
+		{"negative ConnectTimeout", pgtest.BaseURL(), postgres.Options{ConnectTimeout: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,72 +222,7 @@ func checkMigrations(t *testing.T, db *postgres.DB) {
 	}
 }
 
-// adminPool connects to the test database for creating and dropping the
-// tests' schemas. When PostgreSQL is unreachable it skips the test, or
-// fails it when APPWHEEL_REQUIRE_POSTGRES is set (as on CI).
-func adminPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(testURL())
-	if err != nil {
-		t.Fatalf("test database URL: %v", err)
-	}
-	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err == nil {
-		err = pool.Ping(t.Context())
-		if err != nil {
-			pool.Close()
-		}
-	}
-	if err != nil {
-		if os.Getenv("APPWHEEL_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("PostgreSQL at %s: %v", cfg.ConnConfig.Host, err)
-		}
-		t.Skipf("PostgreSQL unreachable (%v); set APPWHEEL_REQUIRE_POSTGRES=1 to fail instead", err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
-// newSchema creates a fresh schema, drops it when the test ends, and
-// returns the test URL with search_path set to it, so that a store opened
-// on it sees only its own tables.
-func newSchema(t *testing.T, admin *pgxpool.Pool) string {
-	t.Helper()
-	name := "t_" + strings.ToLower(rand.Text()[:16])
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(t.Context(), `CREATE SCHEMA `+ident); err != nil {
-		t.Fatalf("CREATE SCHEMA %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		// t.Context is canceled by now.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, `DROP SCHEMA `+ident+` CASCADE`); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", name, err)
-		}
-	})
-	return withSearchPath(t, testURL(), name)
-}
-
-// withSearchPath returns dsn, a URL or a key=value string, with
-// search_path set to schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("test database URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// searchPath returns the schema a URL made by newSchema works in.
+// searchPath returns the schema a URL made by pgtest.NewSchemaOn works in.
 func searchPath(t *testing.T, dsn string) string {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
