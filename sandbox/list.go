@@ -57,7 +57,7 @@ func paginate[T object](items []T, p params, url, kind string) (*listResult, *ap
 		}
 		return 0, noSuchParam(kind, param, id)
 	}
-	lo, hi := 0, len(items)
+	var lo, hi int
 	switch {
 	case after != "":
 		i, aerr := index(after, "starting_after")

@@ -204,7 +204,7 @@ func (t *tx) ensurePrice(s PriceSpec) (string, error) {
 		s.IntervalCount = 1
 	}
 	if _, ok := maxIntervalCount[s.Interval]; !ok {
-		return "", errors.New("Interval must be day, week, month or year")
+		return "", errors.New("interval must be day, week, month or year")
 	}
 	cur := strings.ToLower(s.Currency)
 	if p := t.priceByLookupKey(s.LookupKey); p != nil && p.Active && p.Currency == cur && p.amount() == s.UnitAmount &&
