@@ -31,6 +31,7 @@ type Env struct {
 	Server  *httptest.Server
 	Billing *billing.Service
 	Store   *sqlite.DB
+	DBPath  string // the SQLite file behind Store
 	Apps    *apps.Service
 	Stripe  *fakestripe.Fake
 	Clock   *Clock // the server's clock
@@ -50,7 +51,8 @@ func (c *Clock) Advance(d time.Duration) { c.unixNano.Add(int64(d)) }
 // real time. configure, when given, adjusts the HTTP server's config.
 func New(t testing.TB, configure ...func(*appwheelhttp.Config)) *Env {
 	t.Helper()
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "appwheel.db"))
+	path := filepath.Join(t.TempDir(), "appwheel.db")
+	db := sqlite.NewDB(path)
 	if err := db.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func New(t testing.TB, configure ...func(*appwheelhttp.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Store: db, Stripe: fakestripe.New(), Clock: &Clock{}, t: t}
+	e := &Env{Store: db, DBPath: path, Stripe: fakestripe.New(), Clock: &Clock{}, t: t}
 	e.Clock.unixNano.Store(time.Now().UnixNano())
 	e.Apps = apps.NewService(db, box, e.Clock.Now)
 	e.Billing = billing.New(billing.Config{
