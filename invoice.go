@@ -77,10 +77,10 @@ type InvoicePage struct {
 // Order is an invoice in the original document's order format: the names
 // and the string-typed timestamps are the contract's.
 type Order struct {
-	OriginOrderID      string `json:"originOrderId"`
-	OrderID            string `json:"orderId"`
-	ProductID          string `json:"productId"`
-	ProductPeriod      string `json:"productPeriod"`
+	OriginOrderID      string `json:"originOrderId"` // subscription id, "" for a one-off invoice
+	OrderID            string `json:"orderId"`       // invoice id
+	ProductID          string `json:"productId"`     // price id
+	ProductPeriod      string `json:"productPeriod"` // ISO-8601: P1D, P1W, P1M, P3M, P1Y, …
 	BillingCycleAnchor string `json:"billingCycleAnchor"`
 	CustomerEmail      string `json:"customerEmail"`
 	InvoicePDF         string `json:"invoicePdf"`

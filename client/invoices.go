@@ -5,30 +5,14 @@ import (
 	"iter"
 	"net/url"
 	"strconv"
+
+	"github.com/appwheel/appwheel"
 )
 
-// Invoice is an invoice in AppWheel's order format. Timestamps are strings
-// of Unix seconds, "0" when there is none, as the original document has them.
-type Invoice struct {
-	OriginOrderID      string `json:"originOrderId"` // subscription id, "" for a one-off invoice
-	OrderID            string `json:"orderId"`       // invoice id
-	ProductID          string `json:"productId"`     // price id
-	ProductPeriod      string `json:"productPeriod"` // ISO-8601: P1D, P1W, P1M, P3M, P1Y, …
-	BillingCycleAnchor string `json:"billingCycleAnchor"`
-	CustomerEmail      string `json:"customerEmail"`
-	InvoicePDF         string `json:"invoicePdf"`
-	HostedInvoiceURL   string `json:"hostedInvoiceUrl"`
-	PaidAt             string `json:"paidAt"`
-	InvoiceStatus      string `json:"invoiceStatus"`
-	OrderStatus        int    `json:"orderStatus"`
-	AmountDue          int64  `json:"amountDue"`
-	AmountPaid         int64  `json:"amountPaid"`
-	Currency           string `json:"currency"`
-	Created            string `json:"created"`
-	PeriodStart        string `json:"periodStart"`
-	PeriodEnd          string `json:"periodEnd"`
-	Number             string `json:"number"`
-}
+// Invoice is an invoice in AppWheel's order format, the server's own type:
+// timestamps are strings of Unix seconds, "0" when there is none, as the
+// original document has them.
+type Invoice = appwheel.Order
 
 // InvoicesParams selects a page of a user's invoices.
 type InvoicesParams struct {
@@ -38,10 +22,7 @@ type InvoicesParams struct {
 }
 
 // InvoicePage is one page of invoices, newest first.
-type InvoicePage struct {
-	Invoices []Invoice `json:"invoices"`
-	HasMore  bool      `json:"hasMore"`
-}
+type InvoicePage = appwheel.OrderList
 
 // Invoices returns one page of a user's invoices.
 func (c *Client) Invoices(ctx context.Context, p InvoicesParams) (*InvoicePage, error) {
@@ -85,15 +66,7 @@ func (c *Client) AllInvoices(ctx context.Context, appUserID string, pageSize int
 }
 
 // Subscription is one of a user's subscriptions.
-type Subscription struct {
-	ID                string `json:"id"`
-	Status            string `json:"status"`
-	OrderStatus       int    `json:"orderStatus"`
-	ProductID         string `json:"productId"`
-	ProductPeriod     string `json:"productPeriod"`
-	CurrentPeriodEnd  string `json:"currentPeriodEnd"`
-	CancelAtPeriodEnd bool   `json:"cancelAtPeriodEnd"`
-}
+type Subscription = appwheel.SubscriptionView
 
 // Subscriptions lists a user's subscriptions, newest first.
 func (c *Client) Subscriptions(ctx context.Context, appUserID string) ([]Subscription, error) {

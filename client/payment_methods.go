@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+
+	"github.com/appwheel/appwheel"
 )
 
 // How a user adds a payment method.
@@ -24,12 +26,7 @@ type CreatePaymentMethodParams struct {
 
 // PaymentMethodSetup is createPaymentMethod's result; the fields of the
 // other type are "".
-type PaymentMethodSetup struct {
-	CheckoutURL   string `json:"checkoutUrl"`
-	CheckoutID    string `json:"checkoutId"`
-	SetupIntentID string `json:"setupIntentId"`
-	ClientSecret  string `json:"clientSecret"`
-}
+type PaymentMethodSetup = appwheel.PaymentMethodSetup
 
 // CreatePaymentMethod starts adding a payment method for a user.
 func (c *Client) CreatePaymentMethod(ctx context.Context, p CreatePaymentMethodParams) (*PaymentMethodSetup, error) {
@@ -104,13 +101,9 @@ type RemovePaymentMethodParams struct {
 	IdempotencyKey string
 }
 
-// RemovedPaymentMethod is removePaymentMethod's result.
-type RemovedPaymentMethod struct {
-	MethodID string `json:"methodId"`
-	// NewDefaultMethodID is the method promoted to default, when the removed
-	// one was the default.
-	NewDefaultMethodID string `json:"newDefaultMethodId"`
-}
+// RemovedPaymentMethod is removePaymentMethod's result; NewDefaultMethodID
+// is the method promoted to default when the removed one was the default.
+type RemovedPaymentMethod = appwheel.RemovedPaymentMethod
 
 // RemovePaymentMethod detaches one of a user's payment methods.
 func (c *Client) RemovePaymentMethod(ctx context.Context, p RemovePaymentMethodParams) (*RemovedPaymentMethod, error) {

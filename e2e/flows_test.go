@@ -319,6 +319,11 @@ func TestSyncedReadsMakeNoStripeCall(t *testing.T) {
 		before = d.stripeCalls()
 		return a == before
 	})
+	// The setup and the subscription called Stripe: a zero here would mean
+	// the metric was not read at all, and the check below could not fail.
+	if before == 0 {
+		t.Fatal("appwheel_stripe_requests_total is 0 after calls that reach Stripe")
+	}
 	for range 5 {
 		if _, err := d.client.PaymentMethods(c, "u1"); err != nil {
 			t.Fatal(err)
