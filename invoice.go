@@ -16,6 +16,10 @@ type Subscription struct {
 	CurrentPeriodEnd  int64 // Unix seconds, 0 when unknown
 	CancelAtPeriodEnd bool
 	Created           int64
+	// DefaultPaymentMethodID is the subscription's own
+	// default_payment_method ("" when none): when set, Stripe charges it
+	// instead of the customer's default.
+	DefaultPaymentMethodID string
 }
 
 // Live reports whether the subscription still expects to charge the
@@ -26,6 +30,21 @@ func (s *Subscription) Live() bool {
 		return true
 	}
 	return false
+}
+
+// ChargedMethod is the payment method Stripe charges the subscription's
+// invoices to, in Stripe's order: the subscription's own
+// default_payment_method, else the customer's
+// invoice_settings.default_payment_method; a method no longer attached to
+// the customer (attached reports false) cannot be charged and is passed
+// over. It is "" when neither can be charged: the payment will fail.
+func (s *Subscription) ChargedMethod(customerDefault string, attached func(methodID string) bool) string {
+	for _, id := range []string{s.DefaultPaymentMethodID, customerDefault} {
+		if id != "" && attached(id) {
+			return id
+		}
+	}
+	return ""
 }
 
 // Price is the part of a Stripe Price AppWheel reads. A price's recurring
@@ -112,6 +131,9 @@ type SubscriptionView struct {
 	ProductPeriod     string `json:"productPeriod"`
 	CurrentPeriodEnd  string `json:"currentPeriodEnd"`
 	CancelAtPeriodEnd bool   `json:"cancelAtPeriodEnd"`
+	// PaymentMethodID is the card the subscription's next invoice would be
+	// charged to (ChargedMethod), "" when none.
+	PaymentMethodID string `json:"paymentMethodId"`
 }
 
 // OrderStatus maps a Stripe subscription status to the contract's

@@ -53,6 +53,12 @@ type CustomerState struct {
 	// adding a payment method whose completion the mirror has not seen yet:
 	// reads of the user's methods go to Stripe meanwhile.
 	SetupPendingUntil time.Time
+	// SetupPendingIntentID is the SetupIntent of that setup: only its own
+	// success ends the window early.
+	SetupPendingIntentID string
+	// DefaultSetupIntentID is the SetupIntent started with makeDefault whose
+	// card becomes the customer's default once it succeeds; "" when none.
+	DefaultSetupIntentID string
 }
 
 // StatusChange is one observed subscription status and when it took effect.
@@ -98,9 +104,21 @@ type MirrorStore interface {
 	// or returns ENOTFOUND when the user has no customer; an at earlier than
 	// the recorded one is ignored.
 	MarkSynced(ctx context.Context, appID, appUserID string, at time.Time) error
-	// SetSetupPending sets the user's SetupPendingUntil (zero clears it), or
-	// returns ENOTFOUND when the user has no customer.
-	SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time) error
+	// SetSetupPending opens the user's pending setup window until until, for
+	// the setup of setupIntentID, or returns ENOTFOUND when the user has no
+	// customer.
+	SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time, setupIntentID string) error
+	// ClearSetupPending closes the user's pending setup window if it is still
+	// setupIntentID's (a newer setup's stays open); an unknown user is no
+	// error.
+	ClearSetupPending(ctx context.Context, appID, appUserID, setupIntentID string) error
+	// SetDefaultSetup records setupIntentID as the user's
+	// DefaultSetupIntentID, replacing any, or returns ENOTFOUND when the
+	// user has no customer.
+	SetDefaultSetup(ctx context.Context, appID, appUserID, setupIntentID string) error
+	// ClearDefaultSetup clears the user's DefaultSetupIntentID if it is
+	// still setupIntentID (a newer one is kept); an unknown user is no error.
+	ClearDefaultSetup(ctx context.Context, appID, appUserID, setupIntentID string) error
 	// SyncedBefore returns up to limit synced users of the app whose last
 	// sync was before t, least recently synced first (for reconcile).
 	SyncedBefore(ctx context.Context, appID string, t time.Time, limit int) ([]*CustomerState, error)

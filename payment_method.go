@@ -45,18 +45,37 @@ type PaymentMethodSetup struct {
 
 // RemovedPaymentMethod is the removePaymentMethod response's data.
 type RemovedPaymentMethod struct {
-	MethodID           string `json:"methodId"`
+	MethodID string `json:"methodId"`
+	// NewDefaultMethodID is the customer's new default when the removed
+	// method was the default, "" otherwise (or when none remains).
 	NewDefaultMethodID string `json:"newDefaultMethodId"`
+	// MovedSubscriptionIDs are the live subscriptions that charged the
+	// removed method and now charge another one.
+	MovedSubscriptionIDs []string `json:"movedSubscriptionIds"`
+}
+
+// DefaultPaymentMethod is the setDefault response's data.
+type DefaultPaymentMethod struct {
+	DefaultMethodID string `json:"defaultMethodId"`
+	// MovedSubscriptionIDs are the live subscriptions that named another
+	// card of their own and now charge this one.
+	MovedSubscriptionIDs []string `json:"movedSubscriptionIds"`
 }
 
 // CheckoutSession is a Stripe Checkout Session in setup mode.
 type CheckoutSession struct {
 	ID  string
 	URL string
+	// SetupIntentID is the SetupIntent the session confirms.
+	SetupIntentID string
 }
 
 // SetupIntent is a Stripe SetupIntent.
 type SetupIntent struct {
 	ID           string
 	ClientSecret string
+	// Status is Stripe's: requires_payment_method, …, succeeded, canceled.
+	Status string
+	// PaymentMethodID is the method the intent set up ("" until it has).
+	PaymentMethodID string
 }

@@ -17,6 +17,9 @@ type Stripe interface {
 
 	CreateCheckoutSession(ctx context.Context, acct StripeAccount, p CreateCheckoutSessionParams) (*CheckoutSession, error)
 	CreateSetupIntent(ctx context.Context, acct StripeAccount, p CreateSetupIntentParams) (*SetupIntent, error)
+	// SetupIntent returns one SetupIntent, with its status and the payment
+	// method it set up.
+	SetupIntent(ctx context.Context, acct StripeAccount, id string) (*SetupIntent, error)
 
 	// PaymentMethod returns one payment method, attached or not.
 	PaymentMethod(ctx context.Context, acct StripeAccount, id string) (*PaymentMethod, error)
@@ -27,6 +30,10 @@ type Stripe interface {
 	// Subscriptions returns all of a customer's subscriptions, whatever
 	// their status, newest first.
 	Subscriptions(ctx context.Context, acct StripeAccount, customerID string) ([]*Subscription, error)
+	// SetSubscriptionPaymentMethod sets a subscription's own
+	// default_payment_method, the card its invoices are charged to; the
+	// method must be attached to the subscription's customer.
+	SetSubscriptionPaymentMethod(ctx context.Context, acct StripeAccount, subscriptionID, methodID, idempotencyKey string) error
 	// Invoice returns one invoice.
 	Invoice(ctx context.Context, acct StripeAccount, id string) (*Invoice, error)
 	// Invoices returns one page of a customer's invoices, newest first.

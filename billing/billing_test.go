@@ -691,6 +691,10 @@ func TestPaymentMethodsList(t *testing.T) {
 			if tt.defaultIdx >= 0 {
 				wantDefault = cards[tt.defaultIdx]
 				e.setDefault(t, e.appA, cusID, wantDefault)
+			} else if tt.cards > 0 {
+				// A customer with cards and no default gets its oldest
+				// card, the first added, as the default (settleDefault).
+				wantDefault = cards[0]
 			}
 			// Another user of the app, and the same appUserId in app B, have
 			// methods that must not show.
@@ -959,7 +963,7 @@ func TestRemovePaymentMethodLastMethod(t *testing.T) {
 				}
 				return
 			}
-			want := &appwheel.RemovedPaymentMethod{MethodID: pm}
+			want := &appwheel.RemovedPaymentMethod{MethodID: pm, MovedSubscriptionIDs: []string{}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("removed mismatch (-want +got):\n%s", diff)
 			}
@@ -984,7 +988,7 @@ func TestRemovePaymentMethodLastMethod(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RemovePaymentMethod: got error %v, want nil", err)
 		}
-		if diff := cmp.Diff(&appwheel.RemovedPaymentMethod{MethodID: cards[0]}, got); diff != "" {
+		if diff := cmp.Diff(&appwheel.RemovedPaymentMethod{MethodID: cards[0], MovedSubscriptionIDs: []string{}}, got); diff != "" {
 			t.Errorf("removed mismatch (-want +got):\n%s", diff)
 		}
 		// Now it is the last one.
@@ -1034,14 +1038,14 @@ func TestRemovePaymentMethodDefault(t *testing.T) {
 			if err != nil {
 				t.Fatalf("RemovePaymentMethod: got error %v, want nil", err)
 			}
-			want := &appwheel.RemovedPaymentMethod{MethodID: cards[tt.removeIdx], NewDefaultMethodID: pick(tt.wantNew)}
+			want := &appwheel.RemovedPaymentMethod{MethodID: cards[tt.removeIdx], NewDefaultMethodID: pick(tt.wantNew), MovedSubscriptionIDs: []string{}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("removed mismatch (-want +got):\n%s", diff)
 			}
 			if got, want := e.defaultOf(t, e.appA, cusID), pick(tt.wantDefault); got != want {
 				t.Errorf("got customer default %q, want %q", got, want)
 			}
-			wantJSON := fmt.Sprintf(`{"methodId":%q,"newDefaultMethodId":%q}`, want.MethodID, want.NewDefaultMethodID)
+			wantJSON := fmt.Sprintf(`{"methodId":%q,"newDefaultMethodId":%q,"movedSubscriptionIds":[]}`, want.MethodID, want.NewDefaultMethodID)
 			if gotJSON := mustJSON(t, got); gotJSON != wantJSON {
 				t.Errorf("got JSON %s, want %s", gotJSON, wantJSON)
 			}
@@ -1062,8 +1066,13 @@ func TestRemovePaymentMethodDefault(t *testing.T) {
 			if diff := cmp.Diff(wantIDs, methodIDs(t, list.Methods)); diff != "" {
 				t.Errorf("remaining methods mismatch (-want +got):\n%s", diff)
 			}
-			if list.DefaultMethodID != pick(tt.wantDefault) {
-				t.Errorf("got listed default %q, want %q", list.DefaultMethodID, pick(tt.wantDefault))
+			wantListed := pick(tt.wantDefault)
+			if wantListed == "" && len(wantIDs) > 0 {
+				// The read gives a customer without a default its oldest card.
+				wantListed = wantIDs[len(wantIDs)-1]
+			}
+			if list.DefaultMethodID != wantListed {
+				t.Errorf("got listed default %q, want %q", list.DefaultMethodID, wantListed)
 			}
 		})
 	}
@@ -1126,7 +1135,7 @@ func TestRemovePaymentMethodRetryAfterFailedPromotion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry: got error %v, want nil", err)
 	}
-	want := &appwheel.RemovedPaymentMethod{MethodID: cards[1], NewDefaultMethodID: cards[0]}
+	want := &appwheel.RemovedPaymentMethod{MethodID: cards[1], NewDefaultMethodID: cards[0], MovedSubscriptionIDs: []string{}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("retry: removed mismatch (-want +got):\n%s", diff)
 	}
@@ -1172,7 +1181,7 @@ func TestSetDefaultPaymentMethod(t *testing.T) {
 	for _, tt := range tests { // in order: each row sees the previous rows' result
 		t.Run(tt.name, func(t *testing.T) {
 			e.fake.ResetCalls()
-			err := e.svc.SetDefaultPaymentMethod(t.Context(), e.appA, tt.user, tt.methodID, "")
+			_, err := e.svc.SetDefaultPaymentMethod(t.Context(), e.appA, tt.user, tt.methodID, "")
 			wantCode(t, err, tt.wantCode)
 			if got := e.defaultOf(t, e.appA, cus1); got != tt.want {
 				t.Errorf("got user_1's default %q, want %q", got, tt.want)
@@ -1238,7 +1247,8 @@ func TestStripeErrorsPropagate(t *testing.T) {
 		}
 	}
 	setDefault := func(ctx context.Context, e *env, cards []string) error {
-		return e.svc.SetDefaultPaymentMethod(ctx, e.appA, "user_1", cards[0], "")
+		_, err := e.svc.SetDefaultPaymentMethod(ctx, e.appA, "user_1", cards[0], "")
+		return err
 	}
 	invoices := func(ctx context.Context, e *env, _ []string) error {
 		_, err := e.svc.Invoices(ctx, e.appA, billing.ListInvoicesParams{AppUserID: "user_1"})

@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/appwheel/appwheel"
 )
@@ -55,23 +54,35 @@ func (s *Service) ApplyEvent(ctx context.Context, app *appwheel.App, ev *appwhee
 	case ev.Type == "setup_intent.succeeded" || ev.Type == "checkout.session.completed":
 		// A method was added: the event names the customer, not always the
 		// method, so the customer's list is fetched.
-		if !s.owns(ctx, app, ev.CustomerID) {
-			return nil
-		}
-		if err := s.budget(ctx, app.ID, 1); err != nil {
-			return err
-		}
-		if err := s.syncPaymentMethods(ctx, app, ev.CustomerID, s.refetchVersion(ev.Created)); err != nil {
-			return err
-		}
-		// The setup is seen: reads need not ask Stripe any more.
-		user, err := s.store.CustomerOwner(ctx, app.ID, ev.CustomerID)
-		if err != nil {
-			return err
-		}
-		return s.store.SetSetupPending(ctx, app.ID, user, time.Time{})
+		return s.applySetup(ctx, app, ev)
 	}
 	return nil
+}
+
+// applySetup applies the news that a card was added: the customer's list is
+// fetched (the event names the customer, not always the card), the card
+// becomes the default if it is to be one, and, once the user's latest
+// setup is seen, reads need not ask Stripe any more.
+func (s *Service) applySetup(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
+	st, ok := s.ownerState(ctx, app, ev.CustomerID)
+	if !ok {
+		return nil
+	}
+	if err := s.budget(ctx, app.ID, 1); err != nil {
+		return err
+	}
+	methods, err := s.syncPaymentMethods(ctx, app, ev.CustomerID, s.refetchVersion(ev.Created))
+	if err != nil {
+		return err
+	}
+	var done *appwheel.SetupIntent
+	if ev.SetupIntentID != "" && ev.PaymentMethodID != "" {
+		done = &appwheel.SetupIntent{ID: ev.SetupIntentID, Status: "succeeded", PaymentMethodID: ev.PaymentMethodID}
+	}
+	if _, err := s.settleDefault(ctx, app, st.AppUserID, st.DefaultPaymentMethodID, methods, done); err != nil {
+		return err
+	}
+	return s.store.ClearSetupPending(ctx, app.ID, st.AppUserID, ev.SetupIntentID)
 }
 
 // owns reports whether customerID is a customer AppWheel made for a user

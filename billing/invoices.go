@@ -168,7 +168,8 @@ func (s *Service) subscriptionsOf(ctx context.Context, app *appwheel.App, custom
 	return byID, nil
 }
 
-// Subscriptions lists the user's subscriptions, newest first.
+// Subscriptions lists the user's subscriptions, newest first, each with the
+// card its next invoice would be charged to.
 //
 // Returns EINVALID for a bad appUserId, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserID string) ([]appwheel.SubscriptionView, error) {
@@ -176,25 +177,21 @@ func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserI
 		return nil, err
 	}
 	views := []appwheel.SubscriptionView{}
-	var subs []*appwheel.Subscription
+	var (
+		subs            []*appwheel.Subscription
+		customerDefault string
+		methods         []*appwheel.PaymentMethod
+		err             error
+	)
 	if mirrored(app) {
-		var err error
-		if subs, err = s.mirroredSubscriptions(ctx, app, appUserID); err != nil {
-			return nil, err
-		}
+		subs, customerDefault, methods, err = s.mirroredSubscriptions(ctx, app, appUserID)
 	} else {
-		customerID, err := s.customerID(ctx, app, appUserID)
-		if err != nil || customerID == "" {
-			return views, err
-		}
-		subs, err = s.stripe.Subscriptions(ctx, app.Stripe, customerID)
-		if isNotFound(err) { // the customer was deleted at Stripe
-			return views, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+		subs, customerDefault, methods, err = s.liveSubscriptions(ctx, app, appUserID)
 	}
+	if err != nil {
+		return nil, err
+	}
+	attached := attachedTo(methods)
 	for _, sub := range subs {
 		views = append(views, appwheel.SubscriptionView{
 			ID:                sub.ID,
@@ -204,9 +201,36 @@ func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserI
 			ProductPeriod:     appwheel.ProductPeriod(sub.Interval, sub.IntervalCount),
 			CurrentPeriodEnd:  appwheel.UnixString(sub.CurrentPeriodEnd),
 			CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
+			PaymentMethodID:   sub.ChargedMethod(customerDefault, attached),
 		})
 	}
 	return views, nil
+}
+
+// liveSubscriptions asks Stripe for the user's subscriptions, the
+// customer's default and its methods; nothing when the user has no
+// customer or it was deleted at Stripe.
+func (s *Service) liveSubscriptions(ctx context.Context, app *appwheel.App, appUserID string) ([]*appwheel.Subscription, string, []*appwheel.PaymentMethod, error) {
+	customerID, err := s.customerID(ctx, app, appUserID)
+	if err != nil || customerID == "" {
+		return nil, "", nil, err
+	}
+	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
+	if isNotFound(err) { // the customer was deleted at Stripe
+		return nil, "", nil, nil
+	}
+	if err != nil || len(subs) == 0 {
+		return nil, "", nil, err
+	}
+	cus, err := s.stripe.Customer(ctx, app.Stripe, customerID)
+	if err != nil || cus.Deleted {
+		return nil, "", nil, err
+	}
+	methods, err := s.stripe.PaymentMethods(ctx, app.Stripe, customerID)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return subs, cus.DefaultPaymentMethodID, methods, nil
 }
 
 // OrderFromInvoice maps a Stripe invoice, the subscription it belongs to

@@ -447,7 +447,7 @@ func TestSubscriptions(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("subscriptions mismatch (-want +got):\n%s", diff)
 		}
-		wantJSON := fmt.Sprintf(`{"id":%q,"status":"active","orderStatus":1,"productId":"price_m","productPeriod":"P1M","currentPeriodEnd":"1760000000","cancelAtPeriodEnd":false}`, subs[1].ID)
+		wantJSON := fmt.Sprintf(`{"id":%q,"status":"active","orderStatus":1,"productId":"price_m","productPeriod":"P1M","currentPeriodEnd":"1760000000","cancelAtPeriodEnd":false,"paymentMethodId":""}`, subs[1].ID)
 		if gotJSON := mustJSON(t, got[4]); gotJSON != wantJSON {
 			t.Errorf("got JSON %s, want %s", gotJSON, wantJSON)
 		}

@@ -49,9 +49,15 @@ func (s *Service) mirroredPaymentMethods(ctx context.Context, app *appwheel.App,
 	if err != nil || st == nil {
 		return list, err
 	}
+	list.DefaultMethodID = st.DefaultPaymentMethodID
 	if st.SetupPendingUntil.After(s.now()) {
-		// Read-your-setup: the card just added at Stripe shows at once.
-		if err := s.syncPaymentMethods(ctx, app, st.CustomerID, s.fetchVersion()); err != nil {
+		// Read-your-setup: the card just added at Stripe shows at once, as
+		// the default if it is to be one.
+		methods, err := s.syncPaymentMethods(ctx, app, st.CustomerID, s.fetchVersion())
+		if err != nil {
+			return nil, err
+		}
+		if list.DefaultMethodID, err = s.settleDefault(ctx, app, appUserID, st.DefaultPaymentMethodID, methods, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -62,7 +68,6 @@ func (s *Service) mirroredPaymentMethods(ctx context.Context, app *appwheel.App,
 	for _, pm := range methods {
 		list.Methods = append(list.Methods, pm.Raw)
 	}
-	list.DefaultMethodID = st.DefaultPaymentMethodID
 	return list, nil
 }
 
@@ -156,10 +161,20 @@ func statusDuring(changes []appwheel.StatusChange, inv *appwheel.Invoice, now in
 	return changes[i-1].Status
 }
 
-func (s *Service) mirroredSubscriptions(ctx context.Context, app *appwheel.App, appUserID string) ([]*appwheel.Subscription, error) {
+// mirroredSubscriptions returns the user's subscriptions, the customer's
+// default and its methods, all from the mirror.
+func (s *Service) mirroredSubscriptions(ctx context.Context, app *appwheel.App, appUserID string) ([]*appwheel.Subscription, string, []*appwheel.PaymentMethod, error) {
 	st, err := s.syncedState(ctx, app, appUserID)
 	if err != nil || st == nil {
-		return nil, err
+		return nil, "", nil, err
 	}
-	return s.store.SubscriptionsOf(ctx, app.ID, st.CustomerID)
+	subs, err := s.store.SubscriptionsOf(ctx, app.ID, st.CustomerID)
+	if err != nil || len(subs) == 0 {
+		return nil, "", nil, err
+	}
+	methods, err := s.store.PaymentMethodsOf(ctx, app.ID, st.CustomerID)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return subs, st.DefaultPaymentMethodID, methods, nil
 }

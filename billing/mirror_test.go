@@ -512,10 +512,12 @@ func TestMirrorNewUserIsSyncedAtCreation(t *testing.T) {
 		// The user finishes the setup at Stripe; no webhook yet.
 		pm := e.fake.AttachCard(app.Stripe, st.CustomerID, "visa", "4242")
 		e.fake.ResetCalls()
-		if pms := readMethods(t, e, app); len(pms.Methods) != 1 || string(pms.Methods[0]) != string(pm.Raw) {
-			t.Errorf("methods = %s, want [%s] at once", pms.Methods, pm.Raw)
+		if pms := readMethods(t, e, app); len(pms.Methods) != 1 || string(pms.Methods[0]) != string(pm.Raw) || pms.DefaultMethodID != pm.ID {
+			t.Errorf("methods = %s, default %q; want [%s] at once, as the default", pms.Methods, pms.DefaultMethodID, pm.Raw)
 		}
-		wantCalls(t, e.fake, map[string]int{"PaymentMethods": 1})
+		// The first card becomes the default: decided again under the
+		// user's lock on Stripe's state, then set.
+		wantCalls(t, e.fake, map[string]int{"PaymentMethods": 2, "Customer": 1, "Subscriptions": 1, "SetDefaultPaymentMethod": 1})
 
 		// The webhooks arrive: from then on reads are local.
 		now := e.clock.Now().Unix()
@@ -607,7 +609,7 @@ func TestMirrorReadAfterOwnWrite(t *testing.T) {
 		{
 			name: "set default", cards: 3,
 			write: func(t *testing.T, e *mirrorEnv, app *appwheel.App, cus string, cards []string) []event {
-				if err := e.svc.SetDefaultPaymentMethod(ctx, app, "u1", cards[2], ""); err != nil {
+				if _, err := e.svc.SetDefaultPaymentMethod(ctx, app, "u1", cards[2], ""); err != nil {
 					t.Fatal(err)
 				}
 				return []event{customerUpdated(t, e.eventID(), e.clock.Now().Unix(), appwheel.Customer{ID: cus, DefaultPaymentMethodID: cards[2]}, 1, cards[0])}

@@ -3,22 +3,28 @@ package billing
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/appwheel/appwheel"
 )
 
 // CreatePaymentMethodParams is the createPaymentMethod request.
 type CreatePaymentMethodParams struct {
-	AppUserID      string
-	Type           appwheel.AddPaymentMethodType
-	SuccessURL     string // required for checkout
-	CancelURL      string // required for checkout
+	AppUserID  string
+	Type       appwheel.AddPaymentMethodType
+	SuccessURL string // required for checkout
+	CancelURL  string // required for checkout
+	// MakeDefault makes the new card the customer's default once it is
+	// added, even when the customer has one (the first card becomes the
+	// default either way).
+	MakeDefault    bool
 	IdempotencyKey string // the client's, optional
 }
 
 // CreatePaymentMethod starts adding a payment method for the user: a
 // Checkout Session in setup mode, or a SetupIntent for Stripe.js. The user's
-// Stripe customer is created on first need.
+// Stripe customer is created on first need. The card added becomes the
+// customer's default when it has none, or with MakeDefault (settleDefault).
 //
 // Returns EINVALID for a bad parameter, EFORBIDDEN for a redirect host the
 // app does not allow, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
@@ -45,30 +51,36 @@ func (s *Service) CreatePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err != nil {
 		return nil, err
 	}
-	setup, err := s.startSetup(ctx, app, p, customerID)
+	setup, setupIntentID, err := s.startSetup(ctx, app, p, customerID)
 	if isNotFound(err) {
 		// The customer was deleted at Stripe: the user gets a new one.
 		if customerID, err = s.replaceCustomer(ctx, app, p.AppUserID, customerID); err != nil {
 			return nil, err
 		}
-		setup, err = s.startSetup(ctx, app, p, customerID)
+		setup, setupIntentID, err = s.startSetup(ctx, app, p, customerID)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if p.MakeDefault {
+		if err := s.store.SetDefaultSetup(ctx, app.ID, p.AppUserID, setupIntentID); err != nil {
+			return nil, err
+		}
+	}
 	if mirrored(app) {
 		// The method will be added at Stripe, not through AppWheel: until
 		// the webhook says so, reads ask Stripe (see SetupPendingUntil).
-		if err := s.store.SetSetupPending(ctx, app.ID, p.AppUserID, s.now().Add(SetupPendingWindow)); err != nil {
+		if err := s.store.SetSetupPending(ctx, app.ID, p.AppUserID, s.now().Add(SetupPendingWindow), setupIntentID); err != nil {
 			return nil, err
 		}
 	}
 	return setup, nil
 }
 
-// startSetup creates the Checkout Session or the SetupIntent. Returns
-// ENOTFOUND when Stripe no longer has the customer.
-func (s *Service) startSetup(ctx context.Context, app *appwheel.App, p CreatePaymentMethodParams, customerID string) (*appwheel.PaymentMethodSetup, error) {
+// startSetup creates the Checkout Session or the SetupIntent, and returns
+// it with the SetupIntent that adds the card. Returns ENOTFOUND when Stripe
+// no longer has the customer.
+func (s *Service) startSetup(ctx context.Context, app *appwheel.App, p CreatePaymentMethodParams, customerID string) (*appwheel.PaymentMethodSetup, string, error) {
 	if p.Type == appwheel.AddByCheckout {
 		cs, err := s.stripe.CreateCheckoutSession(ctx, app.Stripe, appwheel.CreateCheckoutSessionParams{
 			CustomerID:     customerID,
@@ -79,9 +91,9 @@ func (s *Service) startSetup(ctx context.Context, app *appwheel.App, p CreatePay
 			IdempotencyKey: stripeIdempotencyKey("checkout_session", app.ID, p.IdempotencyKey, customerID, p.SuccessURL, p.CancelURL),
 		})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return &appwheel.PaymentMethodSetup{CheckoutURL: cs.URL, CheckoutID: cs.ID}, nil
+		return &appwheel.PaymentMethodSetup{CheckoutURL: cs.URL, CheckoutID: cs.ID}, cs.SetupIntentID, nil
 	}
 	si, err := s.stripe.CreateSetupIntent(ctx, app.Stripe, appwheel.CreateSetupIntentParams{
 		CustomerID:     customerID,
@@ -90,9 +102,9 @@ func (s *Service) startSetup(ctx context.Context, app *appwheel.App, p CreatePay
 		IdempotencyKey: stripeIdempotencyKey("setup_intent", app.ID, p.IdempotencyKey, customerID),
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &appwheel.PaymentMethodSetup{SetupIntentID: si.ID, ClientSecret: si.ClientSecret}, nil
+	return &appwheel.PaymentMethodSetup{SetupIntentID: si.ID, ClientSecret: si.ClientSecret}, si.ID, nil
 }
 
 // PaymentMethods lists the user's payment methods, newest first, with the
@@ -126,10 +138,12 @@ func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUser
 	if cus.Deleted {
 		return list, nil
 	}
+	if list.DefaultMethodID, err = s.settleDefault(ctx, app, appUserID, cus.DefaultPaymentMethodID, methods, nil); err != nil {
+		return nil, err
+	}
 	for _, pm := range methods {
 		list.Methods = append(list.Methods, pm.Raw)
 	}
-	list.DefaultMethodID = cus.DefaultPaymentMethodID
 	return list, nil
 }
 
@@ -142,17 +156,21 @@ type RemovePaymentMethodParams struct {
 	IdempotencyKey string // the client's, optional
 }
 
-// RemovePaymentMethod detaches one of the user's payment methods. When it
-// was the default, the newest remaining method becomes the default first, so
-// a failure part-way leaves the user with a default, and a retry finishes
-// the job. Changes to one user's methods run one at a time, across replicas.
+// RemovePaymentMethod detaches one of the user's payment methods without
+// leaving a live subscription (active, trialing, past_due, unpaid) a card
+// it cannot charge: the subscriptions that would charge the method, as
+// their own default or through the customer's, and the customer default
+// move first to another of the user's cards (the current default if it
+// stays, else the newest remaining). A failure part-way therefore leaves
+// every live subscription chargeable, and a retry finishes the job. Changes
+// to one user's methods run one at a time, across replicas, so two
+// removals never both pass the guard.
 //
 // Returns ENOTFOUND when the method is not attached to this user's customer
 // (whoever it belongs to; nothing is detached), ELASTMETHOD when it is the
-// user's last method and a subscription is active, trialing, past_due or
-// unpaid (unless Force), EINVALID for bad parameters, ERATELIMITED when
-// another change to the user's methods takes too long, ESTRIPE /
-// ESTRIPEUNAVAILABLE from Stripe.
+// user's last method and a subscription is live (unless Force), EINVALID
+// for bad parameters, ERATELIMITED when another change to the user's
+// methods takes too long, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) RemovePaymentMethod(ctx context.Context, app *appwheel.App, p RemovePaymentMethodParams) (*appwheel.RemovedPaymentMethod, error) {
 	if err := validateAppUserID(p.AppUserID); err != nil {
 		return nil, err
@@ -173,35 +191,71 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err != nil {
 		return nil, err
 	}
-	if len(methods) == 1 && !p.Force {
-		if err := s.refuseIfSubscriptionNeedsMethod(ctx, app, customerID); err != nil {
-			return nil, err
-		}
-	}
 	cus, err := s.stripe.Customer(ctx, app.Stripe, customerID)
 	if err != nil {
 		return nil, err
 	}
-	removed := &appwheel.RemovedPaymentMethod{MethodID: p.MethodID}
-	if cus.DefaultPaymentMethodID == p.MethodID {
-		for _, pm := range methods { // newest first
-			if pm.ID == p.MethodID {
-				continue
-			}
-			if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, pm.ID,
-				stripeIdempotencyKey("promote_default", app.ID, p.IdempotencyKey, p.AppUserID, p.MethodID, pm.ID)); err != nil {
-				return nil, err
-			}
-			removed.NewDefaultMethodID = pm.ID
-			break
+	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
+	if err != nil {
+		return nil, err
+	}
+	remaining := slices.DeleteFunc(slices.Clone(methods), func(pm *appwheel.PaymentMethod) bool { return pm.ID == p.MethodID })
+	stays := attachedTo(remaining)
+	// The card that pays from now on: the default if it stays, else the
+	// newest remaining; "" when none remains.
+	target := cus.DefaultPaymentMethodID
+	if !stays(target) {
+		target = ""
+		if len(remaining) > 0 {
+			target = remaining[0].ID
 		}
 	}
-	if err := s.stripe.DetachPaymentMethod(ctx, app.Stripe, p.MethodID,
-		stripeIdempotencyKey("detach", app.ID, p.IdempotencyKey, p.AppUserID, p.MethodID)); err != nil {
+	attached := attachedTo(methods)
+	var charging []*appwheel.Subscription // live subscriptions that charge the method
+	for _, sub := range subs {
+		if !sub.Live() {
+			continue
+		}
+		if target == "" && !p.Force {
+			return nil, appwheel.Errorf(appwheel.ELASTMETHOD,
+				"this is the user's last payment method and subscription %s is %s; add another card first, or pass force=true to remove it anyway",
+				sub.ID, sub.Status)
+		}
+		if sub.ChargedMethod(cus.DefaultPaymentMethodID, attached) == p.MethodID {
+			charging = append(charging, sub)
+		}
+	}
+	key := func(op string, params ...string) string {
+		return stripeIdempotencyKey(op, app.ID, p.IdempotencyKey, append([]string{p.AppUserID, p.MethodID}, params...)...)
+	}
+	removed := &appwheel.RemovedPaymentMethod{MethodID: p.MethodID, MovedSubscriptionIDs: []string{}}
+	version := s.fetchVersion()
+	newDefault := cus.DefaultPaymentMethodID
+	if target != "" && cus.DefaultPaymentMethodID == p.MethodID {
+		if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, target, key("promote_default", target)); err != nil {
+			return nil, err
+		}
+		newDefault, removed.NewDefaultMethodID = target, target
+	}
+	for _, sub := range charging {
+		if target != "" && sub.DefaultPaymentMethodID == p.MethodID {
+			if err := s.stripe.SetSubscriptionPaymentMethod(ctx, app.Stripe, sub.ID, target, key("move_subscription", sub.ID, target)); err != nil {
+				return nil, err
+			}
+			sub.DefaultPaymentMethodID = target
+			if _, err := s.store.SaveSubscription(ctx, app.ID, sub, version); err != nil {
+				return nil, err
+			}
+		}
+		if target != "" {
+			removed.MovedSubscriptionIDs = append(removed.MovedSubscriptionIDs, sub.ID)
+		}
+	}
+	if err := s.stripe.DetachPaymentMethod(ctx, app.Stripe, p.MethodID, key("detach")); err != nil {
 		return nil, err
 	}
 	// Write-through: a read right after this shows the change.
-	version := s.fetchVersion()
+	version = s.fetchVersion()
 	for _, pm := range methods {
 		if pm.ID == p.MethodID {
 			detached := *pm
@@ -211,39 +265,48 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 			}
 		}
 	}
-	if cus.DefaultPaymentMethodID == p.MethodID { // promoted, or cleared by the detach
-		if _, err := s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: removed.NewDefaultMethodID}, version); err != nil {
-			return nil, err
-		}
+	if newDefault == p.MethodID { // Stripe clears a detached default
+		newDefault = ""
+	}
+	if _, err := s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: newDefault}, version); err != nil {
+		return nil, err
 	}
 	return removed, nil
 }
 
-// SetDefaultPaymentMethod makes one of the user's methods the customer's
-// default for invoices and subscriptions.
+// SetDefaultPaymentMethod makes one of the user's methods the card that
+// pays: the customer's default, and the card of every live subscription
+// that names another card of its own, so the user's choice is what their
+// renewals charge.
 //
 // Returns ENOTFOUND when the method is not attached to this user's customer,
 // EINVALID for bad parameters, ERATELIMITED when another change to the
 // user's methods takes too long, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
-func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App, appUserID, methodID, idempotencyKey string) error {
+func (s *Service) SetDefaultPaymentMethod(ctx context.Context, app *appwheel.App, appUserID, methodID, idempotencyKey string) (*appwheel.DefaultPaymentMethod, error) {
 	if err := validateAppUserID(appUserID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := validateObjectID("methodId", paymentMethodPrefixes, methodID); err != nil {
-		return err
+		return nil, err
 	}
-	return s.withUserLock(ctx, app.ID, appUserID, func() error {
-		customerID, _, err := s.ownedMethods(ctx, app, appUserID, methodID)
+	out := &appwheel.DefaultPaymentMethod{DefaultMethodID: methodID}
+	err := s.withUserLock(ctx, app.ID, appUserID, func() error {
+		customerID, methods, err := s.ownedMethods(ctx, app, appUserID, methodID)
 		if err != nil {
 			return err
 		}
-		if err := s.stripe.SetDefaultPaymentMethod(ctx, app.Stripe, customerID, methodID,
-			stripeIdempotencyKey("set_default", app.ID, idempotencyKey, appUserID, methodID)); err != nil {
-			return err
+		key := func(op string, params ...string) string {
+			return stripeIdempotencyKey(op, app.ID, idempotencyKey, append([]string{appUserID}, params...)...)
 		}
-		_, err = s.store.SaveCustomer(ctx, app.ID, &appwheel.Customer{ID: customerID, DefaultPaymentMethodID: methodID}, s.fetchVersion())
+		// The default is set whatever it is now: one call fewer is not worth
+		// a read, and setting it again is harmless.
+		out.MovedSubscriptionIDs, err = s.payWith(ctx, app, customerID, methodID, "", methods, true, key)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ownedMethods returns the user's customer and all the user's methods,
@@ -273,19 +336,4 @@ func (s *Service) ownedMethods(ctx context.Context, app *appwheel.App, appUserID
 		return "", nil, err
 	}
 	return customerID, methods, nil
-}
-
-func (s *Service) refuseIfSubscriptionNeedsMethod(ctx context.Context, app *appwheel.App, customerID string) error {
-	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
-	if err != nil {
-		return err
-	}
-	for _, sub := range subs {
-		if sub.Live() {
-			return appwheel.Errorf(appwheel.ELASTMETHOD,
-				"this is the user's last payment method and subscription %s is %s; pass force=true to remove it anyway",
-				sub.ID, sub.Status)
-		}
-	}
-	return nil
 }

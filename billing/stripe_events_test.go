@@ -100,7 +100,7 @@ func subscriptionObject(s appwheel.Subscription, periodStart int64) map[string]a
 		"created":                s.Created,
 		"currency":               "usd",
 		"customer":               s.CustomerID,
-		"default_payment_method": nil,
+		"default_payment_method": apitest.Nullable(s.DefaultPaymentMethodID),
 		"ended_at":               nil,
 		"items": map[string]any{
 			"object": "list", "data": []any{item}, "has_more": false, "total_count": 1,

@@ -88,7 +88,11 @@ func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.
 		}
 		return s.store.MarkSynced(ctx, app.ID, st.AppUserID, at)
 	}
-	if err := s.syncPaymentMethods(ctx, app, st.CustomerID, version); err != nil {
+	methods, err := s.syncPaymentMethods(ctx, app, st.CustomerID, version)
+	if err != nil {
+		return err
+	}
+	if _, err := s.settleDefault(ctx, app, st.AppUserID, cus.DefaultPaymentMethodID, methods, nil); err != nil {
 		return err
 	}
 	subs, err := s.syncSubscriptions(ctx, app, st.CustomerID, version)
@@ -153,32 +157,33 @@ func (s *Service) forgetDeleted(ctx context.Context, app *appwheel.App, customer
 }
 
 // syncPaymentMethods makes the mirror's list of a customer's methods
-// Stripe's: listed ones saved, others marked detached.
-func (s *Service) syncPaymentMethods(ctx context.Context, app *appwheel.App, customerID string, version int64) error {
+// Stripe's: listed ones saved, others marked detached. It returns Stripe's
+// list, newest first.
+func (s *Service) syncPaymentMethods(ctx context.Context, app *appwheel.App, customerID string, version int64) ([]*appwheel.PaymentMethod, error) {
 	methods, err := s.stripe.PaymentMethods(ctx, app.Stripe, customerID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	listed := map[string]bool{}
 	for _, pm := range methods {
 		listed[pm.ID] = true
 		if _, err := s.store.SavePaymentMethod(ctx, app.ID, pm, version); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	mirrored, err := s.store.PaymentMethodsOf(ctx, app.ID, customerID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, pm := range mirrored {
 		if !listed[pm.ID] {
 			pm.CustomerID = ""
 			if _, err := s.store.SavePaymentMethod(ctx, app.ID, pm, version); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return methods, nil
 }
 
 func (s *Service) syncSubscriptions(ctx context.Context, app *appwheel.App, customerID string, version int64) ([]*appwheel.Subscription, error) {

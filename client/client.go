@@ -97,7 +97,10 @@ func (c *Client) do(ctx context.Context, method, target string, body any, idempo
 	// The server verifies the target as sent, path prefix included.
 	signedTarget := req.URL.RequestURI()
 	ts := c.now().Unix()
-	nonce := rand.Text() // each signature is accepted once: identical requests in one second must differ
+	// A nonce on every request: required on writes (POST, DELETE), whose
+	// signature the server accepts once, so identical writes in one second
+	// must differ; optional on reads, sent anyway.
+	nonce := rand.Text()
 	req.Header.Set(signature.HeaderAppID, c.appID)
 	req.Header.Set(signature.HeaderPlatform, c.platform)
 	req.Header.Set(signature.HeaderTimestamp, strconv.FormatInt(ts, 10))

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/client"
 	"github.com/appwheel/appwheel/internal/apitest"
+	"github.com/appwheel/appwheel/signature"
 )
 
 // newClient returns an API over the fake Stripe and a client for a new app.
@@ -49,7 +52,7 @@ func TestClientFlow(t *testing.T) {
 	cus := e.Customer(app, "u1")
 	older := e.Stripe.AttachCard(app.Stripe, cus, "visa", "4242")
 	newer := e.Stripe.AttachCard(app.Stripe, cus, "mastercard", "4444")
-	if err := c.SetDefaultPaymentMethod(ctx, "u1", older.ID); err != nil {
+	if _, err := c.SetDefaultPaymentMethod(ctx, "u1", older.ID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -69,7 +72,8 @@ func TestClientFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(&client.RemovedPaymentMethod{MethodID: older.ID, NewDefaultMethodID: newer.ID}, removed); diff != "" {
+	// No subscription moved: MovedSubscriptionIDs is empty ([] or nil alike).
+	if diff := cmp.Diff(&client.RemovedPaymentMethod{MethodID: older.ID, NewDefaultMethodID: newer.ID}, removed, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("removed (-want +got):\n%s", diff)
 	}
 }
@@ -121,5 +125,73 @@ func TestAllInvoices(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("invoice ids (-want +got):\n%s", diff)
+	}
+}
+
+// recorder keeps the headers of every request a client sends.
+type recorder struct {
+	next    http.RoundTripper
+	mu      sync.Mutex
+	methods []string
+	headers []http.Header
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.methods = append(r.methods, req.Method)
+	r.headers = append(r.headers, req.Header.Clone())
+	r.mu.Unlock()
+	return r.next.RoundTrip(req)
+}
+
+// TestClientNonces: every request carries a fresh, well-formed nonce,
+// which writes (POST, DELETE) must: identical writes in the same second
+// all pass, none is taken for a replay.
+func TestClientNonces(t *testing.T) {
+	e := apitest.New(t)
+	app := e.NewApp("a")
+	rec := &recorder{next: e.Server.Client().Transport}
+	c := client.New(app.ID, app.Platform, app.Secret,
+		client.WithBaseURL(e.Server.URL),
+		client.WithHTTPClient(&http.Client{Transport: rec}),
+		client.WithClock(e.Clock.Now)) // frozen: every request in the same second
+	ctx := context.Background()
+
+	for range 2 {
+		if _, err := c.CreatePaymentMethod(ctx, client.CreatePaymentMethodParams{AppUserID: "u1", Type: client.TypeSetupIntent}); err != nil {
+			t.Fatalf("identical CreatePaymentMethod: %v", err)
+		}
+	}
+	card := e.Stripe.AttachCard(app.Stripe, e.Customer(app, "u1"), "visa", "4242")
+	for range 2 {
+		if _, err := c.SetDefaultPaymentMethod(ctx, "u1", card.ID); err != nil {
+			t.Fatalf("identical SetDefaultPaymentMethod: %v", err)
+		}
+		if _, err := c.PaymentMethods(ctx, "u1"); err != nil {
+			t.Fatalf("identical PaymentMethods: %v", err)
+		}
+		// Authenticated, so the business answer: not ours to remove.
+		if _, err := c.RemovePaymentMethod(ctx, client.RemovePaymentMethodParams{AppUserID: "u1", MethodID: "pm_nope"}); !client.IsNotFound(err) {
+			t.Fatalf("identical RemovePaymentMethod: err = %v, want 1004", err)
+		}
+	}
+
+	seen := map[string]bool{}
+	writes := 0
+	for i, h := range rec.headers {
+		nonce := h.Get(signature.HeaderNonce)
+		if nonce == "" || !signature.ValidNonce(nonce) {
+			t.Errorf("%s #%d: %s = %q, want 1–64 printable ASCII characters", rec.methods[i], i, signature.HeaderNonce, nonce)
+		}
+		if seen[nonce] {
+			t.Errorf("%s #%d: nonce %q sent before", rec.methods[i], i, nonce)
+		}
+		seen[nonce] = true
+		if rec.methods[i] == http.MethodPost || rec.methods[i] == http.MethodDelete {
+			writes++
+		}
+	}
+	if len(rec.headers) != 8 || writes != 6 {
+		t.Errorf("recorded %d requests, %d writes; want 8 and 6", len(rec.headers), writes)
 	}
 }

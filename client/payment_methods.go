@@ -20,6 +20,9 @@ type CreatePaymentMethodParams struct {
 	Type       string `json:"type"`
 	SuccessURL string `json:"successUrl,omitempty"`
 	CancelURL  string `json:"cancelUrl,omitempty"`
+	// MakeDefault makes the new card the user's default once it is added,
+	// even when the user has one; the first card becomes the default anyway.
+	MakeDefault bool `json:"makeDefault,omitempty"`
 	// IdempotencyKey, when set, makes a retry return the first result.
 	IdempotencyKey string `json:"-"`
 }
@@ -102,10 +105,14 @@ type RemovePaymentMethodParams struct {
 }
 
 // RemovedPaymentMethod is removePaymentMethod's result; NewDefaultMethodID
-// is the method promoted to default when the removed one was the default.
+// is the method promoted to default when the removed one was the default,
+// MovedSubscriptionIDs the live subscriptions that now charge another card.
 type RemovedPaymentMethod = appwheel.RemovedPaymentMethod
 
-// RemovePaymentMethod detaches one of a user's payment methods.
+// RemovePaymentMethod detaches one of a user's payment methods. A live
+// subscription that charged it moves to another of the user's cards first;
+// removing the last card of a user with a live subscription is refused
+// (IsLastMethod) unless Force.
 func (c *Client) RemovePaymentMethod(ctx context.Context, p RemovePaymentMethodParams) (*RemovedPaymentMethod, error) {
 	q := url.Values{"appUserId": {p.AppUserID}}
 	if p.Force {
@@ -119,9 +126,17 @@ func (c *Client) RemovePaymentMethod(ctx context.Context, p RemovePaymentMethodP
 	return &out, nil
 }
 
-// SetDefaultPaymentMethod makes one of a user's methods the default that
-// subscriptions and invoices charge.
-func (c *Client) SetDefaultPaymentMethod(ctx context.Context, appUserID, methodID string) error {
+// DefaultPaymentMethod is SetDefaultPaymentMethod's result.
+type DefaultPaymentMethod = appwheel.DefaultPaymentMethod
+
+// SetDefaultPaymentMethod makes one of a user's methods the card that pays:
+// the default, and the card of the user's live subscriptions that named
+// another one of their own (MovedSubscriptionIDs).
+func (c *Client) SetDefaultPaymentMethod(ctx context.Context, appUserID, methodID string) (*DefaultPaymentMethod, error) {
 	body := map[string]string{"appUserId": appUserID}
-	return c.do(ctx, "POST", "/v1/stripe/payment-methods/"+url.PathEscape(methodID)+"/default", body, "", nil)
+	var out DefaultPaymentMethod
+	if err := c.do(ctx, "POST", "/v1/stripe/payment-methods/"+url.PathEscape(methodID)+"/default", body, "", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,6 +38,11 @@ func (d *dev) mustAddCard(user, token string) string {
 	pm, _ := si["payment_method"].(string)
 	if !strings.HasPrefix(pm, "pm_") {
 		d.t.Fatalf("confirmed setup intent has payment_method %v", si["payment_method"])
+	}
+	// The front end tells the app, which lists the user's cards: the new
+	// one shows at once (and is the default if it is the first).
+	if list := d.methods(user); !slices.ContainsFunc(list.Methods, func(m client.PaymentMethod) bool { return m.ID == pm }) {
+		d.t.Fatalf("card %s not listed right after it was added: %+v", pm, list.Methods)
 	}
 	return pm
 }
@@ -145,7 +151,7 @@ func TestDefaultAndGuardedRemoval(t *testing.T) {
 	c := ctx(t)
 	older := d.mustAddCard("u1", "pm_card_visa")
 	newer := d.mustAddCard("u1", "pm_card_mastercard")
-	if err := d.client.SetDefaultPaymentMethod(c, "u1", older); err != nil {
+	if _, err := d.client.SetDefaultPaymentMethod(c, "u1", older); err != nil {
 		t.Fatal(err)
 	}
 	if got := d.methods("u1").DefaultMethodID; got != older {
@@ -235,7 +241,7 @@ func TestDeclinedRenewal(t *testing.T) {
 	good := d.mustAddCard("u1", "pm_card_visa")
 	d.cli("sandbox", "subscribe", "--user", "u1", "--price", "monthly")
 	failing := d.mustAddCard("u1", "pm_card_chargeCustomerFail")
-	if err := d.client.SetDefaultPaymentMethod(c, "u1", failing); err != nil {
+	if _, err := d.client.SetDefaultPaymentMethod(c, "u1", failing); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.client.RemovePaymentMethod(c, client.RemovePaymentMethodParams{AppUserID: "u1", MethodID: good}); err != nil {

@@ -247,15 +247,19 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("ReplayToAnotherReplicaRefused", func(t *testing.T) {
-		target := "/v1/stripe/payment-methods?appUserId=race"
+		// A write's signature is accepted once across replicas; a read's
+		// is accepted as often as it is sent, on either.
+		body := []byte(`{"appUserId":"race","type":"setupIntent"}`)
 		ts := time.Now().Unix()
-		send := func(i int) int {
-			req, _ := http.NewRequest("GET", rs.urls[i]+target, nil)
+		send := func(i int, method, target string, body []byte, nonce string) int {
+			req, _ := http.NewRequest(method, rs.urls[i]+target, bytes.NewReader(body))
 			req.Header.Set(signature.HeaderAppID, rs.app.AppID)
 			req.Header.Set(signature.HeaderPlatform, "stripe")
 			req.Header.Set(signature.HeaderTimestamp, strconv.FormatInt(ts, 10))
-			req.Header.Set(signature.HeaderNonce, "replay-test")
-			req.Header.Set(signature.HeaderSignature, signature.Sign(rs.app.AppSecret, ts, "GET", target, nil, "replay-test"))
+			if nonce != "" {
+				req.Header.Set(signature.HeaderNonce, nonce)
+			}
+			req.Header.Set(signature.HeaderSignature, signature.Sign(rs.app.AppSecret, ts, method, target, body, nonce))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -264,11 +268,16 @@ func TestReplicas(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode
 		}
-		if got := send(0); got != 200 {
-			t.Fatalf("first: HTTP %d", got)
+		if got := send(0, "POST", "/v1/stripe/payment-methods", body, "replay-test"); got != 200 {
+			t.Fatalf("first write: HTTP %d", got)
 		}
-		if got := send(1); got != 401 {
-			t.Errorf("replay to the other replica: HTTP %d, want 401", got)
+		if got := send(1, "POST", "/v1/stripe/payment-methods", body, "replay-test"); got != 401 {
+			t.Errorf("write replayed to the other replica: HTTP %d, want 401", got)
+		}
+		for i := range 2 {
+			if got := send(i, "GET", "/v1/stripe/payment-methods?appUserId=race", nil, ""); got != 200 {
+				t.Errorf("the same read on replica %d: HTTP %d, want 200", i, got)
+			}
 		}
 	})
 
@@ -284,6 +293,66 @@ func TestReplicas(t *testing.T) {
 		}
 		if *first != *again {
 			t.Errorf("replayed on the other replica = %+v, want %+v", again, first)
+		}
+	})
+
+	t.Run("SubscriberKeepsACardAcrossReplicas", func(t *testing.T) {
+		// A card added through one replica, read through the other: the
+		// first becomes the default.
+		addCard := func(via, readVia *client.Client, token string) string {
+			setup, err := via.CreatePaymentMethod(c, client.CreatePaymentMethodParams{AppUserID: "payer", Type: client.TypeSetupIntent})
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, si := rs.sandbox.stripe("POST", "/v1/setup_intents/"+setup.SetupIntentID+"/confirm", url.Values{"payment_method": {token}})
+			pm, _ := si["payment_method"].(string)
+			if status != 200 || pm == "" {
+				t.Fatalf("confirm %s: HTTP %d %v", token, status, si)
+			}
+			if _, err := readVia.PaymentMethods(c, "payer"); err != nil {
+				t.Fatal(err)
+			}
+			return pm
+		}
+		visa := addCard(a, b, "pm_card_visa")
+		mastercard := addCard(b, a, "pm_card_mastercard")
+		list, err := a.PaymentMethods(c, "payer")
+		if err != nil || len(list.Methods) != 2 || list.DefaultMethodID != visa {
+			t.Fatalf("methods = %+v, %v; want 2, the first card %s the default", list, err, visa)
+		}
+		customer := rs.customerOf("payer")
+		status, sub := rs.sandbox.stripe("POST", "/v1/subscriptions", url.Values{
+			"customer": {customer}, "items[0][price]": {rs.sandbox.facts.Prices["monthly"]}, "default_payment_method": {mastercard},
+		})
+		if status != 200 || sub["status"] != "active" {
+			t.Fatalf("subscribe: HTTP %d %v", status, sub)
+		}
+
+		// Both cards removed at once, one through each replica: one
+		// removal passes and moves the subscription, the other is refused.
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, pm := range []string{visa, mastercard} {
+			wg.Go(func() {
+				_, errs[i] = []*client.Client{a, b}[i].RemovePaymentMethod(c, client.RemovePaymentMethodParams{AppUserID: "payer", MethodID: pm})
+			})
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) || !client.IsLastMethod(errs[0]) && !client.IsLastMethod(errs[1]) {
+			t.Fatalf("concurrent removals through both replicas: %v, %v; want one success and one 1005", errs[0], errs[1])
+		}
+		left, err := b.PaymentMethods(c, "payer")
+		if err != nil || len(left.Methods) != 1 {
+			t.Fatalf("left = %+v, %v; want one card", left, err)
+		}
+		_, got := rs.sandbox.stripe("GET", "/v1/subscriptions/"+sub["id"].(string), nil)
+		_, cus := rs.sandbox.stripe("GET", "/v1/customers/"+customer, nil)
+		charged, _ := got["default_payment_method"].(string)
+		if charged == "" {
+			charged, _ = cus["invoice_settings"].(map[string]any)["default_payment_method"].(string)
+		}
+		if charged != left.Methods[0].ID {
+			t.Errorf("the subscription charges %q at Stripe, want the remaining card %s", charged, left.Methods[0].ID)
 		}
 	})
 

@@ -170,7 +170,7 @@ func TestRemoveGuardAndDefaultPromotion(t *testing.T) {
 	}
 	older := e.Stripe.AttachCard(app.Stripe, cus, "visa", "4242")
 	newer := e.Stripe.AttachCard(app.Stripe, cus, "mastercard", "4444")
-	e.Stripe.AddSubscription(app.Stripe, cus, appwheel.Subscription{Status: "active", PriceID: "price_1", Interval: "month", IntervalCount: 1})
+	sub := e.Stripe.AddSubscription(app.Stripe, cus, appwheel.Subscription{Status: "active", PriceID: "price_1", Interval: "month", IntervalCount: 1})
 
 	e.do(app, req{method: "POST", target: pmPath + "/" + older.ID + "/default", body: `{"appUserId":"u1"}`}).want(t, 200, 0)
 	var list appwheel.PaymentMethodList
@@ -181,7 +181,8 @@ func TestRemoveGuardAndDefaultPromotion(t *testing.T) {
 
 	var removed appwheel.RemovedPaymentMethod
 	e.do(app, req{method: "DELETE", target: pmPath + "/" + older.ID + "?appUserId=u1"}).want(t, 200, 0).decode(t, &removed)
-	if diff := cmp.Diff(appwheel.RemovedPaymentMethod{MethodID: older.ID, NewDefaultMethodID: newer.ID}, removed); diff != "" {
+	want := appwheel.RemovedPaymentMethod{MethodID: older.ID, NewDefaultMethodID: newer.ID, MovedSubscriptionIDs: []string{sub.ID}}
+	if diff := cmp.Diff(want, removed); diff != "" {
 		t.Errorf("removed (-want +got):\n%s", diff)
 	}
 	// The last method while a subscription is active: refused, then forced.

@@ -14,9 +14,27 @@ import (
 )
 
 // authenticate identifies the app behind a /v1 request (API.md,
-// "Authentication"): an HMAC signature accepted once within ±300 s, or HTTP
-// Basic with the AppSecret for curl. The platform header must match the
-// app's platform and the route's, and the app must be enabled.
+// "Authentication"). The rules, all here, in the order they are checked:
+//
+//  1. The app: X-AppWheel-App-Id (or the HTTP Basic user, which must agree
+//     with it when both are sent) and X-AppWheel-Platform must be present,
+//     and the app must exist; otherwise 1002.
+//  2. The credential: HTTP Basic with an active AppSecret (for curl; no
+//     nonce, no replay refusal), or a signature: a timestamp within ±300 s,
+//     a well-formed X-AppWheel-Signature, an X-AppWheel-Nonce when given of
+//     1–64 printable ASCII characters and required on writes (see
+//     isWrite), and the HMAC checked in constant time against every active
+//     secret (both during a rotation's grace). Any failure is 1002, and
+//     nothing below is revealed to a request that fails here.
+//  3. The authorisation: the platform header must be the app's platform and
+//     the route's, and the app must be enabled; otherwise 1003. These
+//     checks touch no state, so a wrong platform is 1003 however often the
+//     same signed request is sent.
+//  4. Only then, for a signed write, the replay store: its signature is
+//     recorded in the database (shared by every replica) and a second use
+//     within the window is 1002. A read (GET) is authenticated by its
+//     signature and window alone, as AWS Signature V4 does: identical reads
+//     all pass, and nothing is written to authenticate one.
 //
 // Returns EUNAUTHENTICATED or EFORBIDDEN; the messages say what is wrong
 // but never echo a secret.
@@ -45,11 +63,12 @@ func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*a
 		return nil, err
 	}
 	now := s.now()
+	var signed *signedRequest
 	if isBasic {
 		if !basicSecretMatches(basicSecret, app.ActiveSecrets(now)) {
 			return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "wrong AppSecret")
 		}
-	} else if err := s.verifySignature(r, body, app, now); err != nil {
+	} else if signed, err = s.verifySignature(r, body, app, now); err != nil {
 		return nil, err
 	}
 
@@ -62,32 +81,57 @@ func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*a
 	if app.Disabled {
 		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "app is disabled")
 	}
+
+	if signed != nil && isWrite(r.Method) {
+		if err := s.useOnce(r, app, signed); err != nil {
+			return nil, err
+		}
+	}
 	return app, nil
 }
 
-func (s *Server) verifySignature(r *http.Request, body []byte, app *appwheel.App, now time.Time) error {
+// isWrite reports whether requests of this method must carry a nonce and
+// are accepted once. Only the safe methods (GET, and HEAD, which the mux
+// serves with the GET routes) are reads; every other method is a write, so
+// a route added later is replay-protected unless it is a read.
+func isWrite(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead
+}
+
+// signedRequest is what a verified signature leaves for the replay check.
+type signedRequest struct {
+	sum []byte // the MAC
+	ts  int64  // its timestamp, Unix seconds
+}
+
+// verifySignature checks the signature headers of a request and its MAC
+// under the app's active secrets. It reads no state and writes none.
+func (s *Server) verifySignature(r *http.Request, body []byte, app *appwheel.App, now time.Time) (*signedRequest, error) {
 	tsHeader := r.Header.Get(signature.HeaderTimestamp)
 	sigHeader := r.Header.Get(signature.HeaderSignature)
 	switch {
 	case tsHeader == "":
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header", signature.HeaderTimestamp)
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header", signature.HeaderTimestamp)
 	case sigHeader == "":
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header (or Basic auth)", signature.HeaderSignature)
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header (or Basic auth)", signature.HeaderSignature)
 	}
 	ts, err := signature.ParseTimestamp(tsHeader)
 	if err != nil {
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s: %v", signature.HeaderTimestamp, err)
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s: %v", signature.HeaderTimestamp, err)
 	}
 	if !signature.Fresh(ts, now) {
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s is more than %d s from the server's clock", signature.HeaderTimestamp, int(signature.Tolerance.Seconds()))
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s is more than %d s from the server's clock", signature.HeaderTimestamp, int(signature.Tolerance.Seconds()))
 	}
 	sum, err := signature.Parse(sigHeader)
 	if err != nil {
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s: %v", signature.HeaderSignature, err)
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s: %v", signature.HeaderSignature, err)
 	}
 	nonce := r.Header.Get(signature.HeaderNonce)
 	if !signature.ValidNonce(nonce) {
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s must be 1–%d printable ASCII characters", signature.HeaderNonce, signature.MaxNonceLen)
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "%s must be 1–%d printable ASCII characters", signature.HeaderNonce, signature.MaxNonceLen)
+	}
+	if nonce == "" && isWrite(r.Method) {
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header: required on %s (1–%d printable ASCII characters, new for each request, and signed)", signature.HeaderNonce, r.Method, signature.MaxNonceLen)
 	}
 	valid := false
 	for _, secret := range app.ActiveSecrets(now) {
@@ -96,17 +140,22 @@ func (s *Server) verifySignature(r *http.Request, body []byte, app *appwheel.App
 	}
 	if !valid {
 		s.logger.InfoContext(r.Context(), "signature mismatch", slog.String("app_id", app.ID))
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "signature does not match the request")
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "signature does not match the request")
 	}
-	// The signature is the nonce: the database remembers it until it could
-	// no longer pass the freshness check on any replica, whose clocks may
-	// differ by up to another Tolerance.
-	fresh, err := s.store.UseNonce(r.Context(), app.ID, hex.EncodeToString(sum), time.Unix(ts, 0).Add(2*signature.Tolerance))
+	return &signedRequest{sum: sum, ts: ts}, nil
+}
+
+// useOnce records a signed write's signature, refusing one already used.
+// The signature is the nonce: the database remembers it until it could no
+// longer pass the freshness check on any replica, whose clocks may differ
+// by up to another Tolerance.
+func (s *Server) useOnce(r *http.Request, app *appwheel.App, signed *signedRequest) error {
+	fresh, err := s.store.UseNonce(r.Context(), app.ID, hex.EncodeToString(signed.sum), time.Unix(signed.ts, 0).Add(2*signature.Tolerance))
 	if err != nil {
 		return err
 	}
 	if !fresh {
-		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "request replayed: each signature is accepted once")
+		return appwheel.Errorf(appwheel.EUNAUTHENTICATED, "request replayed: each signature of a %s is accepted once", r.Method)
 	}
 	return nil
 }

@@ -106,11 +106,13 @@ func (fe *fuzzEnv) serve(method, target string, headers map[string]string, body 
 func (fe *fuzzEnv) signedHeaders(app *appwheel.App, method, target string, body []byte) map[string]string {
 	fe.Clock.Advance(time.Second)
 	ts := fe.Clock.Now().Unix()
+	nonce := strconv.FormatInt(ts, 10) // writes must carry one; unique, as ts is
 	return map[string]string{
 		signature.HeaderAppID:     app.ID,
 		signature.HeaderPlatform:  app.Platform,
 		signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
-		signature.HeaderSignature: signature.Sign(app.Secret, ts, method, target, body, ""),
+		signature.HeaderNonce:     nonce,
+		signature.HeaderSignature: signature.Sign(app.Secret, ts, method, target, body, nonce),
 		"Content-Type":            "application/json",
 	}
 }

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -51,11 +52,18 @@ func (e *env) do(app *appwheel.App, r req) response {
 		e.Clock.Advance(time.Second)
 		ts = e.Clock.Now().Unix()
 	}
+	// Writes must carry a nonce (README, "Authentication"); one given in
+	// r.headers is the one signed.
+	nonce := r.headers[signature.HeaderNonce]
+	if nonce == "" && r.method != http.MethodGet {
+		nonce = rand.Text()
+	}
 	h := map[string]string{
 		signature.HeaderAppID:     app.ID,
 		signature.HeaderPlatform:  app.Platform,
 		signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
-		signature.HeaderSignature: signature.Sign(app.Secret, ts, r.method, r.target, []byte(r.body), ""),
+		signature.HeaderNonce:     nonce,
+		signature.HeaderSignature: signature.Sign(app.Secret, ts, r.method, r.target, []byte(r.body), nonce),
 	}
 	for k, v := range r.headers {
 		h[k] = v

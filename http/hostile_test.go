@@ -64,8 +64,15 @@ func newHWorld(t *testing.T, mirror bool) *hWorld {
 	w.pmA1b = s.AttachCard(w.a.Stripe, w.cusA1, "mastercard", "4444").ID
 	w.pmA2 = s.AttachCard(w.a.Stripe, w.cusA2, "visa", "1111").ID
 	w.pmB1 = s.AttachCard(w.b.Stripe, w.cusB1, "amex", "0005").ID
-	if err := s.SetDefaultPaymentMethod(ctx, w.a.Stripe, w.cusA1, w.pmA1, ""); err != nil {
-		t.Fatal(err)
+	// Every user with a card has a default, so that no read has a default
+	// to settle (billing's settleDefault): the probes then must change nothing.
+	for _, d := range []struct {
+		acct           appwheel.StripeAccount
+		customer, card string
+	}{{w.a.Stripe, w.cusA1, w.pmA1}, {w.a.Stripe, w.cusA2, w.pmA2}, {w.b.Stripe, w.cusB1, w.pmB1}} {
+		if err := s.SetDefaultPaymentMethod(ctx, d.acct, d.customer, d.card, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.subA1 = s.AddSubscription(w.a.Stripe, w.cusA1, appwheel.Subscription{
 		Status: "active", PriceID: "price_monthly", Interval: "month", IntervalCount: 1,
@@ -834,7 +841,8 @@ func TestHostileHeaders(t *testing.T) {
 			signature.HeaderAppID:     app.ID,
 			signature.HeaderPlatform:  "stripe",
 			signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
-			signature.HeaderSignature: signature.Sign(app.Secret, ts, "POST", pmPath, []byte(`{"appUserId":"u1","type":"setupIntent"}`), ""),
+			signature.HeaderNonce:     "n1",
+			signature.HeaderSignature: signature.Sign(app.Secret, ts, "POST", pmPath, []byte(`{"appUserId":"u1","type":"setupIntent"}`), "n1"),
 		}
 		for k, v := range extra {
 			h[k] = v

@@ -9,13 +9,14 @@ import (
 )
 
 // handleCreatePaymentMethod is createPaymentMethod:
-// POST /v1/stripe/payment-methods {"appUserId","type","successUrl","cancelUrl"}.
+// POST /v1/stripe/payment-methods {"appUserId","type","successUrl","cancelUrl","makeDefault"?}.
 func (s *Server) handleCreatePaymentMethod(ctx context.Context, r *http.Request, c *call) (any, error) {
 	var req struct {
-		AppUserID  string `json:"appUserId"`
-		Type       string `json:"type"`
-		SuccessURL string `json:"successUrl"`
-		CancelURL  string `json:"cancelUrl"`
+		AppUserID   string `json:"appUserId"`
+		Type        string `json:"type"`
+		SuccessURL  string `json:"successUrl"`
+		CancelURL   string `json:"cancelUrl"`
+		MakeDefault bool   `json:"makeDefault"`
 	}
 	if _, err := query(r); err != nil {
 		return nil, err
@@ -28,6 +29,7 @@ func (s *Server) handleCreatePaymentMethod(ctx context.Context, r *http.Request,
 		Type:           appwheel.AddPaymentMethodType(req.Type),
 		SuccessURL:     req.SuccessURL,
 		CancelURL:      req.CancelURL,
+		MakeDefault:    req.MakeDefault,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 }
@@ -61,7 +63,8 @@ func (s *Server) handleRemovePaymentMethod(ctx context.Context, r *http.Request,
 	})
 }
 
-// handleSetDefaultPaymentMethod makes a method the user's default:
+// handleSetDefaultPaymentMethod makes a method the card that pays (the
+// default, and the card of live subscriptions that name their own):
 // POST /v1/stripe/payment-methods/{methodId}/default {"appUserId"}.
 func (s *Server) handleSetDefaultPaymentMethod(ctx context.Context, r *http.Request, c *call) (any, error) {
 	var req struct {
@@ -73,9 +76,5 @@ func (s *Server) handleSetDefaultPaymentMethod(ctx context.Context, r *http.Requ
 	if err := decodeJSON(c.body, &req); err != nil {
 		return nil, err
 	}
-	methodID := r.PathValue("methodId")
-	if err := s.billing.SetDefaultPaymentMethod(ctx, c.app, req.AppUserID, methodID, r.Header.Get("Idempotency-Key")); err != nil {
-		return nil, err
-	}
-	return map[string]string{"defaultMethodId": methodID}, nil
+	return s.billing.SetDefaultPaymentMethod(ctx, c.app, req.AppUserID, r.PathValue("methodId"), r.Header.Get("Idempotency-Key"))
 }

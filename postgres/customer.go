@@ -58,7 +58,8 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error) {
 	_, err := db.pool.Exec(ctx, `
 		UPDATE customers SET stripe_customer_id = $1, created_at = $2,
-			default_payment_method_id = '', deleted = false, version = 0, synced_at = NULL, setup_pending_until = NULL
+			default_payment_method_id = '', deleted = false, version = 0, synced_at = NULL, setup_pending_until = NULL, setup_pending_intent_id = '',
+			default_setup_intent_id = ''
 		WHERE app_id = $3 AND app_user_id = $4 AND stripe_customer_id = $5`,
 		newCustomerID, now, appID, appUserID, oldCustomerID)
 	if isUniqueViolation(err) {

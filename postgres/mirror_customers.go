@@ -13,7 +13,8 @@ import (
 
 // customerStateColumns is the column list every customer state query reads,
 // in scanCustomerState's order.
-const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until`
+const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until,
+	setup_pending_intent_id, default_setup_intent_id`
 
 // CustomerState returns the user's mirrored customer, or ENOTFOUND when the
 // user has no customer. A customer the mirror has not seen yet has its
@@ -82,16 +83,27 @@ func (db *DB) MarkSynced(ctx context.Context, appID, appUserID string, at time.T
 	return nil
 }
 
-// SetSetupPending sets (or, with a zero until, clears) the user's pending
-// setup window.
-func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE customers SET setup_pending_until = $1 WHERE app_id = $2 AND app_user_id = $3`,
-		nullTime(until), appID, appUserID)
+// SetSetupPending opens the user's pending setup window for setupIntentID.
+func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time, setupIntentID string) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE customers SET setup_pending_until = $1, setup_pending_intent_id = $2
+		WHERE app_id = $3 AND app_user_id = $4`,
+		nullTime(until), setupIntentID, appID, appUserID)
 	if err != nil {
 		return fmt.Errorf("postgres: set setup pending of %q in app %q: %w", appUserID, appID, err)
 	}
 	if !wrote(tag) {
 		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
+}
+
+// ClearSetupPending closes the user's pending setup window if it is still
+// setupIntentID's: a compare-and-swap in one UPDATE, as ClearDefaultSetup.
+func (db *DB) ClearSetupPending(ctx context.Context, appID, appUserID, setupIntentID string) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE customers SET setup_pending_until = NULL, setup_pending_intent_id = ''
+		WHERE app_id = $1 AND app_user_id = $2 AND setup_pending_intent_id = $3`,
+		appID, appUserID, setupIntentID); err != nil {
+		return fmt.Errorf("postgres: clear setup pending of %q in app %q: %w", appUserID, appID, err)
 	}
 	return nil
 }
@@ -124,10 +136,39 @@ func scanCustomerState(row pgx.Row) (*appwheel.CustomerState, error) {
 		cs                appwheel.CustomerState
 		syncedAt, pending pgtype.Timestamptz
 	)
-	if err := row.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending); err != nil {
+	if err := row.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending,
+		&cs.SetupPendingIntentID, &cs.DefaultSetupIntentID); err != nil {
 		return nil, err
 	}
 	cs.SyncedAt = fromNullTime(syncedAt)
 	cs.SetupPendingUntil = fromNullTime(pending)
 	return &cs, nil
+}
+
+// SetDefaultSetup records setupIntentID as the user's default setup intent,
+// replacing any.
+func (db *DB) SetDefaultSetup(ctx context.Context, appID, appUserID, setupIntentID string) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE customers SET default_setup_intent_id = $1 WHERE app_id = $2 AND app_user_id = $3`,
+		setupIntentID, appID, appUserID)
+	if err != nil {
+		return fmt.Errorf("postgres: set default setup of %q in app %q: %w", appUserID, appID, err)
+	}
+	if !wrote(tag) {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
+}
+
+// ClearDefaultSetup clears the user's default setup intent if it is still
+// setupIntentID: a compare-and-swap in one UPDATE (a racing
+// SetDefaultSetup holds the row lock; the UPDATE then re-checks the value
+// it committed), so the end of an older setup never clears a newer one. An
+// unknown user, like a newer intent, matches no row and is no error.
+func (db *DB) ClearDefaultSetup(ctx context.Context, appID, appUserID, setupIntentID string) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE customers SET default_setup_intent_id = ''
+		WHERE app_id = $1 AND app_user_id = $2 AND default_setup_intent_id = $3`,
+		appID, appUserID, setupIntentID); err != nil {
+		return fmt.Errorf("postgres: clear default setup of %q in app %q: %w", appUserID, appID, err)
+	}
+	return nil
 }

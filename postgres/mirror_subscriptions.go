@@ -11,7 +11,7 @@ import (
 // subscriptionColumns is the column list every subscription query reads, in
 // scanSubscription's order.
 const subscriptionColumns = `id, customer_id, status, price_id, interval, interval_count,
-	current_period_end, cancel_at_period_end, created`
+	current_period_end, cancel_at_period_end, created, default_payment_method_id`
 
 // SaveSubscription writes sub when version is newer than the stored one,
 // reports whether it wrote, and records sub.Status as observed at version in
@@ -29,7 +29,7 @@ func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO subscriptions (app_id, `+subscriptionColumns+`, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (app_id, id) DO UPDATE SET
 				customer_id = excluded.customer_id,
 				status = excluded.status,
@@ -39,10 +39,11 @@ func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.
 				current_period_end = excluded.current_period_end,
 				cancel_at_period_end = excluded.cancel_at_period_end,
 				created = excluded.created,
+				default_payment_method_id = excluded.default_payment_method_id,
 				version = excluded.version
 			WHERE excluded.version > subscriptions.version`,
 			appID, sub.ID, sub.CustomerID, sub.Status, sub.PriceID, sub.Interval, sub.IntervalCount,
-			sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, version)
+			sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, sub.DefaultPaymentMethodID, version)
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs [
 func scanSubscription(row pgx.Row) (*appwheel.Subscription, error) {
 	var sub appwheel.Subscription
 	if err := row.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PriceID, &sub.Interval, &sub.IntervalCount,
-		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created); err != nil {
+		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created, &sub.DefaultPaymentMethodID); err != nil {
 		return nil, err
 	}
 	return &sub, nil

@@ -55,6 +55,9 @@ func TestAdapter(t *testing.T) {
 		if want := e.srv.URL + "/checkout/" + s.ID; s.URL != want || !strings.HasPrefix(s.ID, "cs_test_") {
 			t.Errorf("got session %s url %q, want cs_test_… at %q", s.ID, s.URL, want)
 		}
+		if !strings.HasPrefix(s.SetupIntentID, "seti_") {
+			t.Errorf("got session SetupIntent %q, want seti_…", s.SetupIntentID)
+		}
 	})
 	var clientSecret, setupIntentID string
 	t.Run("CreateSetupIntent", func(t *testing.T) {
@@ -73,6 +76,17 @@ func TestAdapter(t *testing.T) {
 	si := e.mustCall(t, 200, "pk_test_adapter", "POST", "/v1/setup_intents/"+setupIntentID+"/confirm",
 		vals("payment_method", "pm_card_visa", "client_secret", clientSecret))
 	pmID := str(si, "payment_method")
+
+	t.Run("SetupIntent", func(t *testing.T) {
+		got, err := p.SetupIntent(ctx, acct, setupIntentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := appwheel.SetupIntent{ID: setupIntentID, Status: "succeeded", PaymentMethodID: pmID}
+		if *got != want {
+			t.Errorf("got %+v, want %+v", *got, want)
+		}
+	})
 
 	t.Run("PaymentMethod", func(t *testing.T) {
 		pm, err := p.PaymentMethod(ctx, acct, pmID)
@@ -134,6 +148,22 @@ func TestAdapter(t *testing.T) {
 			Interval: "month", IntervalCount: 1, CurrentPeriodEnd: wantEnd, Created: start.Unix()}
 		if *s != want {
 			t.Errorf("got %+v, want %+v", *s, want)
+		}
+	})
+	t.Run("SetSubscriptionPaymentMethod", func(t *testing.T) {
+		if err := p.SetSubscriptionPaymentMethod(ctx, acct, str(sub, "id"), pmID, "move-1"); err != nil {
+			t.Fatal(err)
+		}
+		subs, err := p.Subscriptions(ctx, acct, cus.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := subs[0].DefaultPaymentMethodID; got != pmID {
+			t.Errorf("got the subscription's card %q, want %q", got, pmID)
+		}
+		err = p.SetSubscriptionPaymentMethod(ctx, acct, "sub_nope", pmID, "")
+		if appwheel.ErrorCode(err) != appwheel.ENOTFOUND {
+			t.Errorf("unknown subscription: got %v, want ENOTFOUND", err)
 		}
 	})
 	t.Run("Invoices", func(t *testing.T) {

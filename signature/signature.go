@@ -4,9 +4,12 @@
 //	v1=hex(HMAC-SHA256(AppSecret, timestamp "\n" METHOD "\n" request-target "\n" hex(SHA-256(body))))
 //
 // A request may also carry X-AppWheel-Nonce (1–64 printable ASCII
-// characters); it is then signed too, appended as "\n" nonce. Since each
-// signature is accepted once, two identical requests in the same second
-// would otherwise collide: the SDKs send a random nonce with every request.
+// characters, no spaces); it is then signed too, appended as "\n" nonce.
+// Writes (POST, DELETE) must carry one: the server accepts a write's
+// signature once, and the nonce keeps two identical writes in the same
+// second apart. Reads (GET) may omit it: they are authenticated by the
+// signature and the ±Tolerance window alone, and never refused as replays.
+// The SDKs send a random nonce with every request.
 package signature
 
 import (
@@ -97,7 +100,10 @@ func Valid(sum []byte, secret string, timestamp int64, method, target string, bo
 	return hmac.Equal(sum, mac(secret, timestamp, method, target, body, nonce))
 }
 
-// ValidNonce reports whether an X-AppWheel-Nonce value is acceptable.
+// ValidNonce reports whether an X-AppWheel-Nonce value is well formed: at
+// most MaxNonceLen printable ASCII characters other than space. The empty
+// string stands for no header, which is well formed too; whether a request
+// must carry a nonce (a write must) is the server's rule, not this one.
 func ValidNonce(nonce string) bool {
 	if len(nonce) > MaxNonceLen {
 		return false

@@ -54,7 +54,8 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error) {
 	_, err := db.exec(ctx, `
 		UPDATE customers SET stripe_customer_id = ?, created_at = ?,
-			default_payment_method_id = '', deleted = 0, version = 0, synced_at = NULL, setup_pending_until = NULL
+			default_payment_method_id = '', deleted = 0, version = 0, synced_at = NULL, setup_pending_until = NULL, setup_pending_intent_id = '',
+			default_setup_intent_id = ''
 		WHERE app_id = ? AND app_user_id = ? AND stripe_customer_id = ?`,
 		newCustomerID, toMicros(now), appID, appUserID, oldCustomerID)
 	if isUniqueViolation(err) {

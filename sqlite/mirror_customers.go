@@ -12,7 +12,8 @@ import (
 
 // customerStateColumns is the column list every customer state query reads,
 // in scanCustomerState's order.
-const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until`
+const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until,
+	setup_pending_intent_id, default_setup_intent_id`
 
 // CustomerState returns the user's mirrored customer, or ENOTFOUND when the
 // user has no customer. A customer the mirror has not seen yet has its
@@ -109,7 +110,8 @@ func scanCustomerState(s scanner) (*appwheel.CustomerState, error) {
 		cs                appwheel.CustomerState
 		syncedAt, pending sql.NullInt64
 	)
-	if err := s.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending); err != nil {
+	if err := s.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending,
+		&cs.SetupPendingIntentID, &cs.DefaultSetupIntentID); err != nil {
 		return nil, err
 	}
 	cs.SyncedAt = fromNullMicros(syncedAt)
@@ -117,11 +119,11 @@ func scanCustomerState(s scanner) (*appwheel.CustomerState, error) {
 	return &cs, nil
 }
 
-// SetSetupPending sets (or, with a zero until, clears) the user's pending
-// setup window.
-func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time) error {
-	res, err := db.exec(ctx, `UPDATE customers SET setup_pending_until = ? WHERE app_id = ? AND app_user_id = ?`,
-		toNullMicros(until), appID, appUserID)
+// SetSetupPending opens the user's pending setup window for setupIntentID.
+func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, until time.Time, setupIntentID string) error {
+	res, err := db.exec(ctx, `UPDATE customers SET setup_pending_until = ?, setup_pending_intent_id = ?
+		WHERE app_id = ? AND app_user_id = ?`,
+		toNullMicros(until), setupIntentID, appID, appUserID)
 	if err != nil {
 		return fmt.Errorf("sqlite: set setup pending of %q in app %q: %w", appUserID, appID, err)
 	}
@@ -129,6 +131,48 @@ func (db *DB) SetSetupPending(ctx context.Context, appID, appUserID string, unti
 		return fmt.Errorf("sqlite: set setup pending of %q in app %q: %w", appUserID, appID, err)
 	} else if n == 0 {
 		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
+}
+
+// ClearSetupPending closes the user's pending setup window if it is still
+// setupIntentID's: a compare-and-swap in one UPDATE, as ClearDefaultSetup.
+func (db *DB) ClearSetupPending(ctx context.Context, appID, appUserID, setupIntentID string) error {
+	if _, err := db.exec(ctx, `UPDATE customers SET setup_pending_until = NULL, setup_pending_intent_id = ''
+		WHERE app_id = ? AND app_user_id = ? AND setup_pending_intent_id = ?`,
+		appID, appUserID, setupIntentID); err != nil {
+		return fmt.Errorf("sqlite: clear setup pending of %q in app %q: %w", appUserID, appID, err)
+	}
+	return nil
+}
+
+// SetDefaultSetup records setupIntentID as the user's default setup intent,
+// replacing any.
+func (db *DB) SetDefaultSetup(ctx context.Context, appID, appUserID, setupIntentID string) error {
+	res, err := db.exec(ctx, `UPDATE customers SET default_setup_intent_id = ? WHERE app_id = ? AND app_user_id = ?`,
+		setupIntentID, appID, appUserID)
+	if err != nil {
+		return fmt.Errorf("sqlite: set default setup of %q in app %q: %w", appUserID, appID, err)
+	}
+	ok, err := wrote(res, "set default setup of %q in app %q", appUserID, appID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
+	}
+	return nil
+}
+
+// ClearDefaultSetup clears the user's default setup intent if it is still
+// setupIntentID: a compare-and-swap in one UPDATE, so the end of an older
+// setup never clears a newer one recorded meanwhile. An unknown user, like
+// a newer intent, matches no row and is no error.
+func (db *DB) ClearDefaultSetup(ctx context.Context, appID, appUserID, setupIntentID string) error {
+	if _, err := db.exec(ctx, `UPDATE customers SET default_setup_intent_id = ''
+		WHERE app_id = ? AND app_user_id = ? AND default_setup_intent_id = ?`,
+		appID, appUserID, setupIntentID); err != nil {
+		return fmt.Errorf("sqlite: clear default setup of %q in app %q: %w", appUserID, appID, err)
 	}
 	return nil
 }

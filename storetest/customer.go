@@ -42,7 +42,17 @@ func testCustomers(t *testing.T, newStore NewStoreFunc) {
 		if _, err := s.PutCustomer(ctx, "app_a", "user_1", "cus_old", t0); err != nil {
 			t.Fatal(err)
 		}
+		// The old customer's mirror state, all of which the replace resets.
 		if err := s.MarkSynced(ctx, "app_a", "user_1", t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SaveCustomer(ctx, "app_a", &appwheel.Customer{ID: "cus_old", DefaultPaymentMethodID: "pm_old"}, 100); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetSetupPending(ctx, "app_a", "user_1", t0.Add(time.Hour), "seti_pending"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetDefaultSetup(ctx, "app_a", "user_1", "seti_old"); err != nil {
 			t.Fatal(err)
 		}
 		replaces := []struct{ old, new, want string }{
@@ -55,13 +65,7 @@ func testCustomers(t *testing.T, newStore NewStoreFunc) {
 				t.Errorf("ReplaceCustomer(%s → %s) = %q, %v; want %q", r.old, r.new, got, err, r.want)
 			}
 		}
-		st, err := s.CustomerState(ctx, "app_a", "user_1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.CustomerID != "cus_new" || !st.SyncedAt.IsZero() {
-			t.Errorf("state after replace = %+v; want cus_new, not synced", st)
-		}
+		checkCustomerState(t, s, "app_a", &appwheel.CustomerState{AppUserID: "user_1", CustomerID: "cus_new"})
 		if _, err := s.CustomerOwner(ctx, "app_a", "cus_old"); appwheel.ErrorCode(err) != appwheel.ENOTFOUND {
 			t.Errorf("CustomerOwner(cus_old) = %v; want ENOTFOUND", err)
 		}

@@ -375,6 +375,111 @@ func testMirrorCustomers(t *testing.T, newStore NewStoreFunc) {
 		err := s.MarkSynced(t.Context(), "app_b", "user_2", t0)
 		wantCode(t, "MarkSynced of a user with no customer", err, appwheel.ENOTFOUND)
 	})
+
+	t.Run("SetupPending", func(t *testing.T) {
+		s := newMirrorWithApps(t, newStore, "app_a", "app_b")
+		ctx := t.Context()
+		mustPutCustomer(t, s, "app_a", "user_1", "cus_a1")
+		mustPutCustomer(t, s, "app_b", "user_1", "cus_b1")
+		until := t0.Add(30 * time.Minute)
+		state := func(until time.Time, id string) *appwheel.CustomerState {
+			return &appwheel.CustomerState{AppUserID: "user_1", CustomerID: "cus_a1", SetupPendingUntil: until, SetupPendingIntentID: id}
+		}
+		set := func(until time.Time, id string) {
+			t.Helper()
+			if err := s.SetSetupPending(ctx, "app_a", "user_1", until, id); err != nil {
+				t.Fatalf("SetSetupPending(%s): %v", id, err)
+			}
+		}
+		clear := func(app, id string) {
+			t.Helper()
+			if err := s.ClearSetupPending(ctx, app, "user_1", id); err != nil {
+				t.Fatalf("ClearSetupPending(%s, %s): %v", app, id, err)
+			}
+		}
+		set(until, "seti_1")
+		checkCustomerState(t, s, "app_a", state(until, "seti_1"))
+		// A newer setup opens the window again; the older one's end leaves it.
+		set(until.Add(time.Minute), "seti_2")
+		clear("app_a", "seti_1")
+		checkCustomerState(t, s, "app_a", state(until.Add(time.Minute), "seti_2"))
+		clear("app_b", "seti_2") // another app's user of the same appUserId
+		checkCustomerState(t, s, "app_a", state(until.Add(time.Minute), "seti_2"))
+		clear("app_a", "seti_2")
+		checkCustomerState(t, s, "app_a", state(time.Time{}, ""))
+
+		err := s.SetSetupPending(ctx, "app_a", "user_2", until, "seti_3")
+		wantCode(t, "SetSetupPending of a user with no customer", err, appwheel.ENOTFOUND)
+		if err := s.ClearSetupPending(ctx, "app_a", "user_2", "seti_3"); err != nil {
+			t.Errorf("ClearSetupPending of a user with no customer: got error %v, want nil", err)
+		}
+	})
+
+	t.Run("DefaultSetup", func(t *testing.T) {
+		s := newMirrorWithApps(t, newStore, "app_a", "app_b")
+		mustPutCustomer(t, s, "app_a", "user_1", "cus_a1")
+		mustPutCustomer(t, s, "app_b", "user_1", "cus_b1") // another app's user, same appUserId
+		mustSetDefaultSetup(t, s, "app_b", "user_1", "seti_b")
+		state := func(setupIntentID string) *appwheel.CustomerState {
+			return &appwheel.CustomerState{AppUserID: "user_1", CustomerID: "cus_a1", DefaultSetupIntentID: setupIntentID}
+		}
+		checkCustomerState(t, s, "app_a", state(""))
+
+		steps := []struct {
+			name  string
+			clear bool // ClearDefaultSetup, else SetDefaultSetup
+			id    string
+			want  string
+		}{
+			{"set", false, "seti_1", "seti_1"},
+			{"set again", false, "seti_1", "seti_1"},
+			{"clear another", true, "seti_other", "seti_1"},
+			{"clear empty", true, "", "seti_1"},
+			{"replace", false, "seti_2", "seti_2"},
+			{"clear the replaced", true, "seti_1", "seti_2"}, // an older setup ending late
+			{"clear", true, "seti_2", ""},
+			{"clear again", true, "seti_2", ""},
+			{"set after clear", false, "seti_3", "seti_3"},
+		}
+		for _, st := range steps {
+			if st.clear {
+				mustClearDefaultSetup(t, s, "app_a", "user_1", st.id)
+			} else {
+				mustSetDefaultSetup(t, s, "app_a", "user_1", st.id)
+			}
+			t.Run(st.name, func(t *testing.T) { checkCustomerState(t, s, "app_a", state(st.want)) })
+		}
+
+		// SyncedBefore returns it too.
+		mustMarkSynced(t, s, "app_a", "user_1", t0)
+		got, err := s.SyncedBefore(t.Context(), "app_a", t0.Add(time.Hour), 10)
+		if err != nil {
+			t.Fatalf("SyncedBefore: got error %v, want nil", err)
+		}
+		want := state("seti_3")
+		want.SyncedAt = t0
+		if diff := gocmp.Diff([]*appwheel.CustomerState{want}, got, equateMicro); diff != "" {
+			t.Errorf("SyncedBefore(app_a) mismatch (-want +got):\n%s", diff)
+		}
+
+		// app_b's user_1 saw none of it, and app_a's Clear of its id does
+		// not reach it.
+		mustClearDefaultSetup(t, s, "app_a", "user_1", "seti_b")
+		checkCustomerState(t, s, "app_b", &appwheel.CustomerState{AppUserID: "user_1", CustomerID: "cus_b1", DefaultSetupIntentID: "seti_b"})
+
+		for _, k := range []struct{ app, user string }{
+			{"app_a", "user_2"},
+			{"app_b", "user_2"},
+		} {
+			err := s.SetDefaultSetup(t.Context(), k.app, k.user, "seti_1")
+			wantCode(t, fmt.Sprintf("SetDefaultSetup(%s, %s) of a user with no customer", k.app, k.user), err, appwheel.ENOTFOUND)
+			if err := s.ClearDefaultSetup(t.Context(), k.app, k.user, "seti_1"); err != nil {
+				t.Errorf("ClearDefaultSetup(%s, %s) of a user with no customer: got error %v, want nil", k.app, k.user, err)
+			}
+			_, err = s.CustomerState(t.Context(), k.app, k.user)
+			wantCode(t, fmt.Sprintf("CustomerState(%s, %s) after Set/ClearDefaultSetup", k.app, k.user), err, appwheel.ENOTFOUND)
+		}
+	})
 }
 
 func mustPutCustomer(t *testing.T, s appwheel.Store, appID, appUserID, customerID string) {
@@ -388,6 +493,20 @@ func mustMarkSynced(t *testing.T, s appwheel.MirrorStore, appID, appUserID strin
 	t.Helper()
 	if err := s.MarkSynced(t.Context(), appID, appUserID, at); err != nil {
 		t.Fatalf("MarkSynced(%s, %s): got error %v, want nil", appID, appUserID, err)
+	}
+}
+
+func mustSetDefaultSetup(t *testing.T, s appwheel.MirrorStore, appID, appUserID, setupIntentID string) {
+	t.Helper()
+	if err := s.SetDefaultSetup(t.Context(), appID, appUserID, setupIntentID); err != nil {
+		t.Fatalf("SetDefaultSetup(%s, %s, %q): got error %v, want nil", appID, appUserID, setupIntentID, err)
+	}
+}
+
+func mustClearDefaultSetup(t *testing.T, s appwheel.MirrorStore, appID, appUserID, setupIntentID string) {
+	t.Helper()
+	if err := s.ClearDefaultSetup(t.Context(), appID, appUserID, setupIntentID); err != nil {
+		t.Fatalf("ClearDefaultSetup(%s, %s, %q): got error %v, want nil", appID, appUserID, setupIntentID, err)
 	}
 }
 
@@ -607,6 +726,38 @@ func testMirrorSubscriptions(t *testing.T, newStore NewStoreFunc) {
 			checkSaveSubscription(t, s, "app_a", snapshot("sub_1", sv.status, sv.version), sv.version, sv.wrote)
 			t.Run(sv.name, func(t *testing.T) { checkSubscriptionsOf(t, s, "app_a", "cus_1", sv.want) })
 		}
+	})
+
+	t.Run("DefaultPaymentMethod", func(t *testing.T) {
+		s := newMirrorWithApps(t, newStore, "app_a", "app_b")
+		withPM := func(pm string) *appwheel.Subscription {
+			sub := newSubscription("sub_1", "cus_1", "active", 50)
+			sub.DefaultPaymentMethodID = pm
+			return sub
+		}
+		saves := []struct {
+			name    string
+			pm      string
+			version int64
+			wrote   bool
+			want    string
+		}{
+			{"first", "pm_1", 100, true, "pm_1"},
+			{"older", "pm_old", 99, false, "pm_1"},
+			{"equal", "pm_tie", 100, false, "pm_1"},
+			{"newer", "pm_2", 101, true, "pm_2"},
+			{"cleared", "", 102, true, ""},
+			{"older set", "pm_3", 101, false, ""},
+			{"set again", "pm_4", 103, true, "pm_4"},
+		}
+		for _, sv := range saves {
+			checkSaveSubscription(t, s, "app_a", withPM(sv.pm), sv.version, sv.wrote)
+			t.Run(sv.name, func(t *testing.T) { checkSubscriptionsOf(t, s, "app_a", "cus_1", withPM(sv.want)) })
+		}
+		// Another app's subscription of the same IDs keeps its own.
+		checkSaveSubscription(t, s, "app_b", withPM("pm_b"), 50, true)
+		checkSubscriptionsOf(t, s, "app_b", "cus_1", withPM("pm_b"))
+		checkSubscriptionsOf(t, s, "app_a", "cus_1", withPM("pm_4"))
 	})
 
 	t.Run("NewestFirst", func(t *testing.T) {

@@ -34,5 +34,9 @@ func (p *Provider) CreateCheckoutSession(ctx context.Context, acct appwheel.Stri
 	if err != nil {
 		return nil, err
 	}
-	return &appwheel.CheckoutSession{ID: s.ID, URL: s.URL}, nil
+	out := &appwheel.CheckoutSession{ID: s.ID, URL: s.URL}
+	if s.SetupIntent != nil {
+		out.SetupIntentID = s.SetupIntent.ID
+	}
+	return out, nil
 }

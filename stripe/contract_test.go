@@ -73,6 +73,23 @@ func TestStripeMockContract(t *testing.T) {
 		}
 	})
 
+	t.Run("SetupIntent", func(t *testing.T) {
+		si, err := p.SetupIntent(ctx, acct, "seti_123")
+		if err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+		wantPrefix(t, "SetupIntent ID", si.ID, "seti_")
+		if si.Status == "" || si.ClientSecret != "" {
+			t.Errorf("got status %q and client secret %q, want a status and no secret kept", si.Status, si.ClientSecret)
+		}
+	})
+
+	t.Run("SetSubscriptionPaymentMethod", func(t *testing.T) {
+		if err := p.SetSubscriptionPaymentMethod(ctx, acct, "sub_123", "pm_123", "move-1"); err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+	})
+
 	t.Run("PaymentMethod", func(t *testing.T) {
 		pm, err := p.PaymentMethod(ctx, acct, "pm_123")
 		if err != nil {

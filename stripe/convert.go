@@ -108,6 +108,9 @@ func subscription(s *stripego.Subscription) *appwheel.Subscription {
 	if s.Customer != nil {
 		out.CustomerID = s.Customer.ID
 	}
+	if s.DefaultPaymentMethod != nil {
+		out.DefaultPaymentMethodID = s.DefaultPaymentMethod.ID
+	}
 	if s.Items == nil || len(s.Items.Data) == 0 || s.Items.Data[0] == nil {
 		return out
 	}

@@ -97,6 +97,10 @@ func missingObject(op, param string) string {
 	switch op {
 	case opGetPaymentMethod, opDetachPaymentMethod:
 		return "payment method"
+	case opGetSetupIntent:
+		return "setup intent"
+	case opSetSubscriptionPM:
+		return "subscription"
 	case opCreateCustomer:
 		return "object"
 	}

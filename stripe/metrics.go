@@ -15,10 +15,12 @@ const (
 	opSetDefaultPaymentMethod = "set_default_payment_method"
 	opCreateCheckoutSession   = "create_checkout_session"
 	opCreateSetupIntent       = "create_setup_intent"
+	opGetSetupIntent          = "get_setup_intent"
 	opGetPaymentMethod        = "get_payment_method"
 	opListPaymentMethods      = "list_payment_methods"
 	opDetachPaymentMethod     = "detach_payment_method"
 	opListSubscriptions       = "list_subscriptions"
+	opSetSubscriptionPM       = "set_subscription_payment_method"
 	opListInvoices            = "list_invoices"
 	opGetPrice                = "get_price"
 	opGetInvoice              = "get_invoice"
@@ -61,8 +63,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	operations := []string{
 		opCreateCustomer, opGetCustomer, opSetDefaultPaymentMethod,
-		opCreateCheckoutSession, opCreateSetupIntent, opGetPaymentMethod,
-		opListPaymentMethods, opDetachPaymentMethod, opListSubscriptions, opListInvoices,
+		opCreateCheckoutSession, opCreateSetupIntent, opGetSetupIntent, opGetPaymentMethod,
+		opListPaymentMethods, opDetachPaymentMethod, opListSubscriptions, opSetSubscriptionPM, opListInvoices,
 		opGetPrice, opGetInvoice,
 	}
 	outcomes := []string{outcomeOK, outcomeNotFound, outcomeStripeError, outcomeUnavailable, outcomeCanceled}

@@ -55,7 +55,7 @@ func TestSubscriptions(t *testing.T) {
 	want := []*appwheel.Subscription{
 		{ID: "sub_1Newest", CustomerID: "cus_Abc123", Status: "incomplete", Created: 1740000000},
 		{ID: "sub_1OldMonthly", CustomerID: "cus_Abc123", Status: "past_due", PriceID: "price_1Quarterly",
-			Interval: "month", IntervalCount: 3, CurrentPeriodEnd: 1743465600, Created: 1735689600},
+			Interval: "month", IntervalCount: 3, CurrentPeriodEnd: 1743465600, Created: 1735689600, DefaultPaymentMethodID: "pm_1Card"},
 		{ID: "sub_1Canceled", CustomerID: "cus_Abc123", Status: "canceled", PriceID: "price_1Yearly",
 			Interval: "year", IntervalCount: 1, CurrentPeriodEnd: 1731536000, CancelAtPeriodEnd: true, Created: 1700000000},
 	}
@@ -353,7 +353,7 @@ func TestWrites(t *testing.T) {
 		"setup_intent_data[metadata][appwheel_app_user_id]": {"openid-42"},
 	})
 
-	f = newFakeStripe(t, reply{status: 200, body: `{"id":"seti_1","object":"setup_intent","client_secret":"seti_1_secret_xyz"}`})
+	f = newFakeStripe(t, reply{status: 200, body: `{"id":"seti_1","object":"setup_intent","client_secret":"seti_1_secret_xyz","status":"requires_payment_method"}`})
 	h = newHarness(t, f.URL)
 	si, err := h.p.CreateSetupIntent(ctx, acct, appwheel.CreateSetupIntentParams{
 		CustomerID: "cus_1", AppID: "app_1", AppUserID: "openid-42", IdempotencyKey: "k4",
@@ -361,7 +361,7 @@ func TestWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(&appwheel.SetupIntent{ID: "seti_1", ClientSecret: "seti_1_secret_xyz"}, si); diff != "" {
+	if diff := cmp.Diff(&appwheel.SetupIntent{ID: "seti_1", ClientSecret: "seti_1_secret_xyz", Status: "requires_payment_method"}, si); diff != "" {
 		t.Errorf("setup intent (-want +got):\n%s", diff)
 	}
 	checkRequest(t, f.received()[0], http.MethodPost, "/v1/setup_intents", url.Values{
@@ -375,6 +375,25 @@ func TestWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRequest(t, f.received()[0], http.MethodPost, "/v1/payment_methods/pm_1/detach", url.Values{})
+
+	f = newFakeStripe(t, reply{status: 200, body: `{"id":"sub_1","object":"subscription","default_payment_method":"pm_2"}`})
+	h = newHarness(t, f.URL)
+	if err := h.p.SetSubscriptionPaymentMethod(ctx, acct, "sub_1", "pm_2", "k6"); err != nil {
+		t.Fatal(err)
+	}
+	checkRequest(t, f.received()[0], http.MethodPost, "/v1/subscriptions/sub_1", url.Values{"default_payment_method": {"pm_2"}})
+
+	// The secret of a retrieved SetupIntent is not kept.
+	f = newFakeStripe(t, reply{status: 200, body: `{"id":"seti_1","object":"setup_intent","client_secret":"seti_1_secret_xyz","status":"succeeded","payment_method":"pm_3"}`})
+	h = newHarness(t, f.URL)
+	si, err = h.p.SetupIntent(ctx, acct, "seti_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&appwheel.SetupIntent{ID: "seti_1", Status: "succeeded", PaymentMethodID: "pm_3"}, si); diff != "" {
+		t.Errorf("retrieved setup intent (-want +got):\n%s", diff)
+	}
+	checkRequest(t, f.received()[0], http.MethodGet, "/v1/setup_intents/seti_1", url.Values{})
 }
 
 // TestEmptyIDs checks that an empty ID is ENOTFOUND without a call: stripe-go
@@ -384,13 +403,15 @@ func TestEmptyIDs(t *testing.T) {
 	f := newFakeStripe(t, reply{status: 500, body: "{}"})
 	h := newHarness(t, f.URL)
 	calls := map[string]func() error{
-		"Customer":                func() error { _, err := h.p.Customer(ctx, acct, ""); return err },
-		"SetDefaultPaymentMethod": func() error { return h.p.SetDefaultPaymentMethod(ctx, acct, "", "pm_1", "k") },
-		"PaymentMethod":           func() error { _, err := h.p.PaymentMethod(ctx, acct, ""); return err },
-		"PaymentMethods":          func() error { _, err := h.p.PaymentMethods(ctx, acct, ""); return err },
-		"DetachPaymentMethod":     func() error { return h.p.DetachPaymentMethod(ctx, acct, "", "k") },
-		"Subscriptions":           func() error { _, err := h.p.Subscriptions(ctx, acct, ""); return err },
-		"Invoices":                func() error { _, err := h.p.Invoices(ctx, acct, appwheel.ListInvoicesParams{Limit: 10}); return err },
+		"Customer":                     func() error { _, err := h.p.Customer(ctx, acct, ""); return err },
+		"SetDefaultPaymentMethod":      func() error { return h.p.SetDefaultPaymentMethod(ctx, acct, "", "pm_1", "k") },
+		"PaymentMethod":                func() error { _, err := h.p.PaymentMethod(ctx, acct, ""); return err },
+		"PaymentMethods":               func() error { _, err := h.p.PaymentMethods(ctx, acct, ""); return err },
+		"DetachPaymentMethod":          func() error { return h.p.DetachPaymentMethod(ctx, acct, "", "k") },
+		"Subscriptions":                func() error { _, err := h.p.Subscriptions(ctx, acct, ""); return err },
+		"SetSubscriptionPaymentMethod": func() error { return h.p.SetSubscriptionPaymentMethod(ctx, acct, "", "pm_1", "k") },
+		"SetupIntent":                  func() error { _, err := h.p.SetupIntent(ctx, acct, ""); return err },
+		"Invoices":                     func() error { _, err := h.p.Invoices(ctx, acct, appwheel.ListInvoicesParams{Limit: 10}); return err },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) { checkCode(t, call(), appwheel.ENOTFOUND) })

@@ -28,5 +28,32 @@ func (p *Provider) CreateSetupIntent(ctx context.Context, acct appwheel.StripeAc
 	if err != nil {
 		return nil, err
 	}
-	return &appwheel.SetupIntent{ID: si.ID, ClientSecret: si.ClientSecret}, nil
+	return setupIntent(si), nil
+}
+
+// SetupIntent returns one SetupIntent. Its client secret is not kept: only
+// the front end that confirms the intent needs it.
+func (p *Provider) SetupIntent(ctx context.Context, acct appwheel.StripeAccount, id string) (*appwheel.SetupIntent, error) {
+	if id == "" {
+		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "no such setup intent")
+	}
+	var si *stripego.SetupIntent
+	err := p.call(ctx, opGetSetupIntent, acct, func(sc *stripego.Client) (err error) {
+		si, err = sc.V1SetupIntents.Retrieve(ctx, id, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := setupIntent(si)
+	out.ClientSecret = ""
+	return out, nil
+}
+
+func setupIntent(si *stripego.SetupIntent) *appwheel.SetupIntent {
+	out := &appwheel.SetupIntent{ID: si.ID, ClientSecret: si.ClientSecret, Status: string(si.Status)}
+	if si.PaymentMethod != nil {
+		out.PaymentMethodID = si.PaymentMethod.ID
+	}
+	return out
 }

@@ -38,3 +38,17 @@ func (p *Provider) Subscriptions(ctx context.Context, acct appwheel.StripeAccoun
 	})
 	return out, nil
 }
+
+// SetSubscriptionPaymentMethod sets a subscription's default_payment_method,
+// which Stripe charges before the customer's default.
+func (p *Provider) SetSubscriptionPaymentMethod(ctx context.Context, acct appwheel.StripeAccount, subscriptionID, methodID, key string) error {
+	if subscriptionID == "" {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "no such subscription")
+	}
+	params := &stripego.SubscriptionUpdateParams{DefaultPaymentMethod: stripego.String(methodID)}
+	params.IdempotencyKey = stripego.String(idempotencyKey(key))
+	return p.call(ctx, opSetSubscriptionPM, acct, func(sc *stripego.Client) error {
+		_, err := sc.V1Subscriptions.Update(ctx, subscriptionID, params)
+		return err
+	})
+}

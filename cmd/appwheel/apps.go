@@ -1,129 +1,149 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
 )
 
-// stringList is a repeatable string flag.
-type stringList []string
+func appsCommand() *cobra.Command {
+	c := group(&cobra.Command{Use: "apps", Short: "administer the apps (tenants)"})
+	c.AddCommand(appsCreateCommand(), appsListCommand(), appsShowCommand(), appsRotateSecretCommand(),
+		appsSetReadModeCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"))
+	return c
+}
 
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
-func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
-	}
-	sub, args := args[0], args[1:]
-	var (
-		p       apps.CreateParams
-		hosts   stringList
-		asJSON  bool
-		grace   time.Duration
-		mode    string
-		needsID = sub != "create" && sub != "list"
-	)
-	cfg, fs, err := parseConfig("apps "+sub, args, stderr, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		switch sub {
-		case "create":
-			fs.StringVar(&p.Name, "name", "", "app name")
-			fs.StringVar(&p.Platform, "platform", appwheel.PlatformStripe, "platform")
-			fs.StringVar(&p.StripeSecretKey, "stripe-secret-key", "", "the app's Stripe secret key (sk_… or rk_…); or APPWHEEL_STRIPE_SECRET_KEY[_FILE]")
-			fs.StringVar(&p.StripeWebhookSecret, "stripe-webhook-secret", "", "the app's Stripe webhook signing secret (whsec_…); or APPWHEEL_STRIPE_WEBHOOK_SECRET[_FILE]")
-			fs.StringVar(&p.StripeAPIBase, "stripe-api-base", "", "Stripe API URL for this app (stripe-mock, the sandbox)")
-			fs.Var(&hosts, "redirect-host", "allowed checkout redirect host (repeatable); none means any")
-			fs.StringVar(&p.ReadMode, "read-mode", "", "mirror or live; default mirror when a webhook secret is given, else live")
-		case "set-read-mode":
-			fs.StringVar(&mode, "mode", "", "mirror or live")
-		case "rotate-secret":
-			fs.DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working")
-		}
-	})
-	if err != nil {
-		return err
-	}
-	var id string
-	if needsID {
-		if fs.NArg() != 1 {
-			return fmt.Errorf("apps %s takes one app ID", sub)
-		}
-		id = fs.Arg(0)
-	} else if fs.NArg() != 0 {
-		return fmt.Errorf("apps %s takes no arguments", sub)
-	}
-
-	d, err := open(ctx, cfg, newLogger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-
-	switch sub {
-	case "create":
-		p.RedirectHosts = hosts
-		// Secrets may come from the environment (or _FILE), to keep them
-		// out of the process list and shell history.
-		for _, s := range []struct {
-			dst  *string
-			name string
-		}{{&p.StripeSecretKey, "APPWHEEL_STRIPE_SECRET_KEY"}, {&p.StripeWebhookSecret, "APPWHEEL_STRIPE_WEBHOOK_SECRET"}} {
-			if *s.dst != "" {
-				continue
-			}
-			if *s.dst, err = envSecret(s.name); err != nil {
-				return err
-			}
-		}
-		app, err := d.apps.Create(ctx, p)
-		if err != nil {
-			return cliError(err)
-		}
-		return printSecret(stdout, app, asJSON)
-	case "list":
-		list, err := d.apps.Apps(ctx)
+// appsSubcommand is one apps command: it opens the store, runs fn on the
+// app service, and takes --json (into *asJSON) like every apps command.
+func appsSubcommand(use, short string, args cobra.PositionalArgs, asJSON *bool, fn func(cmd *cobra.Command, d *deps, args []string) error) *cobra.Command {
+	c := withConfig(&cobra.Command{Use: use, Short: short, Args: args}, "data", func(cmd *cobra.Command, cfg *Config, args []string) error {
+		d, err := open(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		if err != nil {
 			return err
 		}
-		return printApps(stdout, list, asJSON)
-	case "show":
-		app, err := d.apps.App(ctx, id)
+		defer d.Close()
+		return fn(cmd, d, args)
+	})
+	c.Flags().BoolVar(asJSON, "json", false, "print JSON")
+	return c
+}
+
+func appsCreateCommand() *cobra.Command {
+	var (
+		p      apps.CreateParams
+		hosts  []string
+		asJSON bool
+	)
+	c := appsSubcommand("create", "create an app and print its AppID and AppSecret", noArgs("apps create"), &asJSON,
+		func(cmd *cobra.Command, d *deps, _ []string) error {
+			p.RedirectHosts = hosts
+			// Secrets may come from the environment (or _FILE), to keep
+			// them out of the process list and shell history.
+			for _, s := range []struct {
+				dst  *string
+				name string
+			}{{&p.StripeSecretKey, "APPWHEEL_STRIPE_SECRET_KEY"}, {&p.StripeWebhookSecret, "APPWHEEL_STRIPE_WEBHOOK_SECRET"}} {
+				if *s.dst != "" {
+					continue
+				}
+				var err error
+				if *s.dst, err = envSecret(s.name); err != nil {
+					return err
+				}
+			}
+			app, err := d.apps.Create(cmd.Context(), p)
+			if err != nil {
+				return cliError(err)
+			}
+			return printSecret(cmd.OutOrStdout(), app, asJSON)
+		})
+	fs := c.Flags()
+	fs.StringVar(&p.Name, "name", "", "app name")
+	fs.StringVar(&p.Platform, "platform", appwheel.PlatformStripe, "platform")
+	fs.StringVar(&p.StripeSecretKey, "stripe-secret-key", "", "the app's Stripe secret key (sk_… or rk_…); or APPWHEEL_STRIPE_SECRET_KEY[_FILE]")
+	fs.StringVar(&p.StripeWebhookSecret, "stripe-webhook-secret", "", "the app's Stripe webhook signing secret (whsec_…); or APPWHEEL_STRIPE_WEBHOOK_SECRET[_FILE]")
+	fs.StringVar(&p.StripeAPIBase, "stripe-api-base", "", "Stripe API URL for this app (stripe-mock, the sandbox)")
+	// An array, not a slice: each use is one host, never split at commas.
+	fs.StringArrayVar(&hosts, "redirect-host", nil, "allowed checkout redirect `host` (repeatable); none means any")
+	fs.StringVar(&p.ReadMode, "read-mode", "", "mirror or live; default mirror when a webhook secret is given, else live")
+	return c
+}
+
+func appsListCommand() *cobra.Command {
+	var asJSON bool
+	return appsSubcommand("list", "list the apps", noArgs("apps list"), &asJSON, func(cmd *cobra.Command, d *deps, _ []string) error {
+		list, err := d.apps.Apps(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return printApps(cmd.OutOrStdout(), list, asJSON)
+	})
+}
+
+func appsShowCommand() *cobra.Command {
+	var asJSON bool
+	return appsSubcommand("show APP_ID", "show one app (never its secrets)", oneID("apps show"), &asJSON, func(cmd *cobra.Command, d *deps, args []string) error {
+		app, err := d.apps.App(cmd.Context(), args[0])
 		if err != nil {
 			return cliError(err)
 		}
-		return printApps(stdout, []*appwheel.App{app}, asJSON)
-	case "rotate-secret":
-		app, err := d.apps.RotateSecret(ctx, id, grace)
+		return printApps(cmd.OutOrStdout(), []*appwheel.App{app}, asJSON)
+	})
+}
+
+func appsRotateSecretCommand() *cobra.Command {
+	var (
+		asJSON bool
+		grace  time.Duration
+	)
+	c := appsSubcommand("rotate-secret APP_ID", "issue a new AppSecret; the old one works for --grace", oneID("apps rotate-secret"), &asJSON,
+		func(cmd *cobra.Command, d *deps, args []string) error {
+			app, err := d.apps.RotateSecret(cmd.Context(), args[0], grace)
+			if err != nil {
+				return cliError(err)
+			}
+			return printSecret(cmd.OutOrStdout(), app, asJSON)
+		})
+	c.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working")
+	return c
+}
+
+func appsSetReadModeCommand() *cobra.Command {
+	var (
+		asJSON bool
+		mode   string
+	)
+	c := appsSubcommand("set-read-mode APP_ID --mode mirror|live", "choose where the app's reads come from", oneID("apps set-read-mode"), &asJSON,
+		func(cmd *cobra.Command, d *deps, args []string) error {
+			app, err := d.apps.SetReadMode(cmd.Context(), args[0], mode)
+			if err != nil {
+				return cliError(err)
+			}
+			return printApps(cmd.OutOrStdout(), []*appwheel.App{app}, asJSON)
+		})
+	c.Flags().StringVar(&mode, "mode", "", "mirror or live")
+	return c
+}
+
+// appsSetDisabledCommand is apps disable or apps enable.
+func appsSetDisabledCommand(name string) *cobra.Command {
+	var asJSON bool
+	return appsSubcommand(name+" APP_ID", name+" an app", oneID("apps "+name), &asJSON, func(cmd *cobra.Command, d *deps, args []string) error {
+		app, err := d.apps.SetDisabled(cmd.Context(), args[0], name == "disable")
 		if err != nil {
 			return cliError(err)
 		}
-		return printSecret(stdout, app, asJSON)
-	case "set-read-mode":
-		app, err := d.apps.SetReadMode(ctx, id, mode)
-		if err != nil {
-			return cliError(err)
-		}
-		return printApps(stdout, []*appwheel.App{app}, asJSON)
-	case "disable", "enable":
-		app, err := d.apps.SetDisabled(ctx, id, sub == "disable")
-		if err != nil {
-			return cliError(err)
-		}
-		return printApps(stdout, []*appwheel.App{app}, asJSON)
-	}
-	return fmt.Errorf("unknown apps command %q", sub)
+		return printApps(cmd.OutOrStdout(), []*appwheel.App{app}, asJSON)
+	})
 }
 
 // cliError shows an *appwheel.Error by its message alone.

@@ -2,16 +2,18 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/appwheel/appwheel/crypt"
 )
@@ -29,8 +31,9 @@ type Config struct {
 	// DataDir holds the SQLite database and the generated master key file.
 	// Defaults to ./data (./dev-data for appwheel dev).
 	DataDir string
-	// DatabaseURL selects the store: a SQLite file path (or sqlite:PATH),
-	// or postgres://… for PostgreSQL, which several replicas can share.
+	// DatabaseURL selects the store: a SQLite file path (or sqlite:PATH,
+	// file:PATH), or postgres://… (postgresql://…) for PostgreSQL, which
+	// several replicas can share. Any other scheme:// is refused.
 	// Defaults to DataDir/appwheel.db.
 	DatabaseURL string
 	// DBMaxConns bounds PostgreSQL connections per process. Defaults to 10.
@@ -70,7 +73,7 @@ type Config struct {
 
 // bindFlags registers the config's flags on fs, with defaults taken from
 // the environment; dataDir is the data directory's default.
-func (c *Config) bindFlags(fs *flag.FlagSet, dataDir string) error {
+func (c *Config) bindFlags(fs *pflag.FlagSet, dataDir string) error {
 	var errs []error
 	envDuration := func(name string, def time.Duration) time.Duration {
 		v := os.Getenv(name)
@@ -111,7 +114,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, dataDir string) error {
 	fs.StringVar(&c.Addr, "addr", envString("APPWHEEL_ADDR", "127.0.0.1:8080"), "listen address (APPWHEEL_ADDR)")
 	fs.StringVar(&c.PublicURL, "public-url", os.Getenv("APPWHEEL_PUBLIC_URL"), "URL clients reach AppWheel at, for invoice links; default http://ADDR (APPWHEEL_PUBLIC_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", envString("APPWHEEL_DATA_DIR", dataDir), "data directory (APPWHEEL_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file path or postgres://…; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
+	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file (PATH, sqlite:PATH, file:PATH) or postgres://…; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("APPWHEEL_DB_MAX_CONNS", 10), "PostgreSQL connections per process (APPWHEEL_DB_MAX_CONNS)")
 	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", envDuration("APPWHEEL_DB_STATEMENT_TIMEOUT", 5*time.Second), "PostgreSQL statement timeout (APPWHEEL_DB_STATEMENT_TIMEOUT)")
 	fs.DurationVar(&c.JobTimeout, "job-timeout", envDuration("APPWHEEL_JOB_TIMEOUT", 2*time.Minute), "timeout of one background job attempt (APPWHEEL_JOB_TIMEOUT)")
@@ -130,9 +133,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, dataDir string) error {
 // validate checks the parsed config and fills derived defaults.
 func (c *Config) validate() error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("addr %q: want HOST:PORT", c.Addr))
-	}
+	errs = append(errs, checkAddr("--addr (APPWHEEL_ADDR)", c.Addr))
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
@@ -145,6 +146,7 @@ func (c *Config) validate() error {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "appwheel.db")
 	}
+	errs = append(errs, c.checkDatabaseURL())
 	if c.DBMaxConns < 1 || c.DBStatementTimeout <= 0 || c.JobTimeout <= 0 {
 		errs = append(errs, errors.New("db-max-conns must be at least 1, db-statement-timeout and job-timeout positive"))
 	}
@@ -202,7 +204,49 @@ func (c *Config) databaseName() string {
 
 // sqlitePath is the SQLite file the database URL names.
 func (c *Config) sqlitePath() string {
-	return strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite://"), "sqlite:")
+	for _, prefix := range []string{"sqlite://", "sqlite:", "file://", "file:"} {
+		if p, ok := strings.CutPrefix(c.DatabaseURL, prefix); ok {
+			return p
+		}
+	}
+	return c.DatabaseURL
+}
+
+// urlScheme matches a URL's scheme and "://" (RFC 3986's scheme syntax).
+var urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
+
+// checkDatabaseURL refuses a database URL the binary would otherwise take
+// for a SQLite path: "mysql://x" used to become a file named "mysql:/x".
+func (c *Config) checkDatabaseURL() error {
+	const want = "want postgres://… or postgresql://… (PostgreSQL), or a SQLite file: PATH, sqlite:PATH or file:PATH"
+	if c.postgres() {
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			// Not the URL itself: it may hold a password.
+			return fmt.Errorf("--database-url (APPWHEEL_DATABASE_URL): not a valid PostgreSQL URL; %s", want)
+		}
+		return nil
+	}
+	if m := urlScheme.FindStringSubmatch(c.DatabaseURL); m != nil && m[1] != "sqlite" && m[1] != "file" {
+		return fmt.Errorf("--database-url (APPWHEEL_DATABASE_URL): %q is not a supported database; %s", m[1]+"://…", want)
+	}
+	if c.sqlitePath() == "" {
+		return fmt.Errorf("--database-url (APPWHEEL_DATABASE_URL) %q names no SQLite file; %s", c.DatabaseURL, want)
+	}
+	return nil
+}
+
+// checkAddr refuses a listen address net.Listen would refuse, so that it
+// fails at start, before a data directory, key or database is created.
+// name says where the address came from.
+func checkAddr(name, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q: want HOST:PORT with a port from 0 to 65535", name, addr)
+	}
+	return nil
 }
 
 func envString(name, def string) string {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
@@ -44,19 +45,35 @@ var devPrices = []struct {
 	{"yearly", sandbox.PriceSpec{LookupKey: "appwheel_demo_yearly", ProductName: "AppWheel Demo Pro", Currency: "usd", Interval: "year", IntervalCount: 1, UnitAmount: 9900}},
 }
 
-// runDev runs the whole product offline with no configuration: the API on
-// SQLite and, on the next port, the Stripe sandbox (stripe-go wants the
+// devCommand runs the whole product offline with no configuration: the API
+// on SQLite and, on the next port, the Stripe sandbox (stripe-go wants the
 // Stripe API at the root of its URL, so the sandbox has a listener of its
 // own), with a demo app wired to it and its webhooks pointing back at the
 // API.
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func devCommand() *cobra.Command {
 	var sandboxAddr string
-	cfg, _, err := parseConfig("dev", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&sandboxAddr, "sandbox-addr", "", "where the Stripe sandbox listens; default the API's host and port + 1")
+	c := &cobra.Command{Use: "dev", Short: "the whole product offline: API + Stripe sandbox + demo app", Args: noArgs("dev")}
+	withConfig(c, "dev-data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+		if sandboxAddr != "" {
+			if err := checkAddr("--sandbox-addr", sandboxAddr); err != nil {
+				return err
+			}
+		}
+		return runDev(cmd.Context(), cfg, sandboxAddr, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	})
+	c.Flags().StringVar(&sandboxAddr, "sandbox-addr", "", "where the Stripe sandbox listens; default the API's host and port + 1")
+	return c
+}
+
+func runDev(ctx context.Context, cfg *Config, sandboxAddr string, stdout, stderr io.Writer) error {
+	// Both listeners first: an address that is taken fails before the data
+	// directory, the master key or the database is created.
+	ln, sbLn, err := devListeners(cfg.Addr, sandboxAddr)
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+	defer sbLn.Close()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -67,24 +84,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer d.Close()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	var sbLn net.Listener
-	if sandboxAddr != "" {
-		if sbLn, err = net.Listen("tcp", sandboxAddr); err != nil {
-			return fmt.Errorf("sandbox: %w (choose another with --sandbox-addr)", err)
-		}
-	} else if sbLn, err = net.Listen("tcp", nextPort(ln.Addr().(*net.TCPAddr))); err != nil {
-		// The next port is taken: any free one will do.
-		host, _, _ := net.SplitHostPort(ln.Addr().String())
-		if sbLn, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
-			return fmt.Errorf("sandbox: %w", err)
-		}
-	}
-	defer sbLn.Close()
 	baseURL, sandboxURL := "http://"+ln.Addr().String(), "http://"+sbLn.Addr().String()
 	if cfg.PublicURL == "http://"+cfg.Addr { // the default: use the port actually bound
 		cfg.PublicURL = baseURL
@@ -113,6 +112,29 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	printDevBanner(stdout, dev, path)
 	return serve(ctx, d, ln, nil)
+}
+
+// devListeners listens on the API's address and the sandbox's: the one
+// given, else the API's port + 1, else (that one taken) any free port.
+func devListeners(addr, sandboxAddr string) (api, sb net.Listener, err error) {
+	if api, err = net.Listen("tcp", addr); err != nil {
+		return nil, nil, err
+	}
+	if sandboxAddr != "" {
+		if sb, err = net.Listen("tcp", sandboxAddr); err != nil {
+			api.Close()
+			return nil, nil, fmt.Errorf("sandbox: %w (choose another with --sandbox-addr)", err)
+		}
+		return api, sb, nil
+	}
+	if sb, err = net.Listen("tcp", nextPort(api.Addr().(*net.TCPAddr))); err != nil {
+		host, _, _ := net.SplitHostPort(api.Addr().String())
+		if sb, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+			api.Close()
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	return api, sb, nil
 }
 
 // nextPort is the address one port above a, or port 0 (any) when a's is.
@@ -219,7 +241,7 @@ Add a card (open checkoutUrl in a browser; test card 4242 4242 4242 4242, any fu
 List cards and invoices:
   curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/payment-methods?appUserId=u1'
   curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/invoices?appUserId=u1'
-Subscribe u1 and move the sandbox clock on a month:
+Subscribe u1 (on its default card, or --card pm_…) and move the sandbox clock on a month:
   appwheel sandbox subscribe --user u1 --price monthly
   appwheel sandbox advance --days 31
 JavaScript SDK:

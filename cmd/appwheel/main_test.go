@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -23,9 +25,17 @@ import (
 // runCLI runs one command line in-process and returns its stdout.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), args, &stdout, &stderr)
-	return stdout.String(), err
+	stdout, _, err := runCLIOutputs(t, args...)
+	return stdout, err
+}
+
+// runCLIOutputs runs one command line in-process and returns its stdout
+// and stderr.
+func runCLIOutputs(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(t.Context(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
 }
 
 func mustRun(t *testing.T, args ...string) string {
@@ -270,4 +280,197 @@ func waitReady(t *testing.T, url string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s not ready", url)
+}
+
+// Flags may follow a command's arguments (issue 10: "rotate-secret ID
+// --grace 1h" was refused as not one app ID).
+func TestFlagsAfterArguments(t *testing.T) {
+	dir := t.TempDir()
+	out := mustRun(t, "apps", "create", "--name", "shop", "--stripe-secret-key", "sk_test_51ABCDEFghijklmnop", "--json", "--data-dir", dir)
+	id := appIDFrom(t, out)
+
+	for _, args := range [][]string{
+		{"apps", "rotate-secret", id, "--grace", "1h", "--json", "--data-dir", dir},
+		{"apps", "rotate-secret", "--grace", "1h", id, "--data-dir", dir, "--json"},
+		{"apps", "rotate-secret", "--data-dir=" + dir, "--json", "--grace=0", id},
+	} {
+		if got := appIDFrom(t, mustRun(t, args...)); got != id {
+			t.Errorf("%v rotated %q, want %q", args, got, id)
+		}
+	}
+	if show := mustRun(t, "apps", "show", id, "--data-dir", dir); !strings.Contains(show, id) {
+		t.Errorf("show ID --data-dir DIR:\n%s", show)
+	}
+	if out := mustRun(t, "apps", "set-read-mode", id, "--mode", "live", "--data-dir", dir, "--json"); !strings.Contains(out, `"readMode":"live"`) {
+		t.Errorf("set-read-mode ID --mode live: %s", out)
+	}
+	// A flag's value is never taken for the argument.
+	if _, err := runCLI(t, "apps", "rotate-secret", id, "--grace", "1h", "extra", "--data-dir", dir); err == nil ||
+		!strings.Contains(err.Error(), "apps rotate-secret takes one app ID") {
+		t.Errorf("two arguments: err = %v", err)
+	}
+}
+
+func appIDFrom(t *testing.T, out string) string {
+	t.Helper()
+	i := strings.Index(out, `"appId":"`)
+	if i < 0 {
+		t.Fatalf("no appId in %q", out)
+	}
+	rest := out[i+len(`"appId":"`):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"-h"}, {"help"}, {},
+		{"apps", "rotate-secret", "--help"}, {"apps", "rotate-secret", "APP_ID", "-h"},
+		{"serve", "-h"}, {"dev", "--help"}, {"sandbox", "subscribe", "-h"}, {"help", "apps", "create"},
+	} {
+		out, err := runCLI(t, args...)
+		if err != nil {
+			t.Errorf("appwheel %v: %v", args, err)
+		}
+		if !strings.Contains(out, "Usage:") {
+			t.Errorf("appwheel %v printed no usage:\n%s", args, out)
+		}
+	}
+	// What each command's help shows (bench reads serve's for "postgres").
+	for args, want := range map[string][]string{
+		"serve -h":                  {"--database-url", "postgres://", "--addr", "APPWHEEL_ADDR"},
+		"apps rotate-secret --help": {"rotate-secret APP_ID", "--grace", "--json", "--data-dir"},
+		"sandbox subscribe --help":  {"--card", "--user", "--price", `(default "dev-data")`},
+		"--help":                    {"appwheel apps rotate-secret ID", "--card pm_…"},
+		"apps create --help":        {"--redirect-host host", "APPWHEEL_STRIPE_SECRET_KEY"},
+		"dev --help":                {"--sandbox-addr", `(default "dev-data")`},
+	} {
+		out := mustRun(t, strings.Fields(args)...)
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("appwheel %s lacks %q:\n%s", args, w, out)
+			}
+		}
+	}
+}
+
+// A command line that does not parse is a usage error (main exits 2),
+// named clearly, before anything runs.
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"serv"}, "did you mean serve?"},
+		{[]string{"apps", "bogus"}, `unknown command "bogus" for "appwheel apps"`},
+		{[]string{"sandbox", "bogus"}, `unknown command "bogus" for "appwheel sandbox"`},
+		{[]string{"apps", "list", "--bogus", "--data-dir", dir}, "unknown flag: --bogus"},
+		{[]string{"serve", "--data-dir", dir, "-x"}, "unknown shorthand flag: 'x'"},
+		{[]string{"apps", "rotate-secret", "app_x", "--grace", "soon", "--data-dir", dir}, `invalid argument "soon" for "--grace"`},
+		{[]string{"apps", "show", "--data-dir", dir}, "apps show takes one app ID"},
+		{[]string{"apps", "list", "extra", "--data-dir", dir}, "apps list takes no arguments"},
+		{[]string{"serve", "extra", "--data-dir", dir}, "serve takes no arguments"},
+		{[]string{"apps", "--data-dir", dir}, "unknown flag: --data-dir"},
+	} {
+		_, err := runCLI(t, tt.args...)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("appwheel %v: err = %v; want a usage error mentioning %q", tt.args, err, tt.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("usage errors created %v in the data directory", entries)
+	}
+}
+
+// A database URL that names no supported database is refused at start,
+// before anything is created (issue 10: "mysql://x" became a SQLite file
+// named "mysql:/x").
+func TestDatabaseURL(t *testing.T) {
+	t.Chdir(t.TempDir()) // where a URL taken for a relative path would land
+	dir := t.TempDir()
+	check := func(args []string, env string) {
+		t.Helper()
+		if env != "" {
+			t.Setenv("APPWHEEL_DATABASE_URL", env)
+		}
+		_, err := runCLI(t, args...)
+		for _, want := range []string{"--database-url", "APPWHEEL_DATABASE_URL", "postgres://", "sqlite:PATH"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("appwheel %v (APPWHEEL_DATABASE_URL=%q): err = %v; want one mentioning %q", args, env, err, want)
+			}
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("the error shows the URL's password: %v", err)
+		}
+	}
+	check([]string{"serve", "--data-dir", dir, "--database-url", "mysql://x"}, "")
+	check([]string{"migrate", "--data-dir", dir, "--database-url", "mysql://root:secret@db/app"}, "")
+	check([]string{"apps", "list", "--data-dir", dir}, "mysql://x")
+	check([]string{"dev", "--data-dir", dir, "--addr", "127.0.0.1:0"}, "sqlserver://x")
+	check([]string{"migrate", "--data-dir", dir}, "sqlite:")
+	for _, d := range []string{dir, "."} {
+		if entries, _ := os.ReadDir(d); len(entries) != 0 {
+			t.Errorf("refused database URLs created %v in %s", entries, d)
+		}
+	}
+
+	// The SQLite forms all name a file.
+	t.Setenv("APPWHEEL_DATABASE_URL", "")
+	for i, form := range []string{"", "sqlite:", "sqlite://", "file:"} {
+		path := filepath.Join(dir, fmt.Sprintf("db%d.db", i))
+		mustRun(t, "migrate", "--data-dir", dir, "--database-url", form+path)
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("--database-url %s%s: %v", form, path, err)
+		}
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("SQLite URLs created %v in the working directory", entries)
+	}
+}
+
+// A bad listen address is refused before any file is created (issue 10:
+// dev --addr 127.0.0.1:99999 created master.key and the database first),
+// and so is one that is taken.
+func TestBadAddrCreatesNothing(t *testing.T) {
+	taken := freeAddrHeld(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dev", "--addr", "127.0.0.1:99999"}, `--addr (APPWHEEL_ADDR) "127.0.0.1:99999": want HOST:PORT`},
+		{[]string{"dev", "--addr", "127.0.0.1:http"}, "--addr"},
+		{[]string{"dev", "--addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:-1"}, "--sandbox-addr"},
+		{[]string{"dev", "--addr", "127.0.0.1:0", "--sandbox-addr", "nohost"}, "--sandbox-addr"},
+		{[]string{"serve", "--addr", "127.0.0.1:65536"}, "--addr"},
+		{[]string{"serve", "--addr", taken}, "address already in use"},
+		{[]string{"dev", "--addr", taken}, "address already in use"},
+		{[]string{"dev", "--addr", "127.0.0.1:0", "--sandbox-addr", taken}, "--sandbox-addr"},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		_, err := runCLI(t, append(tt.args, "--data-dir", dir)...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("appwheel %v: err = %v; want one mentioning %q", tt.args, err, tt.want)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			entries, _ := os.ReadDir(dir)
+			t.Errorf("appwheel %v created the data directory: %v", tt.args, entries)
+		}
+	}
+	t.Setenv("APPWHEEL_ADDR", "127.0.0.1:99999")
+	if _, err := runCLI(t, "migrate", "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "APPWHEEL_ADDR") {
+		t.Errorf("APPWHEEL_ADDR=127.0.0.1:99999: err = %v", err)
+	}
+}
+
+// freeAddrHeld is an address that is taken until the test ends.
+func freeAddrHeld(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,65 +13,87 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
-// runSandbox drives scenarios on a running appwheel dev, found through
+// sandboxCommand drives scenarios on a running appwheel dev, found through
 // DATA_DIR/dev.json, over the sandbox's HTTP API (the same calls a script
 // could make with curl).
-func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
-	}
-	sub, args := args[0], args[1:]
-	var user, price string
-	var days int
-	cfg, _, err := parseConfig("sandbox "+sub, args, stderr, func(fs *flag.FlagSet) {
-		switch sub {
-		case "subscribe":
-			fs.StringVar(&user, "user", "", "the appUserId to subscribe")
-			fs.StringVar(&price, "price", "monthly", "price id, or monthly / yearly")
-		case "advance":
-			fs.IntVar(&days, "days", 0, "days to move the sandbox clock on")
-		}
-	})
-	if err != nil {
-		return err
-	}
-	dev, err := readDevFile(filepath.Join(cfg.DataDir, "dev.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return errNoDevServer
-	}
-	if err != nil {
-		return err
-	}
-	sc := &sandboxClient{base: dev.StripeAPIBase, key: dev.StripeSecretKey, http: &http.Client{Timeout: 30 * time.Second}}
+func sandboxCommand() *cobra.Command {
+	c := group(&cobra.Command{Use: "sandbox", Short: "drive scenarios on a running appwheel dev"})
+	c.AddCommand(sandboxSubscribeCommand(), sandboxAdvanceCommand())
+	return c
+}
 
-	switch sub {
-	case "subscribe":
+// sandboxSubcommand is one sandbox command: fn gets a client for the
+// running dev's sandbox and the facts dev.json holds.
+func sandboxSubcommand(use, short string, fn func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: noArgs("sandbox " + use)}
+	return withConfig(c, "dev-data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+		dev, err := readDevFile(filepath.Join(cfg.DataDir, "dev.json"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return errNoDevServer
+		}
+		if err != nil {
+			return err
+		}
+		sc := &sandboxClient{base: dev.StripeAPIBase, key: dev.StripeSecretKey, http: &http.Client{Timeout: 30 * time.Second}}
+		return fn(cmd, sc, dev)
+	})
+}
+
+func sandboxSubscribeCommand() *cobra.Command {
+	var user, price, card string
+	c := sandboxSubcommand("subscribe", "subscribe a user to a price, as an app's backend would", func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error {
 		if user == "" {
-			return errors.New("sandbox subscribe needs --user")
+			return usageErrorf("sandbox subscribe needs --user")
 		}
 		if id, ok := dev.Prices[price]; ok {
 			price = id
 		}
-		var found struct {
-			Data []struct {
-				ID string `json:"id"`
-			} `json:"data"`
-		}
-		q := url.Values{"query": {fmt.Sprintf("metadata['appwheel_app_user_id']:'%s'", strings.ReplaceAll(user, "'", "\\'"))}}
-		if err := sc.do(ctx, "GET", "/v1/customers/search?"+q.Encode(), nil, &found); err != nil {
-			return err
-		}
-		if len(found.Data) == 0 {
-			return fmt.Errorf("user %q has no Stripe customer yet: add a payment method first", user)
-		}
-		customer := found.Data[0].ID
-		form := url.Values{"customer": {customer}, "items[0][price]": {price}}
-		// Stripe charges the customer's default method; a card added
-		// through a SetupIntent or Checkout is not made the default, so
-		// without one the newest card is charged.
+		return subscribe(cmd.Context(), sc, user, price, card, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	})
+	c.Flags().StringVar(&user, "user", "", "the appUserId to subscribe")
+	c.Flags().StringVar(&price, "price", "monthly", "price id, or monthly / yearly")
+	c.Flags().StringVar(&card, "card", "", "the user's payment method (pm_…) to charge, set as the subscription's default_payment_method; default the customer's default payment method")
+	return c
+}
+
+// subscribe creates the subscription as an app's backend would, and the
+// sandbox charges it as Stripe does: on card when given, else on the
+// customer's invoice_settings.default_payment_method, and on nothing else.
+func subscribe(ctx context.Context, sc *sandboxClient, user, price, card string, stdout, stderr io.Writer) error {
+	noMethod := fmt.Errorf("user %s has no payment method: add one first", user)
+	var found struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	q := url.Values{"query": {fmt.Sprintf("metadata['appwheel_app_user_id']:'%s'", strings.ReplaceAll(user, "'", "\\'"))}}
+	if err := sc.do(ctx, "GET", "/v1/customers/search?"+q.Encode(), nil, &found); err != nil {
+		return err
+	}
+	if len(found.Data) == 0 {
+		return noMethod
+	}
+	customer := found.Data[0].ID
+	var methods struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := sc.do(ctx, "GET", "/v1/customers/"+customer+"/payment_methods?limit=1", nil, &methods); err != nil {
+		return err
+	}
+	if len(methods.Data) == 0 {
+		return noMethod
+	}
+	form := url.Values{"customer": {customer}, "items[0][price]": {price}}
+	if card != "" {
+		// The sandbox refuses a card that is not this customer's, as Stripe does.
+		form.Set("default_payment_method", card)
+	} else {
 		var cus struct {
 			InvoiceSettings struct {
 				DefaultPaymentMethod *string `json:"default_payment_method"`
@@ -82,38 +103,38 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if cus.InvoiceSettings.DefaultPaymentMethod == nil {
-			var methods struct {
-				Data []struct {
-					ID string `json:"id"`
-				} `json:"data"`
-			}
-			if err := sc.do(ctx, "GET", "/v1/customers/"+customer+"/payment_methods?limit=1", nil, &methods); err != nil {
-				return err
-			}
-			if len(methods.Data) == 0 {
-				return fmt.Errorf("user %q has no payment method to charge: add one first", user)
-			}
-			form.Set("default_payment_method", methods.Data[0].ID)
+			// A card added through a SetupIntent or Checkout is not made the
+			// default. Send the request anyway, as a backend would: Stripe
+			// (and so the sandbox) then has nothing to charge the first
+			// invoice to, and refuses the subscription.
+			fmt.Fprintf(stderr, "warning: customer %s (user %s) has no default payment method, so the first payment will fail; "+
+				"pass --card pm_… to charge one of the user's cards\n", customer, user)
 		}
-		var sub map[string]any
-		if err := sc.do(ctx, "POST", "/v1/subscriptions", form, &sub); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "subscription %v for %s: %v\n", sub["id"], user, sub["status"])
-		return nil
-	case "advance":
+	}
+	var sub map[string]any
+	if err := sc.do(ctx, "POST", "/v1/subscriptions", form, &sub); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "subscription %v for %s: %v\n", sub["id"], user, sub["status"])
+	return nil
+}
+
+func sandboxAdvanceCommand() *cobra.Command {
+	var days int
+	c := sandboxSubcommand("advance", "move the sandbox clock on: renewals, invoices, payment attempts", func(cmd *cobra.Command, sc *sandboxClient, _ *devFile) error {
 		if days < 1 {
-			return errors.New("sandbox advance needs --days N (N ≥ 1)")
+			return usageErrorf("sandbox advance needs --days N (N ≥ 1)")
 		}
 		var out map[string]any
-		if err := sc.do(ctx, "POST", "/_sandbox/advance", url.Values{"days": {strconv.Itoa(days)}}, &out); err != nil {
+		if err := sc.do(cmd.Context(), "POST", "/_sandbox/advance", url.Values{"days": {strconv.Itoa(days)}}, &out); err != nil {
 			return err
 		}
 		b, _ := json.Marshal(out)
-		fmt.Fprintf(stdout, "sandbox clock moved on %d days: %s\n", days, b)
+		fmt.Fprintf(cmd.OutOrStdout(), "sandbox clock moved on %d days: %s\n", days, b)
 		return nil
-	}
-	return fmt.Errorf("unknown sandbox command %q", sub)
+	})
+	c.Flags().IntVar(&days, "days", 0, "days to move the sandbox clock on")
+	return c
 }
 
 // sandboxClient makes form-encoded calls to the sandbox as Stripe's clients do.

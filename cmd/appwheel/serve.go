@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
 
 	"github.com/appwheel/appwheel/billing"
 	"github.com/appwheel/appwheel/crypt"
@@ -19,23 +19,23 @@ import (
 	"github.com/appwheel/appwheel/stripe"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig("serve", args, stderr, nil)
-	if err != nil {
-		return err
-	}
-	logger := newLogger(cfg, stdout)
-	d, err := open(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, d, ln, nil)
+func serveCommand() *cobra.Command {
+	c := &cobra.Command{Use: "serve", Short: "run the HTTP API", Args: noArgs("serve")}
+	return withConfig(c, "data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+		// Listen first: a taken port fails before the master key and the
+		// database are created.
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		d, err := open(cmd.Context(), cfg, newLogger(cfg, cmd.OutOrStdout()))
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return serve(cmd.Context(), d, ln, nil)
+	})
 }
 
 // serve runs the API and the background jobs on ln until ctx ends, then
@@ -120,28 +120,28 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 	return errors.Join(err, background.Stop(stopCtx))
 }
 
-func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig("migrate", args, stderr, nil)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg) // opening applies the store's migrations
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	// River's own tables, which serve would otherwise create at start.
-	jc := jobsConfig(cfg, store)
-	jc.Handlers = noHandlers{}
-	background, err := jobs.New(jc)
-	if err != nil {
-		return err
-	}
-	if err := background.Migrate(ctx); err != nil {
-		return err
-	}
-	newLogger(cfg, stdout).Info("migrations applied", slog.String("database", cfg.databaseName()))
-	return nil
+func migrateCommand() *cobra.Command {
+	c := &cobra.Command{Use: "migrate", Short: "apply database migrations and exit", Args: noArgs("migrate")}
+	return withConfig(c, "data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+		ctx := cmd.Context()
+		store, err := openStore(ctx, cfg) // opening applies the store's migrations
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		// River's own tables, which serve would otherwise create at start.
+		jc := jobsConfig(cfg, store)
+		jc.Handlers = noHandlers{}
+		background, err := jobs.New(jc)
+		if err != nil {
+			return err
+		}
+		if err := background.Migrate(ctx); err != nil {
+			return err
+		}
+		newLogger(cfg, cmd.OutOrStdout()).Info("migrations applied", slog.String("database", cfg.databaseName()))
+		return nil
+	})
 }
 
 // noHandlers stands in for the billing service where jobs are only

@@ -92,13 +92,8 @@ func (f *Fake) SetDefaultPaymentMethod(ctx context.Context, acct appwheel.Stripe
 				return struct{}{}, err
 			}
 			if methodID != "" {
-				pm := a.methods[methodID]
-				if pm == nil {
-					return struct{}{}, notFound("PaymentMethod", methodID)
-				}
-				if pm.customer != customerID {
-					return struct{}{}, stripeError(400, "invalid_request_error", "", "invoice_settings[default_payment_method]", fmt.Sprintf(
-						"The customer does not have a payment method with the ID %s. The payment method must be attached to the customer.", methodID))
+				if err := attachedTo(a, methodID, customerID, "invoice_settings[default_payment_method]"); err != nil {
+					return struct{}{}, err
 				}
 			}
 			c.defaultPM = methodID
@@ -106,6 +101,21 @@ func (f *Fake) SetDefaultPaymentMethod(ctx context.Context, acct appwheel.Stripe
 		})
 	})
 	return err
+}
+
+// attachedTo checks, as Stripe does when a default is set, that methodID
+// is attached to customerID; param names the parameter in Stripe's error.
+// Callers hold mu.
+func attachedTo(a *account, methodID, customerID, param string) error {
+	pm := a.methods[methodID]
+	if pm == nil {
+		return notFound("PaymentMethod", methodID)
+	}
+	if pm.customer != customerID {
+		return stripeError(400, "invalid_request_error", "", param, fmt.Sprintf(
+			"The customer does not have a payment method with the ID %s. The payment method must be attached to the customer.", methodID))
+	}
+	return nil
 }
 
 // AddCustomer seeds a customer as CreateCustomer would, without counting a call.

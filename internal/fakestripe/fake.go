@@ -28,18 +28,20 @@ var _ appwheel.Stripe = (*Fake)(nil)
 // methods are the names of appwheel.Stripe's methods, the names Calls,
 // FailNext and SetDelay accept.
 var methods = map[string]bool{
-	"CreateCustomer":          true,
-	"Customer":                true,
-	"SetDefaultPaymentMethod": true,
-	"CreateCheckoutSession":   true,
-	"CreateSetupIntent":       true,
-	"PaymentMethod":           true,
-	"PaymentMethods":          true,
-	"DetachPaymentMethod":     true,
-	"Subscriptions":           true,
-	"Invoices":                true,
-	"Price":                   true,
-	"Invoice":                 true,
+	"CreateCustomer":               true,
+	"Customer":                     true,
+	"SetDefaultPaymentMethod":      true,
+	"CreateCheckoutSession":        true,
+	"CreateSetupIntent":            true,
+	"SetupIntent":                  true,
+	"PaymentMethod":                true,
+	"PaymentMethods":               true,
+	"DetachPaymentMethod":          true,
+	"Subscriptions":                true,
+	"SetSubscriptionPaymentMethod": true,
+	"Invoices":                     true,
+	"Price":                        true,
+	"Invoice":                      true,
 }
 
 // Fake is an in-memory appwheel.Stripe. The zero value is not usable; call New.
@@ -70,6 +72,7 @@ type account struct {
 	invoices  map[string]*invoice
 	sessions  []CheckoutSessionRecord
 	intents   []SetupIntentRecord
+	setups    map[string]*setup // every SetupIntent, a session's included
 	idem      map[string]idemResult
 }
 
@@ -230,6 +233,7 @@ func (f *Fake) account(acct appwheel.StripeAccount) *account {
 			subs:      make(map[string]*subscription),
 			prices:    make(map[string]appwheel.Price),
 			invoices:  make(map[string]*invoice),
+			setups:    make(map[string]*setup),
 			idem:      make(map[string]idemResult),
 		}
 		f.accounts[acct.SecretKey] = a

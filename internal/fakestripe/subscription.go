@@ -2,6 +2,7 @@ package fakestripe
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -32,6 +33,43 @@ func (f *Fake) Subscriptions(ctx context.Context, acct appwheel.StripeAccount, c
 		}
 		return out, nil
 	})
+}
+
+// SetSubscriptionPaymentMethod sets a subscription's own default payment
+// method; "" clears it. The method must be attached to the subscription's
+// customer.
+func (f *Fake) SetSubscriptionPaymentMethod(ctx context.Context, acct appwheel.StripeAccount, subscriptionID, methodID, idempotencyKey string) error {
+	_, err := call(ctx, f, "SetSubscriptionPaymentMethod", acct, func(a *account) (struct{}, error) {
+		req := fmt.Sprintf("SetSubscriptionPaymentMethod %q %q", subscriptionID, methodID)
+		return idempotent(a, idempotencyKey, req, func() (struct{}, error) {
+			s := a.subs[subscriptionID]
+			if s == nil {
+				return struct{}{}, notFound("subscription", subscriptionID)
+			}
+			if methodID != "" {
+				if err := attachedTo(a, methodID, s.v.CustomerID, "default_payment_method"); err != nil {
+					return struct{}{}, err
+				}
+			}
+			s.v.DefaultPaymentMethodID = methodID
+			return struct{}{}, nil
+		})
+	})
+	return err
+}
+
+// Subscription returns a copy of a subscription, for tests to inspect. It
+// panics on an unknown subscription.
+func (f *Fake) Subscription(acct appwheel.StripeAccount, subID string) appwheel.Subscription {
+	var v appwheel.Subscription
+	f.seed(acct, func(a *account) {
+		s := a.subs[subID]
+		if s == nil {
+			panic("fakestripe: " + notFound("subscription", subID).Message)
+		}
+		v = s.v
+	})
+	return v
 }
 
 // AddSubscription seeds a subscription of an existing customer. CustomerID

@@ -99,6 +99,11 @@ export interface CreatePaymentMethodParams {
   successUrl?: string | undefined
   /** Absolute http(s) URL Checkout returns to when the user cancels; required for `checkout`. */
   cancelUrl?: string | undefined
+  /**
+   * Make the new card the default even when the user has one (the first card a user adds
+   * becomes the default either way). Sent only when given.
+   */
+  makeDefault?: boolean | undefined
 }
 
 export interface PaymentMethodParams {
@@ -228,6 +233,8 @@ export interface RemovedPaymentMethod {
   methodId: string
   /** The method promoted to default when the removed one was the default, else `""`. */
   newDefaultMethodId: string
+  /** The subscriptions whose payment method moved to another of the user's cards (`sub_…`); `[]` when none. */
+  movedSubscriptionIds: string[]
 }
 
 /** setDefaultPaymentMethod's data. */
@@ -292,6 +299,8 @@ export interface Subscription {
   /** Unix seconds, as a string. */
   currentPeriodEnd: string
   cancelAtPeriodEnd: boolean
+  /** The card the next invoice would be charged to (`pm_…`), `""` when none. */
+  paymentMethodId: string
 }
 
 /** subscriptions' data: newest first. */
@@ -299,7 +308,10 @@ export interface SubscriptionList {
   subscriptions: Subscription[]
 }
 
-/** Calls AppWheel for one app, signing each request with its AppSecret. Keep it on your server. */
+/**
+ * Calls AppWheel for one app, signing each request with its AppSecret and a fresh
+ * `X-AppWheel-Nonce` (required on the writes). Keep it on your server.
+ */
 export declare class AppWheel {
   /**
    * @param appId the app's AppID

@@ -87,12 +87,15 @@ class AppWheel {
   /**
    * Starts adding a payment method: a Stripe Checkout page (type "checkout",
    * with successUrl and cancelUrl) or a SetupIntent to confirm with Stripe.js
-   * (type "setupIntent"). POST /v1/stripe/payment-methods.
+   * (type "setupIntent"). makeDefault: true makes the new card the default
+   * even when the user has one (the first card becomes it either way).
+   * POST /v1/stripe/payment-methods.
    */
   async createPaymentMethod(params, options) {
-    const { appUserId, type, successUrl, cancelUrl } = object(params, 'createPaymentMethod')
-    // JSON.stringify leaves out the fields that are undefined.
-    const body = { appUserId, type, successUrl, cancelUrl }
+    const { appUserId, type, successUrl, cancelUrl, makeDefault } = object(params, 'createPaymentMethod')
+    // JSON.stringify leaves out the fields that are undefined: makeDefault is
+    // sent only when given (true or false).
+    const body = { appUserId, type, successUrl, cancelUrl, makeDefault }
     return this.#request('POST', '/v1/stripe/payment-methods', undefined, body, options, true)
   }
 
@@ -149,7 +152,11 @@ class AppWheel {
 
     const crypto = await webCrypto()
     const timestamp = Math.floor(Date.now() / 1000)
-    const nonce = randomNonce(crypto) // each signature is accepted once: identical requests in one second must differ
+    // A nonce on every request. Writes (POST, DELETE) must carry one: the
+    // server accepts a write's signature once, so identical writes in the same
+    // second must differ. Reads may omit it (identical reads are never
+    // refused); sending one anyway costs nothing.
+    const nonce = randomNonce(crypto)
     const bodyHash = hex(await crypto.subtle.digest('SHA-256', encoder.encode(payload)))
     const signed = `${timestamp}\n${method}\n${signedTarget}\n${bodyHash}\n${nonce}`
     const mac = await crypto.subtle.sign('HMAC', await this.#hmacKey(crypto), encoder.encode(signed))

@@ -272,7 +272,7 @@ describe('against appwheel dev', { concurrency: false }, () => {
     assert.equal(json.code, 0, json.message)
     assert.equal(json.data.subscriptions.length, 1)
     const s = json.data.subscriptions[0]
-    assert.deepEqual(Object.keys(s).sort(), ['cancelAtPeriodEnd', 'currentPeriodEnd', 'id', 'orderStatus', 'productId', 'productPeriod', 'status'])
+    assert.deepEqual(Object.keys(s).sort(), ['cancelAtPeriodEnd', 'currentPeriodEnd', 'id', 'orderStatus', 'paymentMethodId', 'productId', 'productPeriod', 'status'])
     assert.equal(s.id, subscription.id)
     assert.equal(s.status, 'active')
     assert.equal(s.orderStatus, 1)
@@ -280,13 +280,15 @@ describe('against appwheel dev', { concurrency: false }, () => {
     assert.equal(s.productPeriod, 'P1M')
     assert.match(s.currentPeriodEnd, unixString)
     assert.equal(s.cancelAtPeriodEnd, false)
+    assert.equal(s.paymentMethodId, stripeTestCard, 'the card the next invoice is charged to')
   })
 
   test('setDefaultPaymentMethod makes a method the default', async () => {
     const { res, json } = await envelope(appwheel.setDefaultPaymentMethod({ appUserId: 'stripe_test', methodId: stripeTestCard }))
     assert.equal(res.status, 200)
     assert.equal(json.code, 0, json.message)
-    assert.deepEqual(json.data, { defaultMethodId: stripeTestCard })
+    // The subscription already names this card: nothing moves.
+    assert.deepEqual(json.data, { defaultMethodId: stripeTestCard, movedSubscriptionIds: [] })
     const { json: list } = await envelope(appwheel.paymentMethod({ appUserId: 'stripe_test' }))
     assert.equal(list.data.defaultMethodId, stripeTestCard)
   })
@@ -320,7 +322,7 @@ describe('against appwheel dev', { concurrency: false }, () => {
     const { res: forced, json: removed } = await envelope(appwheel.removePaymentMethod({ appUserId: 'stripe_test', methodId: stripeTestCard, force: true }))
     assert.equal(forced.status, 200)
     assert.equal(removed.code, 0, removed.message)
-    assert.deepEqual(removed.data, { methodId: stripeTestCard, newDefaultMethodId: '' })
+    assert.deepEqual(removed.data, { methodId: stripeTestCard, newDefaultMethodId: '', movedSubscriptionIds: [] })
   })
 
   test('removing the default promotes the newest remaining method', async () => {
@@ -334,7 +336,7 @@ describe('against appwheel dev', { concurrency: false }, () => {
     assert.equal((await envelope(appwheel.setDefaultPaymentMethod({ appUserId: 'promo', methodId: older }))).json.code, 0)
     const { json } = await envelope(appwheel.removePaymentMethod({ appUserId: 'promo', methodId: older }))
     assert.equal(json.code, 0, json.message)
-    assert.deepEqual(json.data, { methodId: older, newDefaultMethodId: newer })
+    assert.deepEqual(json.data, { methodId: older, newDefaultMethodId: newer, movedSubscriptionIds: [] })
   })
 
   // Same-second writes: when the webhooks of a card's confirmation are
@@ -412,12 +414,16 @@ describe('against appwheel dev', { concurrency: false }, () => {
     assert.notEqual(fresh.json.data.setupIntentId, first.json.data.setupIntentId)
   })
 
-  test('identical requests in the same second all pass: each has its own nonce', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, () => envelope(appwheel.paymentMethod({ appUserId: 'appuserid' }))))
+  test('identical requests in the same second all pass: reads are never refused as replays, writes each have their own nonce', async () => {
+    const reads = Array.from({ length: 8 }, () => envelope(appwheel.paymentMethod({ appUserId: 'appuserid' })))
+    const writes = Array.from({ length: 4 }, () => envelope(appwheel.createPaymentMethod({ appUserId: 'nonce_user', type: 'setupIntent' })))
+    const results = await Promise.all([...reads, ...writes])
     for (const { res, json } of results) {
       assert.equal(res.status, 200)
       assert.equal(json.code, 0, json.message)
     }
+    const ids = new Set(results.slice(reads.length).map(({ json }) => json.data.setupIntentId))
+    assert.equal(ids.size, writes.length, 'each write ran')
   })
 
   test('the signature covers the request-target as sent, special characters included', async () => {

@@ -85,6 +85,9 @@ function unwrap<T>(env: Envelope<T>): T {
 async function everyCall(signal: AbortSignal): Promise<void> {
   const type: PaymentMethodType = 'setupIntent'
   const createParams: CreatePaymentMethodParams = { appUserId: 'u1', type }
+  const makeDefaultParams: CreatePaymentMethodParams = { appUserId: 'u1', type, makeDefault: true }
+  await appwheel.createPaymentMethod(makeDefaultParams)
+  await appwheel.createPaymentMethod({ appUserId: 'u1', type, makeDefault: false })
   const writeOptions: WriteOptions = { idempotencyKey: 'k1', signal }
   const callOptions: CallOptions = { signal }
 
@@ -129,7 +132,7 @@ async function everyCall(signal: AbortSignal): Promise<void> {
 
   const removeParams: RemovePaymentMethodParams = { appUserId: 'u1', methodId: 'pm_1', force: true }
   const removed: RemovedPaymentMethod = unwrap(await (await appwheel.removePaymentMethod(removeParams, writeOptions)).json())
-  const removedIds: string[] = [removed.methodId, removed.newDefaultMethodId]
+  const removedIds: string[] = [removed.methodId, removed.newDefaultMethodId, ...removed.movedSubscriptionIds]
 
   const invoicesParams: InvoicesParams = { appUserId: 'u1', limit: 10, startingAfter: 'in_1' }
   const page: InvoiceList = unwrap(await (await appwheel.invoices(invoicesParams, callOptions)).json())
@@ -155,8 +158,9 @@ async function everyCall(signal: AbortSignal): Promise<void> {
   const subs: SubscriptionList = unwrap(await (await appwheel.subscriptions(subsParams, callOptions)).json())
   const sub: Subscription | undefined = subs.subscriptions[0]
   if (sub) {
-    const fields: [string, string, OrderStatus, string, string, string, boolean] = [
+    const fields: [string, string, OrderStatus, string, string, string, boolean, string] = [
       sub.id, sub.status, sub.orderStatus, sub.productId, sub.productPeriod, sub.currentPeriodEnd, sub.cancelAtPeriodEnd,
+      sub.paymentMethodId,
     ]
     void fields
   }
@@ -173,6 +177,8 @@ appwheel.paymentMethod({})
 appwheel.removePaymentMethod({ appUserId: 'u1' })
 // @ts-expect-error limit is a number
 appwheel.invoices({ appUserId: 'u1', limit: '10' })
+// @ts-expect-error makeDefault is a boolean
+appwheel.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', makeDefault: 'yes' })
 // @ts-expect-error reads take no idempotency key
 appwheel.invoices({ appUserId: 'u1' }, { idempotencyKey: 'k' })
 // @ts-expect-error the constructor needs the platform and the secret

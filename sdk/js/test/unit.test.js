@@ -28,10 +28,26 @@ const cases = [
   },
   {
     name: 'createPaymentMethod setupIntent (undefined fields left out)',
-    call: (c, o) => c.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', successUrl: undefined }, o),
+    call: (c, o) => c.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', successUrl: undefined, makeDefault: undefined }, o),
     method: 'POST',
     url: '/v1/stripe/payment-methods',
     body: '{"appUserId":"u1","type":"setupIntent"}',
+    write: true,
+  },
+  {
+    name: 'createPaymentMethod makeDefault true',
+    call: (c, o) => c.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', makeDefault: true }, o),
+    method: 'POST',
+    url: '/v1/stripe/payment-methods',
+    body: '{"appUserId":"u1","type":"setupIntent","makeDefault":true}',
+    write: true,
+  },
+  {
+    name: 'createPaymentMethod checkout makeDefault false',
+    call: (c, o) => c.createPaymentMethod({ appUserId: 'u1', type: 'checkout', successUrl: 'https://s.example.com/ok', cancelUrl: 'https://s.example.com/no', makeDefault: false }, o),
+    method: 'POST',
+    url: '/v1/stripe/payment-methods',
+    body: '{"appUserId":"u1","type":"checkout","successUrl":"https://s.example.com/ok","cancelUrl":"https://s.example.com/no","makeDefault":false}',
     write: true,
   },
   {
@@ -176,6 +192,50 @@ describe('requests', () => {
     assert.equal(nonces.size, 20)
     assert.equal(sigs.size, 20)
     for (const k of calls) assert.equal(k.headers.get('X-AppWheel-Signature'), expectedSignature(k))
+  })
+
+  test('every write carries a nonce, signed, new each time, also for identical writes', async () => {
+    const writes = cases.filter((tc) => tc.write)
+    assert.ok(writes.some((tc) => tc.method === 'POST') && writes.some((tc) => tc.method === 'DELETE'))
+    for (const tc of writes) {
+      const { fetch, calls } = recordingFetch()
+      const c = client(fetch)
+      await Promise.all([tc.call(c), tc.call(c), tc.call(c)])
+      const nonces = calls.map((k) => k.headers.get('X-AppWheel-Nonce'))
+      for (const [i, k] of calls.entries()) {
+        assert.match(nonces[i], /^[\x21-\x7e]{1,64}$/, `${tc.name}: X-AppWheel-Nonce is required on ${tc.method}`)
+        // Signed: the string-to-sign ends with "\n" + nonce, so another nonce breaks it.
+        assert.equal(k.headers.get('X-AppWheel-Signature'), expectedSignature(k), tc.name)
+        const u = new URL(k.url)
+        const without = sign(SECRET, k.headers.get('X-AppWheel-Timestamp'), k.init.method, u.pathname + u.search, k.init.body ?? '', '')
+        assert.notEqual(k.headers.get('X-AppWheel-Signature'), without, `${tc.name}: the nonce is signed`)
+      }
+      assert.equal(new Set(nonces).size, 3, `${tc.name}: identical writes get distinct nonces`)
+    }
+  })
+
+  test('makeDefault is sent only when given, as the boolean given', async () => {
+    const { fetch, calls } = recordingFetch()
+    const c = client(fetch)
+    await c.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', makeDefault: true })
+    await c.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', makeDefault: false })
+    await c.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent' })
+    assert.deepEqual(calls.map((k) => JSON.parse(k.init.body)), [
+      { appUserId: 'u1', type: 'setupIntent', makeDefault: true },
+      { appUserId: 'u1', type: 'setupIntent', makeDefault: false },
+      { appUserId: 'u1', type: 'setupIntent' },
+    ])
+    assert.ok(!('makeDefault' in JSON.parse(calls[2].init.body)))
+    for (const k of calls) assert.equal(k.headers.get('X-AppWheel-Signature'), expectedSignature(k), 'the body sent is the body signed')
+  })
+
+  test('response data reaches the caller as the server sent it (movedSubscriptionIds, paymentMethodId)', async () => {
+    const removed = { methodId: 'pm_1', newDefaultMethodId: 'pm_2', movedSubscriptionIds: ['sub_1', 'sub_2'] }
+    const subs = { subscriptions: [{ id: 'sub_1', status: 'active', orderStatus: 1, productId: 'price_1', productPeriod: 'P1M', currentPeriodEnd: '1700000000', cancelAtPeriodEnd: false, paymentMethodId: 'pm_2' }] }
+    const { fetch } = recordingFetch((url, init) => envelopeResponse(init.method === 'DELETE' ? removed : subs))
+    const c = client(fetch)
+    assert.deepEqual((await (await c.removePaymentMethod({ appUserId: 'u1', methodId: 'pm_1' })).json()).data, removed)
+    assert.deepEqual((await (await c.subscriptions({ appUserId: 'u1' })).json()).data, subs)
   })
 
   test('a wrong secret makes a different signature', async () => {
@@ -347,8 +407,11 @@ describe('what the real fetch sends', () => {
       req.on('data', (c) => chunks.push(c))
       req.on('end', () => {
         const body = Buffer.concat(chunks)
-        const expected = sign(SECRET, req.headers['x-appwheel-timestamp'], req.method, req.url, body, req.headers['x-appwheel-nonce'])
-        const ok = expected === req.headers['x-appwheel-signature']
+        const nonce = req.headers['x-appwheel-nonce']
+        const expected = sign(SECRET, req.headers['x-appwheel-timestamp'], req.method, req.url, body, nonce)
+        // As AppWheel does: writes must carry a nonce, reads may omit it.
+        const nonceOk = req.method === 'GET' ? nonce === undefined || /^[\x21-\x7e]{1,64}$/.test(nonce) : /^[\x21-\x7e]{1,64}$/.test(nonce ?? '')
+        const ok = expected === req.headers['x-appwheel-signature'] && nonceOk
         received.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8'), ok })
         res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' })
         res.end(JSON.stringify(ok ? { code: 0, data: {}, message: 'success' } : { code: 1002, data: null, message: 'signature does not match the request' }))
