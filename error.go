@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Error codes of the HTTP contract (API.md). The HTTP layer maps each to a
+// Error codes of the HTTP contract (docs/api.md). The HTTP layer maps each to a
 // status in one place; everything below it speaks only in these codes.
 const (
 	EINVALID           = 1001 // invalid parameter; the message names it
@@ -17,6 +17,7 @@ const (
 	ELASTMETHOD        = 1005 // would remove the last method a live subscription needs
 	ERATELIMITED       = 1006 // too many requests
 	EIDEMPOTENCY       = 1007 // Idempotency-Key reused with another request, or still in flight
+	ECONFLICT          = 1008 // conflict: the object is taken by another (uniqueness)
 	ESTRIPE            = 2001 // Stripe declined or rejected the request
 	ESTRIPEUNAVAILABLE = 2002 // Stripe unreachable, timed out or failing; safe to retry
 	EINTERNAL          = 5000 // internal error; details only in the log

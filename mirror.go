@@ -143,12 +143,23 @@ type MirrorStore interface {
 	// FoldStatusHistory folds them.
 	StatusHistory(ctx context.Context, appID string, subscriptionIDs []string) (map[string][]StatusChange, error)
 
-	// SaveInvoice writes an invoice.
+	// SaveInvoice writes an invoice. A deleted invoice stays deleted: its
+	// snapshots write nothing (false), whatever their version.
 	SaveInvoice(ctx context.Context, appID string, inv *Invoice, version int64) (bool, error)
-	// MirroredInvoice returns one invoice, or ENOTFOUND.
+	// DeleteInvoice forgets an invoice deleted at Stripe (invoice.deleted,
+	// which only happens to drafts) unless the stored snapshot is newer than
+	// version, and reports whether it did (false for an older version, or an
+	// invoice deleted already). A tie goes to the deletion, as nothing
+	// happens to an invoice after it: its events of the same second carry
+	// the same version. The store keeps a tombstone under the version
+	// guard, even for an invoice it has not mirrored yet, so that no
+	// snapshot delivered late brings the invoice back: once deleted, an
+	// invoice is gone from MirroredInvoice and InvoicesOf for good.
+	DeleteInvoice(ctx context.Context, appID, invoiceID string, version int64) (bool, error)
+	// MirroredInvoice returns one invoice, or ENOTFOUND (also when deleted).
 	MirroredInvoice(ctx context.Context, appID, id string) (*Invoice, error)
 	// InvoicesOf returns one page of a customer's invoices, newest first
-	// (created, then id, descending). An unknown or foreign StartingAfter is
-	// ENOTFOUND.
+	// (created, then id, descending), deleted ones left out. An unknown,
+	// foreign or deleted StartingAfter is ENOTFOUND.
 	InvoicesOf(ctx context.Context, appID string, p ListInvoicesParams) (*InvoicePage, error)
 }

@@ -10,7 +10,12 @@ import (
 // idempotency keys, one customer per user) is decided here, by the
 // database's own constraints, never in process memory.
 //
-// Errors: ENOTFOUND where a method says so; anything else is internal.
+// Errors: ENOTFOUND and ECONFLICT where a method says so; anything else is
+// internal. ECONFLICT is a write that a uniqueness constraint refused: the
+// object (an app ID, a Stripe customer) is another's already. The other
+// writes never meet one: where their keys collide (a nonce used twice, an
+// event delivered twice, an older snapshot), the collision is their answer,
+// decided in the same statement.
 type Store interface {
 	AppStore
 	CustomerStore
@@ -26,7 +31,8 @@ type Store interface {
 
 // AppStore keeps the tenants.
 type AppStore interface {
-	// CreateApp inserts a new app.
+	// CreateApp inserts a new app, or returns ECONFLICT when an app with
+	// its ID exists already.
 	CreateApp(ctx context.Context, app *AppRecord) error
 	// App returns the app with the given ID, or ENOTFOUND.
 	App(ctx context.Context, id string) (*AppRecord, error)
@@ -44,13 +50,15 @@ type CustomerStore interface {
 	// PutCustomer records customerID for (appID, appUserID) unless one is
 	// recorded already, and returns the one recorded: the first writer wins,
 	// also across replicas. A customer ID serves one user of an app; giving
-	// it to a second user is an error.
+	// it to a second user is ECONFLICT (and records nothing). A user who has
+	// a customer already keeps it, whatever customerID is.
 	PutCustomer(ctx context.Context, appID, appUserID, customerID string, now time.Time) (string, error)
 	// ReplaceCustomer records newCustomerID in place of oldCustomerID (a
 	// customer deleted at Stripe) and returns the one recorded: when the
 	// user's customer is no longer oldCustomerID, nothing changes and the
 	// current one is returned. The mirror's state of the old customer is
-	// reset (not synced).
+	// reset (not synced). A newCustomerID recorded for another user of the
+	// app is ECONFLICT, and nothing changes.
 	ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error)
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/pgtest"
+	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/stripe"
 )
 
@@ -97,6 +99,48 @@ func TestSeedScale(t *testing.T) {
 		if err := ro.QueryRow(`SELECT COUNT(*) FROM invoices WHERE customer_id = ?`, st.CustomerID).Scan(&mine); err != nil || mine != probeInvoices {
 			t.Fatalf("probe user %s has %d invoices, want %d (%v)", u, mine, probeInvoices, err)
 		}
+	}
+}
+
+// The PostgreSQL scale seed writes the same rows, which the PostgreSQL
+// store reads as AppWheel will.
+func TestSeedPostgres(t *testing.T) {
+	ctx := context.Background()
+	const users, total = 300, 2000
+	probes := probeUsers(total)
+	url := pgtest.NewSchema(t)
+	db := postgres.NewDB(url, postgres.Options{})
+	if err := db.Open(ctx); err != nil { // migrates, as `appwheel migrate` does
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateApp(ctx, &appwheel.AppRecord{ID: "app_scale", SealedSecret: []byte("s"), SealedStripeSecretKey: []byte("k")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedPostgres(ctx, url, "app_scale", total, probes, users); err != nil {
+		t.Fatal(err)
+	}
+	var n, customers, subs int
+	if err := db.Pool().QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM invoices), (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM subscriptions)`).Scan(&n, &customers, &subs); err != nil {
+		t.Fatal(err)
+	}
+	if n != total || customers != users || subs != users {
+		t.Fatalf("%d invoices, %d customers, %d subscriptions; want %d, %d, %d", n, customers, subs, total, users, users)
+	}
+	st, err := db.CustomerState(ctx, "app_scale", fmt.Sprintf("u-%d", probes-1))
+	if err != nil || st.SyncedAt.IsZero() {
+		t.Fatalf("last probe user: %+v, %v", st, err)
+	}
+	page, err := db.InvoicesOf(ctx, "app_scale", appwheel.ListInvoicesParams{CustomerID: st.CustomerID, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Invoices) != 20 || !page.HasMore || page.Invoices[0].PriceInterval != "month" || page.Invoices[0].PaidAt == 0 {
+		t.Fatalf("last probe user: %d invoices, hasMore %v, first %+v", len(page.Invoices), page.HasMore, page.Invoices[0])
+	}
+	subsOf, err := db.SubscriptionsOf(ctx, "app_scale", st.CustomerID)
+	if err != nil || len(subsOf) != 1 || subsOf[0].Status != "active" {
+		t.Fatalf("last probe user's subscriptions: %+v, %v", subsOf, err)
 	}
 }
 

@@ -9,20 +9,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
+	"github.com/appwheel/appwheel/postgres"
 )
 
 // The scale rows' PostgreSQL variant runs only when the binary supports
 // APPWHEEL_DATABASE_URL=postgres://… (its `serve -h` says so). Each size
 // gets a fresh schema in -postgres-url's database; `appwheel migrate`
 // creates the tables in it and `appwheel apps create` the app, so the
-// schema is the binary's own, and the bulk data is generated in SQL
-// (generate_series) like the SQLite variant's.
+// schema is the binary's own, and the bulk data is the stores' rows written
+// with COPY, the same rows as the SQLite variant's.
 
 // postgresSupported reports whether the binary's serve accepts a
 // PostgreSQL database URL, from its help text.
@@ -106,7 +107,7 @@ func (b *bench) scalePostgres(ctx context.Context, l *line, name string, invoice
 	app := &appwheel.App{ID: created.AppID, Platform: created.Platform, Secret: created.AppSecret}
 
 	t0 := time.Now()
-	if err := seedPostgres(ctx, dbURL, app.ID, invoices, probes); err != nil {
+	if err := seedPostgres(ctx, dbURL, app.ID, invoices, probes, scaleUsers); err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
 	logf("seeded in %v", time.Since(t0).Round(time.Millisecond))
@@ -162,97 +163,23 @@ func withSearchPath(raw, schema string) (string, error) {
 	return u.String(), nil
 }
 
-// seedPostgres generates the scale data in the schema of dbURL, as
-// scaleSQL does for SQLite. Time columns are written as the schema has
-// them: timestamptz, or integer microseconds.
-func seedPostgres(ctx context.Context, dbURL, appID string, total, probes int) error {
+// seedPostgres writes the scale rows (scaleTables, as for SQLite) into the
+// schema of dbURL, with COPY, in one transaction.
+func seedPostgres(ctx context.Context, dbURL, appID string, total, probes, users int) error {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	colType := func(table, column string) (string, error) {
-		var t string
-		err := conn.QueryRow(ctx, `SELECT data_type FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, table, column).Scan(&t)
-		if err == pgx.ErrNoRows {
-			return "", nil
-		}
-		return t, err
-	}
-	ts := func(table, column, param string) (string, error) {
-		t, err := colType(table, column)
-		if err != nil {
-			return "", err
-		}
-		if strings.HasPrefix(t, "timestamp") {
-			return "to_timestamp(" + param + "::bigint / 1e6)", nil
-		}
-		return param + "::bigint", nil
-	}
-	createdAt, err := ts("customers", "created_at", "$3")
-	if err != nil {
-		return err
-	}
-	syncedAt, err := ts("customers", "synced_at", "$5")
-	if err != nil {
-		return err
-	}
-	priceTerms, err := colType("invoices", "price_interval")
-	if err != nil {
-		return err
-	}
-	termCols, termVals := "", ""
-	if priceTerms != "" {
-		termCols, termVals = ", price_interval, price_interval_count", ", 'month', 1"
-	}
-
-	at := time.Now()
-	now := at.Unix()
-	created := at.Add(-seedSyncedAgo).UnixMicro()
-	version := at.Add(-seedVersionOffset).UnixMicro()
-	probeTotal := probes * probeInvoices
-	others := scaleUsers - probes
-	invoiceInsert := `INSERT INTO invoices (app_id, id, customer_id, subscription_id, price_id, number, status,
-		customer_email, invoice_pdf, hosted_invoice_url, amount_due, amount_paid, currency,
-		created, period_start, period_end, paid_at, service_period_start, service_period_end, version` + termCols + `) `
-	// $1 app, $2 price, $3 base created, $4 month, $5 version; k, u, j as in scaleSQL.
-	invoiceSelect := `SELECT $1::text, 'in_s' || lpad(k::text, 8, '0'), 'cus_s' || lpad(u::text, 7, '0'), 'sub_s' || lpad(u::text, 7, '0'), $2::text,
-		'S' || lpad(u::text, 7, '0') || '-' || lpad(j::text, 5, '0'), 'paid', 'u' || u || '@example.com',
-		'https://pay.stripe.com/invoice/acct_1Bench/test_in_s' || lpad(k::text, 8, '0') || '/pdf',
-		'https://invoice.stripe.com/i/acct_1Bench/test_in_s' || lpad(k::text, 8, '0'),
-		999, 999, 'usd', $3::bigint - j * $4::bigint, $3::bigint - (j + 1) * $4::bigint, $3::bigint - j * $4::bigint,
-		$3::bigint - j * $4::bigint + 60, $3::bigint - j * $4::bigint, $3::bigint - (j - 1) * $4::bigint, $5::bigint` + termVals
-	stmts := []stmt{
-		{"customers", `INSERT INTO customers (app_id, app_user_id, stripe_customer_id, created_at,
-			default_payment_method_id, deleted, version, synced_at)
-			SELECT $1::text, 'u-' || u, 'cus_s' || lpad(u::text, 7, '0'), ` + createdAt + `, '', false, $4::bigint, ` + syncedAt + `
-			FROM generate_series(0, $2::bigint - 1) AS u`,
-			[]any{appID, scaleUsers, created, version, created}},
-		{"subscriptions", `INSERT INTO subscriptions (app_id, id, customer_id, status, price_id, interval,
-			interval_count, current_period_end, cancel_at_period_end, created, version)
-			SELECT $1::text, 'sub_s' || lpad(u::text, 7, '0'), 'cus_s' || lpad(u::text, 7, '0'), 'active', $3::text, 'month', 1,
-			$4::bigint, false, $5::bigint, $6::bigint FROM generate_series(0, $2::bigint - 1) AS u`,
-			[]any{appID, scaleUsers, benchPrice, now + 15*day, now - 400*day, version}},
-		{"subscription history", `INSERT INTO subscription_status_history (app_id, subscription_id, at, status)
-			SELECT $1::text, 'sub_s' || lpad(u::text, 7, '0'), $3::bigint, 'active' FROM generate_series(0, $2::bigint - 1) AS u`,
-			[]any{appID, scaleUsers, version}},
-		{"the probe users' invoices", invoiceInsert + invoiceSelect + `
-			FROM generate_series(0, $6::bigint - 1) AS k, LATERAL (SELECT k / $7::bigint AS u, k % $7::bigint AS j) AS x`,
-			[]any{appID, benchPrice, now - 15*day, month, version, probeTotal, probeInvoices}},
-		{"the other invoices", invoiceInsert + invoiceSelect + `
-			FROM generate_series($6::bigint, $7::bigint - 1) AS k,
-			LATERAL (SELECT $8::bigint + (k - $6::bigint) % $9::bigint AS u, (k - $6::bigint) / $9::bigint AS j) AS x`,
-			[]any{appID, benchPrice, now - 15*day, month, version, probeTotal, total, probes, others}},
-	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s.sql, s.args...); err != nil {
-			return fmt.Errorf("%s: %w", s.what, err)
+	codec := storerow.Codec{Times: postgres.Times{}}
+	for _, table := range scaleTables(codec, appID, time.Now(), total, probes, users) {
+		if err := insertPostgres(ctx, tx, table); err != nil {
+			return fmt.Errorf("%s: %w", table.name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -13,14 +13,15 @@ import (
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
 	"github.com/appwheel/appwheel/crypt"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/appwheel/appwheel/sqlite"
 )
 
 // The databases are seeded before `appwheel serve` starts on them, with
 // nothing else using the file. The main database goes through the store
 // API, the way AppWheel itself writes the mirror; the scale databases
-// (100,000 users, up to a million invoices) are generated in SQL, INSERT …
-// SELECT from a recursive CTE, into the schema the migrations created.
+// (100,000 users, up to a million invoices) are written in bulk, as the
+// store's rows, into the schema the migrations created (scalerows.go).
 
 const (
 	benchPrice        = "price_bench_monthly"
@@ -160,21 +161,23 @@ func seedMirrorUser(ctx context.Context, db *sqlite.DB, appID, user string, i in
 		return err
 	}
 	for j := range invoicesPerUser {
-		if _, err := db.SaveInvoice(ctx, appID, benchInvoice(i, j, cus, userSub(i), now), version); err != nil {
+		inv := monthlyInvoice(fmt.Sprintf("in_bm%07d_%03d", i, j), fmt.Sprintf("BM%07d-%04d", i, invoicesPerUser-j), i, j, cus, userSub(i), now)
+		if _, err := db.SaveInvoice(ctx, appID, inv, version); err != nil {
 			return err
 		}
 	}
 	return db.MarkSynced(ctx, appID, user, synced)
 }
 
-// benchInvoice is user i's j-th most recent monthly invoice.
-func benchInvoice(i, j int, cus, sub string, now int64) *appwheel.Invoice {
+// monthlyInvoice is user u's j-th most recent monthly invoice, paid: the
+// invoices of the main database (through the store) and of the scale ones
+// (in bulk) alike.
+func monthlyInvoice(id, number string, u, j int, cus, sub string, now int64) *appwheel.Invoice {
 	created := now - 15*day - int64(j)*month
-	id := fmt.Sprintf("in_bm%07d_%03d", i, j)
 	return &appwheel.Invoice{
 		ID: id, CustomerID: cus, SubscriptionID: sub, PriceID: benchPrice,
-		Number: fmt.Sprintf("BM%07d-%04d", i, invoicesPerUser-j), Status: "paid",
-		CustomerEmail:    fmt.Sprintf("u%d@example.com", i),
+		Number: number, Status: "paid",
+		CustomerEmail:    fmt.Sprintf("u%d@example.com", u),
 		InvoicePDF:       "https://pay.stripe.com/invoice/acct_1Bench/test_" + id + "/pdf",
 		HostedInvoiceURL: "https://invoice.stripe.com/i/acct_1Bench/test_" + id,
 		AmountDue:        999, AmountPaid: 999, Currency: "usd",
@@ -212,8 +215,7 @@ func probeUsers(small int) int {
 }
 
 // seedScale makes a database of users synced users, each with an
-// active subscription, and total invoices: probes users with 25 each, the
-// rest spread evenly over the other users. It is generated in SQL, in one
+// active subscription, and total invoices (see scaleTables), in one
 // transaction, into the schema the store's migrations create.
 func seedScale(ctx context.Context, dir string, total, probes, users int) (*scaleData, error) {
 	d := &scaleData{path: filepath.Join(dir, mainDatabaseFile), invoices: total}
@@ -244,9 +246,10 @@ func seedScale(ctx context.Context, dir string, total, probes, users int) (*scal
 		return nil, err
 	}
 	defer tx.Rollback()
-	for _, q := range scaleSQL(d.app.ID, time.Now(), total, probes, users) {
-		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
-			return nil, fmt.Errorf("seeding %s: %w", q.what, err)
+	codec := storerow.Codec{Times: sqlite.Times{}}
+	for _, table := range scaleTables(codec, d.app.ID, time.Now(), total, probes, users) {
+		if err := insertSQLite(ctx, tx, table); err != nil {
+			return nil, fmt.Errorf("seeding %s: %w", table.name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -257,57 +260,4 @@ func seedScale(ctx context.Context, dir string, total, probes, users int) (*scal
 		return nil, err
 	}
 	return d, nil
-}
-
-type stmt struct {
-	what string
-	sql  string
-	args []any
-}
-
-// scaleSQL is the SQLite statements of seedScale. Invoice k of the probe
-// users belongs to user k/25; the rest go round-robin over the other users.
-func scaleSQL(appID string, at time.Time, total, probes, users int) []stmt {
-	now := at.Unix()
-	created := at.Add(-seedSyncedAgo).UnixMicro()
-	version := at.Add(-seedVersionOffset).UnixMicro()
-	synced := at.Add(-seedSyncedAgo).UnixMicro()
-	probeTotal := probes * probeInvoices
-	others := users - probes
-	// invoice columns from (user, j, k): k numbers the invoice, j is its
-	// age in months for its user.
-	invoiceSelect := `SELECT ?1, printf('in_s%08d', k), printf('cus_s%07d', u), printf('sub_s%07d', u), ?2,
-		printf('S%07d-%05d', u, j), 'paid', printf('u%d@example.com', u),
-		printf('https://pay.stripe.com/invoice/acct_1Bench/test_in_s%08d/pdf', k),
-		printf('https://invoice.stripe.com/i/acct_1Bench/test_in_s%08d', k),
-		999, 999, 'usd', ?3 - j * ?4, ?3 - (j + 1) * ?4, ?3 - j * ?4, ?3 - j * ?4 + 60,
-		?3 - j * ?4, ?3 - (j - 1) * ?4, ?5, 'month', 1`
-	invoiceInsert := `INSERT INTO invoices (app_id, id, customer_id, subscription_id, price_id, number, status,
-		customer_email, invoice_pdf, hosted_invoice_url, amount_due, amount_paid, currency,
-		created, period_start, period_end, paid_at, service_period_start, service_period_end, version,
-		price_interval, price_interval_count) `
-	return []stmt{
-		{"customers", `INSERT INTO customers (app_id, app_user_id, stripe_customer_id, created_at,
-			default_payment_method_id, deleted, version, synced_at)
-			WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u + 1 < ?2)
-			SELECT ?1, 'u-' || u, printf('cus_s%07d', u), ?3, '', 0, ?4, ?5 FROM n`,
-			[]any{appID, users, created, version, synced}},
-		{"subscriptions", `INSERT INTO subscriptions (app_id, id, customer_id, status, price_id, interval,
-			interval_count, current_period_end, cancel_at_period_end, created, version)
-			WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u + 1 < ?2)
-			SELECT ?1, printf('sub_s%07d', u), printf('cus_s%07d', u), 'active', ?3, 'month', 1, ?4, 0, ?5, ?6 FROM n`,
-			[]any{appID, users, benchPrice, now + 15*day, now - 400*day, version}},
-		{"subscription history", `INSERT INTO subscription_status_history (app_id, subscription_id, at, status)
-			WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u + 1 < ?2)
-			SELECT ?1, printf('sub_s%07d', u), ?3, 'active' FROM n`,
-			[]any{appID, users, version}},
-		{"the probe users' invoices", invoiceInsert + `
-			WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?6),
-			inv(k, u, j) AS (SELECT k, k / ?7, k % ?7 FROM n) ` + invoiceSelect + ` FROM inv`,
-			[]any{appID, benchPrice, now - 15*day, month, version, probeTotal, probeInvoices}},
-		{"the other invoices", invoiceInsert + `
-			WITH RECURSIVE n(k) AS (SELECT ?6 WHERE ?6 < ?7 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?7),
-			inv(k, u, j) AS (SELECT k, ?8 + (k - ?6) % ?9, (k - ?6) / ?9 FROM n) ` + invoiceSelect + ` FROM inv`,
-			[]any{appID, benchPrice, now - 15*day, month, version, probeTotal, total, probes, others}},
-	}
 }

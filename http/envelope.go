@@ -17,7 +17,7 @@ import (
 	"github.com/appwheel/appwheel"
 )
 
-// envelope is every response body, success or failure (API.md, "Envelope").
+// envelope is every response body, success or failure (docs/api.md, "Envelope").
 type envelope struct {
 	Code    int    `json:"code"`
 	Data    any    `json:"data"`
@@ -36,6 +36,7 @@ var statusOf = map[int]int{
 	appwheel.ELASTMETHOD:        http.StatusConflict,
 	appwheel.ERATELIMITED:       http.StatusTooManyRequests,
 	appwheel.EIDEMPOTENCY:       http.StatusConflict,
+	appwheel.ECONFLICT:          http.StatusConflict,
 	appwheel.ESTRIPE:            http.StatusPaymentRequired,
 	appwheel.ESTRIPEUNAVAILABLE: http.StatusBadGateway,
 	appwheel.EINTERNAL:          http.StatusInternalServerError,

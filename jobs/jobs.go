@@ -18,13 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/appwheel/appwheel"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -46,30 +44,27 @@ type Handlers interface {
 // Config is what Jobs are built from. Zero durations take their defaults;
 // negative ones are an error.
 type Config struct {
-	// Path is the SQLite database file, the same file the store uses;
-	// River's tables (river_job, river_leader, …) live in it beside the
-	// store's. Required with a SQLite store, and a file: an in-memory
-	// database would be a different one for each pool.
-	Path string
-	// Pool is the PostgreSQL store's pool (postgres.DB.Pool), which River
-	// then shares: its tables live beside the store's, in the first schema
-	// of the pool's search_path, and its queries run under the pool's
-	// statement_timeout (its migrations excepted). Required with a
-	// PostgreSQL store, and Path must then be empty. Jobs never close it;
-	// close the store after Stop.
-	Pool *pgxpool.Pool
-	// Store is read by the sweeper (PendingEvents) and cleaned by the
-	// cleanup job (DeleteExpiredNonces, DeleteExpiredIdempotentRequests).
-	// Required.
+	// Store is the store, whose database River's tables share: a
+	// SQLiteStore (sqlite.DB), whose file they live in beside the store's,
+	// through a connection the store opens for River; or a PostgresStore
+	// (postgres.DB), whose pool River then shares: its tables live in the
+	// first schema of the pool's search_path, and its queries run under the
+	// pool's statement_timeout (its migrations excepted). Jobs close
+	// neither; close the store after Stop.
+	//
+	// The jobs read it too: the sweeper (PendingEvents) and the cleanup
+	// (DeleteExpiredNonces, DeleteExpiredIdempotentRequests). Required.
 	Store appwheel.Store
 	// Handlers do the work of apply_event and reconcile. Required.
 	Handlers Handlers
 	// Logger receives job failures (kind and ids, never payloads). River's
 	// own messages go to it at warn level and above only. Nil discards.
 	Logger *slog.Logger
-	// Now is the clock for the sweeper's cut-off and the cleanup's expiry.
-	// River schedules jobs and retries by its own (wall) clock. Defaults to
-	// time.Now.
+	// Now is the service's clock, for every time the jobs compare with the
+	// store's: the sweeper's cut-off and the cleanup's expiry. River
+	// schedules jobs and retries by its own wall clock, which it compares
+	// with the times it stored, so RetryDelay is measured on that one.
+	// Defaults to time.Now.
 	Now func() time.Time
 
 	// Workers is how many apply_event jobs run at once in this process.
@@ -146,21 +141,18 @@ type Jobs struct {
 	riverLog *slog.Logger
 
 	mu     sync.Mutex
-	db     database
 	client riverClient
 }
 
 // database is River's side of the store's database, SQLite's file or
 // PostgreSQL's pool: the only code that knows River's driver, and with it
 // the type of its transactions (*sql.Tx or pgx.Tx), which the rest of the
-// package never names.
+// package never names. Its connections are the store's: Jobs close none.
 type database interface {
 	// newClient builds River's client on the database.
 	newClient(cfg *river.Config) (riverClient, error)
 	// migrate applies River's migrations not yet applied.
 	migrate(ctx context.Context, cfg *rivermigrate.Config) (*rivermigrate.MigrateResult, error)
-	// close releases what openDatabase opened.
-	close() error
 }
 
 // riverClient is what Jobs use of river.Client, whatever its transaction
@@ -182,15 +174,14 @@ var (
 
 // New validates cfg and returns Jobs that are not started. It does no I/O.
 func New(cfg Config) (*Jobs, error) {
-	switch {
-	case cfg.Path == "" && cfg.Pool == nil:
-		return nil, errors.New("jobs: Path or Pool required")
-	case cfg.Path != "" && cfg.Pool != nil:
-		return nil, errors.New("jobs: Path and Pool both set; River uses the store's database, one or the other")
-	case cfg.Pool == nil && (cfg.Path == ":memory:" || strings.Contains(cfg.Path, "mode=memory")):
-		return nil, errors.New("jobs: Path must be a database file, shared with the store")
-	case cfg.Store == nil:
+	switch cfg.Store.(type) {
+	case nil:
 		return nil, errors.New("jobs: Store required")
+	case SQLiteStore, PostgresStore:
+	default:
+		return nil, fmt.Errorf("jobs: Store %T has no database River can share: it is neither a SQLiteStore nor a PostgresStore", cfg.Store)
+	}
+	switch {
 	case cfg.Handlers == nil:
 		return nil, errors.New("jobs: Handlers required")
 	case cfg.Workers < 0:
@@ -241,17 +232,27 @@ func (j *Jobs) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer db.close()
 	return j.migrate(ctx, db)
 }
 
-// openDatabase opens River's side of the database: its own connection to
-// the SQLite file, or the PostgreSQL pool as it is.
+// openDatabase opens River's side of the store's database: the connection
+// the SQLite store opens for it, or the PostgreSQL store's pool as it is.
 func (j *Jobs) openDatabase(ctx context.Context) (database, error) {
-	if j.cfg.Pool != nil {
-		return &pgDB{pool: j.cfg.Pool}, nil
+	switch store := j.cfg.Store.(type) {
+	case PostgresStore:
+		pool := store.Pool()
+		if pool == nil {
+			return nil, errors.New("jobs: the PostgreSQL store is not open")
+		}
+		return &pgDB{pool: pool}, nil
+	case SQLiteStore:
+		db, err := store.RiverDB(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		return &sqliteDB{db: db}, nil
 	}
-	return openSQLiteDB(ctx, j.cfg.Path)
+	panic("jobs: unreachable: New checked the store")
 }
 
 // migrate applies River's own migrations (river_migration records them, apart
@@ -271,10 +272,10 @@ func (j *Jobs) migrate(ctx context.Context, db database) error {
 	return nil
 }
 
-// Start opens River's side of the database (its own connection to the
-// SQLite file, or the PostgreSQL pool), migrates River's tables and starts
-// working jobs: apply_event on Workers workers, and the periodic jobs when
-// this process is River's elected leader.
+// Start opens River's side of the store's database (see Config.Store),
+// migrates River's tables and starts working jobs: apply_event on Workers
+// workers, and the periodic jobs when this process is River's elected
+// leader.
 //
 // ctx bounds starting only: cancelling it later does not stop the jobs (a
 // signal context would otherwise cancel running jobs at once); Stop does.
@@ -289,19 +290,16 @@ func (j *Jobs) Start(ctx context.Context) error {
 		return err
 	}
 	if err := j.migrate(ctx, db); err != nil {
-		db.close()
 		return err
 	}
 	client, err := j.newClient(db)
 	if err != nil {
-		db.close()
 		return fmt.Errorf("jobs: %w", err)
 	}
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-		db.close()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	j.db, j.client = db, client
+	j.client = client
 	return nil
 }
 
@@ -310,13 +308,13 @@ func (j *Jobs) Start(ctx context.Context) error {
 // them to return, and returns ctx's error; a job cut short this way is
 // retried later (by this or another process). It resigns River's leadership
 // if this process holds it, so that another takes the periodic jobs over
-// without waiting for it to expire, and closes River's SQLite connection (a
-// PostgreSQL Pool stays open). Stopping Jobs that are not started does
+// without waiting for it to expire. River's connections stay open: they are
+// the store's, closed with it. Stopping Jobs that are not started does
 // nothing.
 func (j *Jobs) Stop(ctx context.Context) error {
 	j.mu.Lock()
-	db, client := j.db, j.client
-	j.db, j.client = nil, nil
+	client := j.client
+	j.client = nil
 	j.mu.Unlock()
 	if client == nil {
 		return nil
@@ -330,7 +328,7 @@ func (j *Jobs) Stop(ctx context.Context) error {
 		cancel()
 		err = fmt.Errorf("jobs: stop: %w", err)
 	}
-	return errors.Join(err, db.close())
+	return err
 }
 
 // EnqueueEvent enqueues applying a recorded event. Jobs are unique by

@@ -153,11 +153,10 @@ type store interface {
 	Migrate(ctx context.Context) error
 }
 
-// testDB is a fresh store with one app, and where Jobs find its database.
+// testDB is a fresh store with one app.
 type testDB struct {
 	store store
-	path  string        // SQLite: the file
-	pool  *pgxpool.Pool // PostgreSQL: the store's pool
+	pool  *pgxpool.Pool // PostgreSQL: the store's pool, to look into River's tables
 	url   string        // PostgreSQL: the URL, to open more stores on the schema
 }
 
@@ -193,7 +192,7 @@ func openSQLite(t *testing.T) *testDB {
 	}
 	t.Cleanup(func() { store.Close() })
 	createApp(t, store)
-	return &testDB{store: store, path: path}
+	return &testDB{store: store}
 }
 
 // openPostgres opens a PostgreSQL store in a fresh schema, with one app.
@@ -228,7 +227,7 @@ func createApp(t *testing.T, store appwheel.Store) {
 // config returns a Config over db with h, logging to the test's output.
 func config(t *testing.T, db *testDB, h jobs.Handlers) jobs.Config {
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return jobs.Config{Path: db.path, Pool: db.pool, Store: db.store, Handlers: h, Logger: log}
+	return jobs.Config{Store: db.store, Handlers: h, Logger: log}
 }
 
 // start builds and starts Jobs, and stops them at the end of the test.
@@ -274,23 +273,21 @@ func waitForWithin(t *testing.T, d time.Duration, what string, cond func() bool)
 // producers fetch at least every second.
 func settle() { time.Sleep(1500 * time.Millisecond) }
 
+// Each store gives River its database.
+var (
+	_ jobs.SQLiteStore   = (*sqlite.DB)(nil)
+	_ jobs.PostgresStore = (*postgres.DB)(nil)
+)
+
 func TestNew(t *testing.T) {
 	db := openSQLite(t)
-	// New does no I/O: a pool that cannot connect will do.
-	pool, err := pgxpool.New(t.Context(), "postgres://nobody@127.0.0.1:1/none")
-	if err != nil {
-		t.Fatalf("pgxpool.New: %v", err)
-	}
-	t.Cleanup(pool.Close)
 	h := newFakeHandlers()
 	for _, tc := range []struct {
 		name   string
 		modify func(*jobs.Config)
 	}{
-		{"no path nor pool", func(c *jobs.Config) { c.Path = "" }},
-		{"path and pool", func(c *jobs.Config) { c.Pool = pool }},
-		{"in-memory path", func(c *jobs.Config) { c.Path = ":memory:" }},
 		{"no store", func(c *jobs.Config) { c.Store = nil }},
+		{"a store with no database for River", func(c *jobs.Config) { c.Store = struct{ appwheel.Store }{db.store} }},
 		{"no handlers", func(c *jobs.Config) { c.Handlers = nil }},
 		{"negative workers", func(c *jobs.Config) { c.Workers = -1 }},
 		{"negative sweep interval", func(c *jobs.Config) { c.SweepEvery = -time.Second }},
@@ -309,12 +306,47 @@ func TestNew(t *testing.T) {
 		})
 	}
 	if _, err := jobs.New(config(t, db, h)); err != nil {
-		t.Errorf("New with a path: got error %v, want nil", err)
+		t.Errorf("New with a SQLite store: got error %v, want nil", err)
 	}
+	// New does no I/O: a PostgreSQL store not open (that could not even
+	// connect) will do.
 	cfg := config(t, db, h)
-	cfg.Path, cfg.Pool = "", pool
+	cfg.Store = postgres.NewDB("postgres://nobody@127.0.0.1:1/none", postgres.Options{})
 	if _, err := jobs.New(cfg); err != nil {
-		t.Errorf("New with a pool: got error %v, want nil", err)
+		t.Errorf("New with a PostgreSQL store: got error %v, want nil", err)
+	}
+}
+
+// A store whose database River cannot share fails Migrate and Start: an
+// in-memory SQLite database (another one on each connection), a store not
+// open.
+func TestUnsharableDatabase(t *testing.T) {
+	memory := sqlite.NewDB(":memory:")
+	if err := memory.Open(t.Context()); err != nil {
+		t.Fatalf("Open(:memory:): %v", err)
+	}
+	t.Cleanup(func() { memory.Close() })
+	for _, tc := range []struct {
+		name  string
+		store appwheel.Store
+	}{
+		{"in-memory SQLite", memory},
+		{"SQLite not open", sqlite.NewDB(filepath.Join(t.TempDir(), "db"))},
+		{"PostgreSQL not open", postgres.NewDB(pgtest.BaseURL(), postgres.Options{})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j, err := jobs.New(jobs.Config{Store: tc.store, Handlers: newFakeHandlers()})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if err := j.Migrate(t.Context()); err == nil {
+				t.Errorf("Migrate: got nil error, want one")
+			}
+			if err := j.Start(t.Context()); err == nil {
+				j.Stop(t.Context())
+				t.Errorf("Start: got nil error, want one")
+			}
+		})
 	}
 }
 
@@ -520,6 +552,44 @@ func TestCleanup(t *testing.T) {
 		cfg.CleanupEvery = 100 * time.Millisecond
 		start(t, cfg)
 		waitFor(t, "expired nonce deleted", useNonce)
+	})
+}
+
+// TestClock runs the sweeper and the cleanup on an injected clock two hours
+// ahead: by it, an event received just now is old enough to sweep and a
+// nonce valid for another hour has expired. Neither would be by the wall
+// clock, so the jobs must take their time from Config.Now.
+func TestClock(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		store := db.store
+		now := time.Now()
+		if _, err := store.RecordEvent(t.Context(), &appwheel.Event{
+			AppID: appID, ID: "evt_1", Type: "payment_method.attached", Created: now.Unix(),
+			Payload: []byte(`{}`), ReceivedAt: now,
+		}); err != nil {
+			t.Fatalf("RecordEvent: %v", err)
+		}
+		useNonce := func() bool {
+			t.Helper()
+			fresh, err := store.UseNonce(t.Context(), appID, "nonce_1", now.Add(time.Hour))
+			if err != nil {
+				t.Fatalf("UseNonce: %v", err)
+			}
+			return fresh
+		}
+		if !useNonce() {
+			t.Fatalf("first UseNonce: got not fresh, want fresh")
+		}
+
+		h := newFakeHandlers()
+		cfg := config(t, db, h)
+		cfg.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		cfg.SweepEvery, cfg.SweepAfter = 100*time.Millisecond, 10*time.Minute
+		cfg.CleanupEvery = 100 * time.Millisecond
+		start(t, cfg)
+		waitFor(t, "the event swept by the injected clock", func() bool { return h.callsOf("evt_1") == 1 })
+		waitFor(t, "the nonce expired by the injected clock", useNonce)
 	})
 }
 

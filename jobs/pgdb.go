@@ -19,6 +19,13 @@ import (
 // schemas do not wait for each other.
 const migrateLockClass = 0x72697672
 
+// PostgresStore is a store kept in PostgreSQL (postgres.DB), whose pool
+// River shares.
+type PostgresStore interface {
+	// Pool returns the store's open pool, or nil before Open.
+	Pool() *pgxpool.Pool
+}
+
 // pgDB is River on the store's PostgreSQL pool. River's tables live in the
 // first schema of the pool's search_path, beside the store's.
 //
@@ -94,6 +101,3 @@ func (d *pgDB) migrate(ctx context.Context, cfg *rivermigrate.Config) (*rivermig
 	}
 	return m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 }
-
-// close leaves the pool open: it is the store's, closed with the store.
-func (d *pgDB) close() error { return nil }

@@ -66,7 +66,7 @@ func runReplica(url string) int {
 		select {}
 	}
 	j, err := jobs.New(jobs.Config{
-		Pool: store.Pool(), Store: store, Handlers: h, Logger: log,
+		Store: store, Handlers: h, Logger: log,
 		JobTimeout: rescueJobTimeout,
 	})
 	if err != nil {
@@ -331,7 +331,7 @@ func TestPostgresMigrateOverStatementTimeout(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewSchema(t)
 	store := openPostgresStore(t, url, postgres.Options{StatementTimeout: 100 * time.Millisecond})
-	j, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Handlers: newFakeHandlers()})
+	j, err := jobs.New(jobs.Config{Store: store, Handlers: newFakeHandlers()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

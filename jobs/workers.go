@@ -97,9 +97,9 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 const fetchCooldown = 5 * time.Millisecond
 
 // retryPolicy adapts Config.RetryDelay to River. It is measured on the wall
-// clock, as River compares it with its own; a delay under a millisecond is
-// raised to one, as River replaces a retry time not in the future with its
-// default policy's.
+// clock, not Config.Now: River compares the retry time with its own wall
+// clock. A delay under a millisecond is raised to one, as River replaces a
+// retry time not in the future with its default policy's.
 type retryPolicy func(attempt int) time.Duration
 
 func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {

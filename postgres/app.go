@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -16,7 +17,7 @@ const appColumns = `id, name, platform,
 	sealed_stripe_secret_key, sealed_stripe_webhook_secret, stripe_api_base,
 	redirect_hosts, disabled, created_at, updated_at, read_mode`
 
-// CreateApp inserts a new app. An app with the same ID is an error.
+// CreateApp inserts a new app. An app with the same ID is ECONFLICT.
 func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO apps (`+appColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -25,7 +26,7 @@ func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
 		hosts(app.RedirectHosts), app.Disabled, app.CreatedAt, app.UpdatedAt, app.ReadMode)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("postgres: app %q exists already", app.ID)
+		return appwheel.Errorf(appwheel.ECONFLICT, "app %s exists already", appwheel.Quote(app.ID))
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: create app %q: %w", app.ID, err)
@@ -83,7 +84,7 @@ func (db *DB) UpdateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	return nil
 }
 
-func scanApp(row pgx.Row) (*appwheel.AppRecord, error) {
+func scanApp(row storerow.Row) (*appwheel.AppRecord, error) {
 	var (
 		app             appwheel.AppRecord
 		previousExpires pgtype.Timestamptz

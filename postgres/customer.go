@@ -32,7 +32,7 @@ func (db *DB) CustomerID(ctx context.Context, appID, appUserID string) (string, 
 // SELECT, a statement of its own and so a fresh snapshot, then reads
 // whichever write won.
 //
-// A customerID recorded already for another user of the app is an error:
+// A customerID recorded already for another user of the app is ECONFLICT:
 // one Stripe customer must never hold two users' payment methods.
 func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID string, now time.Time) (string, error) {
 	_, err := db.pool.Exec(ctx, `
@@ -41,7 +41,7 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 		ON CONFLICT (app_id, app_user_id) DO NOTHING`,
 		appID, appUserID, customerID, now)
 	if isUniqueViolation(err) {
-		return "", fmt.Errorf("postgres: customer %q of app %q belongs to another user", customerID, appID)
+		return "", customerTaken(customerID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("postgres: put customer of %q in app %q: %w", appUserID, appID, err)
@@ -54,7 +54,8 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 // compare-and-swap, so of two replicas replacing at once one wins and the
 // other gets the winner's (its UPDATE waits for the winner's row lock, then
 // finds the row no longer holds oldCustomerID). The mirror's state of the
-// old customer is reset.
+// old customer is reset. A newCustomerID recorded already for another user
+// is ECONFLICT.
 func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error) {
 	_, err := db.pool.Exec(ctx, `
 		UPDATE customers SET stripe_customer_id = $1, created_at = $2,
@@ -63,10 +64,17 @@ func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomer
 		WHERE app_id = $3 AND app_user_id = $4 AND stripe_customer_id = $5`,
 		newCustomerID, now, appID, appUserID, oldCustomerID)
 	if isUniqueViolation(err) {
-		return "", fmt.Errorf("postgres: customer %q of app %q belongs to another user", newCustomerID, appID)
+		return "", customerTaken(newCustomerID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("postgres: replace customer of %q in app %q: %w", appUserID, appID, err)
 	}
 	return db.CustomerID(ctx, appID, appUserID)
+}
+
+// customerTaken is the error of a customer ID that the app's customers
+// table holds for another user already: its UNIQUE (app_id,
+// stripe_customer_id) refused it.
+func customerTaken(customerID string) error {
+	return appwheel.Errorf(appwheel.ECONFLICT, "customer %s belongs to another user of this app", appwheel.Quote(customerID))
 }

@@ -16,9 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -175,12 +177,36 @@ func fromNullTime(t pgtype.Timestamptz) time.Time {
 	return t.Time.UTC()
 }
 
-// blob stores nil bytes as an empty bytea, since the columns are NOT NULL.
-func blob(b []byte) []byte {
-	if b == nil {
-		return []byte{}
+// Times is how this store keeps the times of the mirror's rows, for
+// storerow: timestamptz, NULL for the zero time where a column may be
+// unset. Exported for bench, whose bulk seed writes the store's rows.
+type Times struct{}
+
+func (Times) Arg(t time.Time) any     { return t }
+func (Times) NullArg(t time.Time) any { return nullTime(t) }
+func (Times) Dest(t *time.Time) any   { return timeDest{t} }
+
+// timeDest scans a timestamptz column into *t: pgx hands a
+// pgtype.TimestamptzScanner the column as is, NULL included.
+type timeDest struct{ t *time.Time }
+
+func (d timeDest) ScanTimestamptz(v pgtype.Timestamptz) error {
+	*d.t = fromNullTime(v)
+	return nil
+}
+
+// codec reads and writes the mirror's rows (see storerow).
+var codec = storerow.Codec{Times: Times{}}
+
+var _ storerow.Times = Times{}
+
+// params returns n placeholders, "$1, $2, …".
+func params(n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(i+1)
 	}
-	return b
+	return strings.Join(ps, ", ")
 }
 
 // wrote reports whether the statement behind tag changed a row: for a
@@ -188,7 +214,7 @@ func blob(b []byte) []byte {
 func wrote(tag pgconn.CommandTag) bool { return tag.RowsAffected() > 0 }
 
 // collect reads every row with scan and closes rows.
-func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+func collect[T any](rows pgx.Rows, scan func(storerow.Row) (T, error)) ([]T, error) {
 	var all []T
 	return pgx.AppendRows(all, rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
 }

@@ -7,22 +7,25 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// customerStateColumns is the column list every customer state query reads,
-// in scanCustomerState's order.
-const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until,
-	setup_pending_intent_id, default_setup_intent_id`
+// The customer state reads, built once from storerow's column list.
+var (
+	customerStateQuery = `SELECT ` + storerow.CustomerStates.List() + ` FROM customers
+		WHERE app_id = $1 AND app_user_id = $2`
+	syncedBeforeQuery = `SELECT ` + storerow.CustomerStates.List() + ` FROM customers
+		WHERE app_id = $1 AND synced_at < $2
+		ORDER BY synced_at, app_user_id
+		LIMIT $3`
+)
 
 // CustomerState returns the user's mirrored customer, or ENOTFOUND when the
 // user has no customer. A customer the mirror has not seen yet has its
 // fields empty.
 func (db *DB) CustomerState(ctx context.Context, appID, appUserID string) (*appwheel.CustomerState, error) {
-	row := db.pool.QueryRow(ctx, `SELECT `+customerStateColumns+` FROM customers
-		WHERE app_id = $1 AND app_user_id = $2`, appID, appUserID)
-	cs, err := scanCustomerState(row)
+	cs, err := codec.ScanCustomerState(db.pool.QueryRow(ctx, customerStateQuery, appID, appUserID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
 	}
@@ -116,33 +119,15 @@ func (db *DB) SyncedBefore(ctx context.Context, appID string, t time.Time, limit
 	if limit < 1 {
 		return nil, nil // PostgreSQL refuses a negative LIMIT
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+customerStateColumns+` FROM customers
-		WHERE app_id = $1 AND synced_at < $2
-		ORDER BY synced_at, app_user_id
-		LIMIT $3`,
-		appID, t, limit)
+	rows, err := db.pool.Query(ctx, syncedBeforeQuery, appID, t, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: customers of app %q synced before %v: %w", appID, t, err)
 	}
-	states, err := collect(rows, scanCustomerState)
+	states, err := collect(rows, codec.ScanCustomerState)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: customers of app %q synced before %v: %w", appID, t, err)
 	}
 	return states, nil
-}
-
-func scanCustomerState(row pgx.Row) (*appwheel.CustomerState, error) {
-	var (
-		cs                appwheel.CustomerState
-		syncedAt, pending pgtype.Timestamptz
-	)
-	if err := row.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending,
-		&cs.SetupPendingIntentID, &cs.DefaultSetupIntentID); err != nil {
-		return nil, err
-	}
-	cs.SyncedAt = fromNullTime(syncedAt)
-	cs.SetupPendingUntil = fromNullTime(pending)
-	return &cs, nil
 }
 
 // SetDefaultSetup records setupIntentID as the user's default setup intent,

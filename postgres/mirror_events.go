@@ -7,23 +7,28 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// eventColumns is the column list every event query reads, in scanEvent's
-// order.
-const eventColumns = `app_id, id, type, created, payload, received_at, processed_at`
+// The statements of the events, built once from storerow's column list.
+var (
+	recordEventQuery = `INSERT INTO webhook_events (` + storerow.Events.List() + `)
+		VALUES (` + params(len(storerow.Events.Columns)) + `)
+		ON CONFLICT (app_id, id) DO NOTHING`
+	eventQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
+		WHERE app_id = $1 AND id = $2`
+	pendingEventsQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
+		WHERE processed_at IS NULL AND received_at < $1
+		ORDER BY received_at, app_id, id
+		LIMIT $2`
+)
 
 // RecordEvent stores ev unless its (app, id) is stored already and reports
 // whether it was new. The primary key decides, in one statement, so of two
 // deliveries of one event (to two replicas, say) exactly one is new.
 func (db *DB) RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error) {
-	tag, err := db.pool.Exec(ctx, `INSERT INTO webhook_events (`+eventColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (app_id, id) DO NOTHING`,
-		ev.AppID, ev.ID, ev.Type, ev.Created, blob(ev.Payload),
-		ev.ReceivedAt, nullTime(ev.ProcessedAt))
+	tag, err := db.pool.Exec(ctx, recordEventQuery, codec.EventValues(ev)...)
 	if err != nil {
 		return false, fmt.Errorf("postgres: record event %q of app %q: %w", ev.ID, ev.AppID, err)
 	}
@@ -32,9 +37,7 @@ func (db *DB) RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error)
 
 // Event returns a recorded event, or ENOTFOUND.
 func (db *DB) Event(ctx context.Context, appID, id string) (*appwheel.Event, error) {
-	row := db.pool.QueryRow(ctx,
-		`SELECT `+eventColumns+` FROM webhook_events WHERE app_id = $1 AND id = $2`, appID, id)
-	ev, err := scanEvent(row)
+	ev, err := codec.ScanEvent(db.pool.QueryRow(ctx, eventQuery, appID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "event %q not found", id)
 	}
@@ -68,30 +71,13 @@ func (db *DB) PendingEvents(ctx context.Context, receivedBefore time.Time, limit
 	if limit < 1 {
 		return nil, nil // PostgreSQL refuses a negative LIMIT
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM webhook_events
-		WHERE processed_at IS NULL AND received_at < $1
-		ORDER BY received_at, app_id, id
-		LIMIT $2`,
-		receivedBefore, limit)
+	rows, err := db.pool.Query(ctx, pendingEventsQuery, receivedBefore, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: pending events: %w", err)
 	}
-	evs, err := collect(rows, scanEvent)
+	evs, err := collect(rows, codec.ScanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: pending events: %w", err)
 	}
 	return evs, nil
-}
-
-func scanEvent(row pgx.Row) (*appwheel.Event, error) {
-	var (
-		ev          appwheel.Event
-		processedAt pgtype.Timestamptz
-	)
-	if err := row.Scan(&ev.AppID, &ev.ID, &ev.Type, &ev.Created, &ev.Payload, &ev.ReceivedAt, &processedAt); err != nil {
-		return nil, err
-	}
-	ev.ReceivedAt = ev.ReceivedAt.UTC()
-	ev.ProcessedAt = fromNullTime(processedAt)
-	return &ev, nil
 }

@@ -6,18 +6,25 @@ import (
 	"fmt"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/jackc/pgx/v5"
 )
 
-// paymentMethodColumns is the column list every payment method query reads,
-// in scanPaymentMethod's order.
-const paymentMethodColumns = `id, customer_id, type, created, raw`
-
-// paymentMethodsOfQuery reads a customer's methods ($1 app, $2 customer) in
-// payment_methods_by_customer order.
-const paymentMethodsOfQuery = `SELECT ` + paymentMethodColumns + ` FROM payment_methods
-	WHERE app_id = $1 AND customer_id = $2
-	ORDER BY created DESC, id DESC`
+// The statements of the payment methods, built once from storerow's column
+// list.
+var (
+	savePaymentMethodQuery = `INSERT INTO payment_methods (app_id, ` + storerow.PaymentMethods.List() + `, version)
+		VALUES (` + params(len(storerow.PaymentMethods.Columns)+2) + `)
+		ON CONFLICT (app_id, id) DO UPDATE SET ` + storerow.PaymentMethods.Excluded() + `, version = excluded.version
+		WHERE excluded.version > payment_methods.version`
+	paymentMethodQuery = `SELECT ` + storerow.PaymentMethods.List() + ` FROM payment_methods
+		WHERE app_id = $1 AND id = $2`
+	// A customer's methods ($1 app, $2 customer) in
+	// payment_methods_by_customer order.
+	paymentMethodsOfQuery = `SELECT ` + storerow.PaymentMethods.List() + ` FROM payment_methods
+		WHERE app_id = $1 AND customer_id = $2
+		ORDER BY created DESC, id DESC`
+)
 
 // SavePaymentMethod writes pm when version is newer than the stored one and
 // reports whether it wrote. One upsert decides: it inserts a method not
@@ -25,17 +32,7 @@ const paymentMethodsOfQuery = `SELECT ` + paymentMethodColumns + ` FROM payment_
 // racing snapshots the newer stays whatever order they commit in.
 // CustomerID "" means detached.
 func (db *DB) SavePaymentMethod(ctx context.Context, appID string, pm *appwheel.PaymentMethod, version int64) (bool, error) {
-	tag, err := db.pool.Exec(ctx, `
-		INSERT INTO payment_methods (app_id, `+paymentMethodColumns+`, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (app_id, id) DO UPDATE SET
-			customer_id = excluded.customer_id,
-			type = excluded.type,
-			created = excluded.created,
-			raw = excluded.raw,
-			version = excluded.version
-		WHERE excluded.version > payment_methods.version`,
-		appID, pm.ID, pm.CustomerID, pm.Type, pm.Created, blob(pm.Raw), version)
+	tag, err := db.pool.Exec(ctx, savePaymentMethodQuery, storerow.Versioned(appID, codec.PaymentMethodValues(pm), version)...)
 	if err != nil {
 		return false, fmt.Errorf("postgres: save payment method %q of app %q: %w", pm.ID, appID, err)
 	}
@@ -45,9 +42,7 @@ func (db *DB) SavePaymentMethod(ctx context.Context, appID string, pm *appwheel.
 // MirroredPaymentMethod returns one payment method, attached or not, or
 // ENOTFOUND.
 func (db *DB) MirroredPaymentMethod(ctx context.Context, appID, id string) (*appwheel.PaymentMethod, error) {
-	row := db.pool.QueryRow(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
-		WHERE app_id = $1 AND id = $2`, appID, id)
-	pm, err := scanPaymentMethod(row)
+	pm, err := codec.ScanPaymentMethod(db.pool.QueryRow(ctx, paymentMethodQuery, appID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "payment method %q not found", id)
 	}
@@ -69,21 +64,9 @@ func (db *DB) PaymentMethodsOf(ctx context.Context, appID, customerID string) ([
 	if err != nil {
 		return nil, fmt.Errorf("postgres: payment methods of %q in app %q: %w", customerID, appID, err)
 	}
-	pms, err := collect(rows, scanPaymentMethod)
+	pms, err := collect(rows, codec.ScanPaymentMethod)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: payment methods of %q in app %q: %w", customerID, appID, err)
 	}
 	return pms, nil
-}
-
-func scanPaymentMethod(row pgx.Row) (*appwheel.PaymentMethod, error) {
-	var (
-		pm  appwheel.PaymentMethod
-		raw []byte
-	)
-	if err := row.Scan(&pm.ID, &pm.CustomerID, &pm.Type, &pm.Created, &raw); err != nil {
-		return nil, err
-	}
-	pm.Raw = raw
-	return &pm, nil
 }

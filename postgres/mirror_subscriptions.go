@@ -5,13 +5,22 @@ import (
 	"fmt"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/jackc/pgx/v5"
 )
 
-// subscriptionColumns is the column list every subscription query reads, in
-// scanSubscription's order.
-const subscriptionColumns = `id, customer_id, status, price_id, interval, interval_count,
-	current_period_end, cancel_at_period_end, created, default_payment_method_id`
+// The statements of the subscriptions, built once from storerow's column
+// list.
+var (
+	saveSubscriptionQuery = `INSERT INTO subscriptions (app_id, ` + storerow.Subscriptions.List() + `, version)
+		VALUES (` + params(len(storerow.Subscriptions.Columns)+2) + `)
+		ON CONFLICT (app_id, id) DO UPDATE SET ` + storerow.Subscriptions.Excluded() + `, version = excluded.version
+		WHERE excluded.version > subscriptions.version`
+	// A customer's subscriptions in subscriptions_by_customer order.
+	subscriptionsOfQuery = `SELECT ` + storerow.Subscriptions.List() + ` FROM subscriptions
+		WHERE app_id = $1 AND customer_id = $2
+		ORDER BY created DESC, id DESC`
+)
 
 // SaveSubscription writes sub when version is newer than the stored one,
 // reports whether it wrote, and records sub.Status as observed at version in
@@ -27,23 +36,7 @@ const subscriptionColumns = `id, customer_id, status, price_id, interval, interv
 func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.Subscription, version int64) (bool, error) {
 	var ok bool
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO subscriptions (app_id, `+subscriptionColumns+`, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (app_id, id) DO UPDATE SET
-				customer_id = excluded.customer_id,
-				status = excluded.status,
-				price_id = excluded.price_id,
-				interval = excluded.interval,
-				interval_count = excluded.interval_count,
-				current_period_end = excluded.current_period_end,
-				cancel_at_period_end = excluded.cancel_at_period_end,
-				created = excluded.created,
-				default_payment_method_id = excluded.default_payment_method_id,
-				version = excluded.version
-			WHERE excluded.version > subscriptions.version`,
-			appID, sub.ID, sub.CustomerID, sub.Status, sub.PriceID, sub.Interval, sub.IntervalCount,
-			sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, sub.DefaultPaymentMethodID, version)
+		tag, err := tx.Exec(ctx, saveSubscriptionQuery, storerow.Versioned(appID, codec.SubscriptionValues(sub), version)...)
 		if err != nil {
 			return err
 		}
@@ -64,14 +57,11 @@ func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.
 // SubscriptionsOf returns a customer's subscriptions, newest first (created,
 // then id, descending): one scan of subscriptions_by_customer.
 func (db *DB) SubscriptionsOf(ctx context.Context, appID, customerID string) ([]*appwheel.Subscription, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
-		WHERE app_id = $1 AND customer_id = $2
-		ORDER BY created DESC, id DESC`,
-		appID, customerID)
+	rows, err := db.pool.Query(ctx, subscriptionsOfQuery, appID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: subscriptions of %q in app %q: %w", customerID, appID, err)
 	}
-	subs, err := collect(rows, scanSubscription)
+	subs, err := collect(rows, codec.ScanSubscription)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: subscriptions of %q in app %q: %w", customerID, appID, err)
 	}
@@ -94,7 +84,7 @@ func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs [
 	if err != nil {
 		return nil, fmt.Errorf("postgres: status history in app %q: %w", appID, err)
 	}
-	obs, err := collect(rows, func(row pgx.Row) (appwheel.StatusObservation, error) {
+	obs, err := collect(rows, func(row storerow.Row) (appwheel.StatusObservation, error) {
 		var o appwheel.StatusObservation
 		err := row.Scan(&o.SubscriptionID, &o.At, &o.Status)
 		return o, err
@@ -103,13 +93,4 @@ func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs [
 		return nil, fmt.Errorf("postgres: status history in app %q: %w", appID, err)
 	}
 	return appwheel.FoldStatusHistory(obs), nil
-}
-
-func scanSubscription(row pgx.Row) (*appwheel.Subscription, error) {
-	var sub appwheel.Subscription
-	if err := row.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PriceID, &sub.Interval, &sub.IntervalCount,
-		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created, &sub.DefaultPaymentMethodID); err != nil {
-		return nil, err
-	}
-	return &sub, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 )
 
 // appColumns is the column list every app query reads, in scanApp's order.
@@ -16,7 +17,7 @@ const appColumns = `id, name, platform,
 	sealed_stripe_secret_key, sealed_stripe_webhook_secret, stripe_api_base,
 	redirect_hosts, disabled, created_at, updated_at, read_mode`
 
-// CreateApp inserts a new app. An app with the same ID is an error.
+// CreateApp inserts a new app. An app with the same ID is ECONFLICT.
 func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	hosts, err := encodeHosts(app.RedirectHosts)
 	if err != nil {
@@ -29,7 +30,7 @@ func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
 		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt), app.ReadMode)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("sqlite: app %q exists already", app.ID)
+		return appwheel.Errorf(appwheel.ECONFLICT, "app %s exists already", appwheel.Quote(app.ID))
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create app %q: %w", app.ID, err)
@@ -103,10 +104,9 @@ func (db *DB) UpdateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	return nil
 }
 
-// scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface {
-	Scan(dest ...any) error
-}
+// scanner is what *sql.Row and *sql.Rows have in common: storerow.Row,
+// which the mirror's scans take too.
+type scanner = storerow.Row
 
 func scanApp(s scanner) (*appwheel.AppRecord, error) {
 	var (

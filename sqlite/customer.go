@@ -30,7 +30,7 @@ func (db *DB) CustomerID(ctx context.Context, appID, appUserID string) (string, 
 // who was first: the INSERT does nothing when the user has a customer, and
 // the SELECT then reads whichever write won.
 //
-// A customerID recorded already for another user of the app is an error:
+// A customerID recorded already for another user of the app is ECONFLICT:
 // one Stripe customer must never hold two users' payment methods.
 func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID string, now time.Time) (string, error) {
 	_, err := db.exec(ctx, `
@@ -39,7 +39,7 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 		ON CONFLICT (app_id, app_user_id) DO NOTHING`,
 		appID, appUserID, customerID, toMicros(now))
 	if isUniqueViolation(err) {
-		return "", fmt.Errorf("sqlite: customer %q of app %q belongs to another user", customerID, appID)
+		return "", customerTaken(customerID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("sqlite: put customer of %q in app %q: %w", appUserID, appID, err)
@@ -51,6 +51,7 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 // oldCustomerID (deleted at Stripe), and returns the one recorded: a
 // compare-and-swap, so of two replicas replacing at once one wins and the
 // other gets the winner's. The mirror's state of the old customer is reset.
+// A newCustomerID recorded already for another user is ECONFLICT.
 func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomerID, newCustomerID string, now time.Time) (string, error) {
 	_, err := db.exec(ctx, `
 		UPDATE customers SET stripe_customer_id = ?, created_at = ?,
@@ -59,10 +60,17 @@ func (db *DB) ReplaceCustomer(ctx context.Context, appID, appUserID, oldCustomer
 		WHERE app_id = ? AND app_user_id = ? AND stripe_customer_id = ?`,
 		newCustomerID, toMicros(now), appID, appUserID, oldCustomerID)
 	if isUniqueViolation(err) {
-		return "", fmt.Errorf("sqlite: customer %q of app %q belongs to another user", newCustomerID, appID)
+		return "", customerTaken(newCustomerID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("sqlite: replace customer of %q in app %q: %w", appUserID, appID, err)
 	}
 	return db.CustomerID(ctx, appID, appUserID)
+}
+
+// customerTaken is the error of a customer ID that the app's customers
+// table holds for another user already: its UNIQUE (app_id,
+// stripe_customer_id) refused it.
+func customerTaken(customerID string) error {
+	return appwheel.Errorf(appwheel.ECONFLICT, "customer %s belongs to another user of this app", appwheel.Quote(customerID))
 }

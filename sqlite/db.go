@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -42,6 +43,9 @@ type DB struct {
 	// each records its nonce).
 	db, wdb       *sql.DB
 	stmts, wstmts sync.Map // query → *sql.Stmt, see prepared
+
+	riverMu sync.Mutex
+	river   *sql.DB // River's pool, see RiverDB
 }
 
 // NewDB returns a store for the database file at path; it does no I/O until
@@ -90,11 +94,12 @@ func (db *DB) Open(ctx context.Context) error {
 	return nil
 }
 
-// dsn sets the pragmas on every connection the pool opens, not just the
-// first: busy_timeout first, so that a writer waits for the lock instead of
-// failing with SQLITE_BUSY. _txlock=immediate makes every write transaction
-// take the write lock at BEGIN; a deferred one that upgrades later can fail
-// with SQLITE_BUSY without waiting at all.
+// dsn sets the pragmas on every connection a pool opens, not just the
+// first, for the store's pools and River's alike: busy_timeout first, so
+// that a writer waits for the lock instead of failing with SQLITE_BUSY.
+// _txlock=immediate makes every write transaction take the write lock at
+// BEGIN; a deferred one that upgrades later can fail with SQLITE_BUSY
+// without waiting at all.
 func dsn(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
@@ -107,6 +112,43 @@ func dsn(path string) string {
 		sep = "&"
 	}
 	return path + sep + q.Encode()
+}
+
+// RiverDB returns the pool that River, the job queue (package jobs), works
+// through on this store's file, opened on first use and closed by Close;
+// River's tables live in the file beside the store's.
+//
+// One connection only, as riversqlite recommends: River runs many small
+// operations in parallel (fetching, completing, electing, notifying), and
+// on one connection they queue in Go instead of failing with SQLITE_BUSY.
+// The pool is separate from the store's, so that this one connection never
+// limits the store; writes from the pools take turns on SQLite's file lock,
+// which the DSN's busy_timeout makes them wait for. (Its foreign_keys also
+// makes River's own ON DELETE CASCADE take effect.)
+//
+// An in-memory database cannot be shared so: it is an error.
+func (db *DB) RiverDB(ctx context.Context) (*sql.DB, error) {
+	db.riverMu.Lock()
+	defer db.riverMu.Unlock()
+	switch {
+	case db.db == nil:
+		return nil, errors.New("sqlite: database not open")
+	case isMemory(db.path):
+		return nil, errors.New("sqlite: River needs a database file: an in-memory database is another one on each connection")
+	case db.river != nil:
+		return db.river, nil
+	}
+	river, err := sql.Open("sqlite", dsn(db.path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s for River: %w", db.path, err)
+	}
+	river.SetMaxOpenConns(1)
+	if err := river.PingContext(ctx); err != nil {
+		river.Close()
+		return nil, fmt.Errorf("sqlite: open %s for River: %w", db.path, err)
+	}
+	db.river = river
+	return river, nil
 }
 
 func isMemory(path string) bool {
@@ -125,7 +167,14 @@ func (db *DB) Close() error {
 			return true
 		})
 	}
-	err := errors.Join(db.db.Close(), db.wdb.Close())
+	db.riverMu.Lock()
+	defer db.riverMu.Unlock()
+	var err error
+	if db.river != nil {
+		err = db.river.Close()
+		db.river = nil
+	}
+	err = errors.Join(err, db.db.Close(), db.wdb.Close())
 	db.wdb = nil
 	db.db = nil
 	return err
@@ -172,6 +221,38 @@ func fromNullMicros(n sql.NullInt64) time.Time {
 	}
 	return fromMicros(n.Int64)
 }
+
+// Times is how this store keeps the times of the mirror's rows, for
+// storerow: unix microseconds, NULL for the zero time where a column may be
+// unset. Exported for bench, whose bulk seed writes the store's rows.
+type Times struct{}
+
+func (Times) Arg(t time.Time) any     { return toMicros(t) }
+func (Times) NullArg(t time.Time) any { return toNullMicros(t) }
+func (Times) Dest(t *time.Time) any   { return microsDest{t} }
+
+// microsDest scans a time column into *t.
+type microsDest struct{ t *time.Time }
+
+func (d microsDest) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = fromMicros(v)
+	default:
+		return fmt.Errorf("sqlite: a time column holds %T, want an integer", src)
+	}
+	return nil
+}
+
+// codec reads and writes the mirror's rows (see storerow).
+var codec = storerow.Codec{Times: Times{}}
+
+var _ storerow.Times = Times{}
+
+// params returns n placeholders, "?, ?, …".
+func params(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // prepared returns the statement for query, prepared once and reused:
 // compiling SQL was a fifth of a mirrored read's CPU. Only queries whose

@@ -8,20 +8,25 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 )
 
-// customerStateColumns is the column list every customer state query reads,
-// in scanCustomerState's order.
-const customerStateColumns = `app_user_id, stripe_customer_id, default_payment_method_id, deleted, synced_at, setup_pending_until,
-	setup_pending_intent_id, default_setup_intent_id`
+// The customer state reads, built once from storerow's column list.
+var (
+	customerStateQuery = `SELECT ` + storerow.CustomerStates.List() + ` FROM customers
+		WHERE app_id = ? AND app_user_id = ?`
+	syncedBeforeQuery = `SELECT ` + storerow.CustomerStates.List() + ` FROM customers
+		WHERE app_id = ? AND synced_at < ?
+		ORDER BY synced_at, app_user_id
+		LIMIT ?`
+)
 
 // CustomerState returns the user's mirrored customer, or ENOTFOUND when the
 // user has no customer. A customer the mirror has not seen yet has its
 // fields empty.
 func (db *DB) CustomerState(ctx context.Context, appID, appUserID string) (*appwheel.CustomerState, error) {
-	row := db.queryRow(ctx, `SELECT `+customerStateColumns+` FROM customers
-		WHERE app_id = ? AND app_user_id = ?`, appID, appUserID)
-	cs, err := scanCustomerState(row)
+	row := db.queryRow(ctx, customerStateQuery, appID, appUserID)
+	cs, err := codec.ScanCustomerState(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "user %q has no customer", appUserID)
 	}
@@ -90,33 +95,15 @@ func (db *DB) SyncedBefore(ctx context.Context, appID string, t time.Time, limit
 	if limit < 1 {
 		return nil, nil // SQLite reads LIMIT -1 as no limit at all
 	}
-	rows, err := db.query(ctx, `SELECT `+customerStateColumns+` FROM customers
-		WHERE app_id = ? AND synced_at < ?
-		ORDER BY synced_at, app_user_id
-		LIMIT ?`,
-		appID, toMicros(t), limit)
+	rows, err := db.query(ctx, syncedBeforeQuery, appID, toMicros(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: customers of app %q synced before %v: %w", appID, t, err)
 	}
-	states, err := scanAll(rows, scanCustomerState)
+	states, err := scanAll(rows, codec.ScanCustomerState)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: customers of app %q synced before %v: %w", appID, t, err)
 	}
 	return states, nil
-}
-
-func scanCustomerState(s scanner) (*appwheel.CustomerState, error) {
-	var (
-		cs                appwheel.CustomerState
-		syncedAt, pending sql.NullInt64
-	)
-	if err := s.Scan(&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, &syncedAt, &pending,
-		&cs.SetupPendingIntentID, &cs.DefaultSetupIntentID); err != nil {
-		return nil, err
-	}
-	cs.SyncedAt = fromNullMicros(syncedAt)
-	cs.SetupPendingUntil = fromNullMicros(pending)
-	return &cs, nil
 }
 
 // SetSetupPending opens the user's pending setup window for setupIntentID.

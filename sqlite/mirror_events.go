@@ -8,21 +8,27 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 )
 
-// eventColumns is the column list every event query reads, in scanEvent's
-// order.
-const eventColumns = `app_id, id, type, created, payload, received_at, processed_at`
+// The statements of the events, built once from storerow's column list.
+var (
+	recordEventQuery = `INSERT INTO webhook_events (` + storerow.Events.List() + `)
+		VALUES (` + params(len(storerow.Events.Columns)) + `)
+		ON CONFLICT (app_id, id) DO NOTHING`
+	eventQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
+		WHERE app_id = ? AND id = ?`
+	pendingEventsQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
+		WHERE processed_at IS NULL AND received_at < ?
+		ORDER BY received_at, app_id, id
+		LIMIT ?`
+)
 
 // RecordEvent stores ev unless its (app, id) is stored already and reports
 // whether it was new. The primary key decides, in one statement, so of two
 // deliveries of one event (to two replicas, say) exactly one is new.
 func (db *DB) RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error) {
-	res, err := db.exec(ctx, `INSERT INTO webhook_events (`+eventColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (app_id, id) DO NOTHING`,
-		ev.AppID, ev.ID, ev.Type, ev.Created, blob(ev.Payload),
-		toMicros(ev.ReceivedAt), toNullMicros(ev.ProcessedAt))
+	res, err := db.exec(ctx, recordEventQuery, codec.EventValues(ev)...)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: record event %q of app %q: %w", ev.ID, ev.AppID, err)
 	}
@@ -31,9 +37,8 @@ func (db *DB) RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error)
 
 // Event returns a recorded event, or ENOTFOUND.
 func (db *DB) Event(ctx context.Context, appID, id string) (*appwheel.Event, error) {
-	row := db.queryRow(ctx,
-		`SELECT `+eventColumns+` FROM webhook_events WHERE app_id = ? AND id = ?`, appID, id)
-	ev, err := scanEvent(row)
+	row := db.queryRow(ctx, eventQuery, appID, id)
+	ev, err := codec.ScanEvent(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "event %q not found", id)
 	}
@@ -71,33 +76,15 @@ func (db *DB) PendingEvents(ctx context.Context, receivedBefore time.Time, limit
 	if limit < 1 {
 		return nil, nil // SQLite reads LIMIT -1 as no limit at all
 	}
-	rows, err := db.query(ctx, `SELECT `+eventColumns+` FROM webhook_events
-		WHERE processed_at IS NULL AND received_at < ?
-		ORDER BY received_at, app_id, id
-		LIMIT ?`,
-		toMicros(receivedBefore), limit)
+	rows, err := db.query(ctx, pendingEventsQuery, toMicros(receivedBefore), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending events: %w", err)
 	}
-	evs, err := scanAll(rows, scanEvent)
+	evs, err := scanAll(rows, codec.ScanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending events: %w", err)
 	}
 	return evs, nil
-}
-
-func scanEvent(s scanner) (*appwheel.Event, error) {
-	var (
-		ev          appwheel.Event
-		receivedAt  int64
-		processedAt sql.NullInt64
-	)
-	if err := s.Scan(&ev.AppID, &ev.ID, &ev.Type, &ev.Created, &ev.Payload, &receivedAt, &processedAt); err != nil {
-		return nil, err
-	}
-	ev.ReceivedAt = fromMicros(receivedAt)
-	ev.ProcessedAt = fromNullMicros(processedAt)
-	return &ev, nil
 }
 
 // scanAll reads every row with scan and closes rows.
@@ -125,12 +112,4 @@ func wrote(res sql.Result, format string, args ...any) (bool, error) {
 		return false, fmt.Errorf("sqlite: "+format+": %w", append(args, err)...)
 	}
 	return n > 0, nil
-}
-
-// blob stores nil bytes as an empty BLOB, since the columns are NOT NULL.
-func blob(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }

@@ -7,11 +7,23 @@ import (
 	"fmt"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 )
 
-// paymentMethodColumns is the column list every payment method query reads,
-// in scanPaymentMethod's order.
-const paymentMethodColumns = `id, customer_id, type, created, raw`
+// The statements of the payment methods, built once from storerow's column
+// list.
+var (
+	savePaymentMethodQuery = `INSERT INTO payment_methods (app_id, ` + storerow.PaymentMethods.List() + `, version)
+		VALUES (` + params(len(storerow.PaymentMethods.Columns)+2) + `)
+		ON CONFLICT (app_id, id) DO UPDATE SET ` + storerow.PaymentMethods.Excluded() + `, version = excluded.version
+		WHERE excluded.version > payment_methods.version`
+	paymentMethodQuery = `SELECT ` + storerow.PaymentMethods.List() + ` FROM payment_methods
+		WHERE app_id = ? AND id = ?`
+	// A customer's methods in payment_methods_by_customer order.
+	paymentMethodsOfQuery = `SELECT ` + storerow.PaymentMethods.List() + ` FROM payment_methods
+		WHERE app_id = ? AND customer_id = ?
+		ORDER BY created DESC, id DESC`
+)
 
 // SavePaymentMethod writes pm when version is newer than the stored one and
 // reports whether it wrote. One upsert decides: it inserts a method not
@@ -19,17 +31,7 @@ const paymentMethodColumns = `id, customer_id, type, created, raw`
 // racing snapshots the newer stays whatever order they commit in.
 // CustomerID "" means detached.
 func (db *DB) SavePaymentMethod(ctx context.Context, appID string, pm *appwheel.PaymentMethod, version int64) (bool, error) {
-	res, err := db.exec(ctx, `
-		INSERT INTO payment_methods (app_id, `+paymentMethodColumns+`, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (app_id, id) DO UPDATE SET
-			customer_id = excluded.customer_id,
-			type = excluded.type,
-			created = excluded.created,
-			raw = excluded.raw,
-			version = excluded.version
-		WHERE excluded.version > payment_methods.version`,
-		appID, pm.ID, pm.CustomerID, pm.Type, pm.Created, blob(pm.Raw), version)
+	res, err := db.exec(ctx, savePaymentMethodQuery, storerow.Versioned(appID, codec.PaymentMethodValues(pm), version)...)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: save payment method %q of app %q: %w", pm.ID, appID, err)
 	}
@@ -39,9 +41,7 @@ func (db *DB) SavePaymentMethod(ctx context.Context, appID string, pm *appwheel.
 // MirroredPaymentMethod returns one payment method, attached or not, or
 // ENOTFOUND.
 func (db *DB) MirroredPaymentMethod(ctx context.Context, appID, id string) (*appwheel.PaymentMethod, error) {
-	row := db.queryRow(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
-		WHERE app_id = ? AND id = ?`, appID, id)
-	pm, err := scanPaymentMethod(row)
+	pm, err := codec.ScanPaymentMethod(db.queryRow(ctx, paymentMethodQuery, appID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "payment method %q not found", id)
 	}
@@ -59,28 +59,13 @@ func (db *DB) PaymentMethodsOf(ctx context.Context, appID, customerID string) ([
 	if customerID == "" {
 		return nil, nil
 	}
-	rows, err := db.query(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
-		WHERE app_id = ? AND customer_id = ?
-		ORDER BY created DESC, id DESC`,
-		appID, customerID)
+	rows, err := db.query(ctx, paymentMethodsOfQuery, appID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: payment methods of %q in app %q: %w", customerID, appID, err)
 	}
-	pms, err := scanAll(rows, scanPaymentMethod)
+	pms, err := scanAll(rows, codec.ScanPaymentMethod)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: payment methods of %q in app %q: %w", customerID, appID, err)
 	}
 	return pms, nil
-}
-
-func scanPaymentMethod(s scanner) (*appwheel.PaymentMethod, error) {
-	var (
-		pm  appwheel.PaymentMethod
-		raw []byte
-	)
-	if err := s.Scan(&pm.ID, &pm.CustomerID, &pm.Type, &pm.Created, &raw); err != nil {
-		return nil, err
-	}
-	pm.Raw = raw
-	return &pm, nil
 }

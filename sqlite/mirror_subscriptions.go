@@ -6,12 +6,21 @@ import (
 	"strings"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 )
 
-// subscriptionColumns is the column list every subscription query reads, in
-// scanSubscription's order.
-const subscriptionColumns = `id, customer_id, status, price_id, interval, interval_count,
-	current_period_end, cancel_at_period_end, created, default_payment_method_id`
+// The statements of the subscriptions, built once from storerow's column
+// list.
+var (
+	saveSubscriptionQuery = `INSERT INTO subscriptions (app_id, ` + storerow.Subscriptions.List() + `, version)
+		VALUES (` + params(len(storerow.Subscriptions.Columns)+2) + `)
+		ON CONFLICT (app_id, id) DO UPDATE SET ` + storerow.Subscriptions.Excluded() + `, version = excluded.version
+		WHERE excluded.version > subscriptions.version`
+	// A customer's subscriptions in subscriptions_by_customer order.
+	subscriptionsOfQuery = `SELECT ` + storerow.Subscriptions.List() + ` FROM subscriptions
+		WHERE app_id = ? AND customer_id = ?
+		ORDER BY created DESC, id DESC`
+)
 
 // SaveSubscription writes sub when version is newer than the stored one,
 // reports whether it wrote, and records sub.Status as observed at version in
@@ -31,23 +40,7 @@ func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.
 	}
 	defer tx.Rollback()
 
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO subscriptions (app_id, `+subscriptionColumns+`, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (app_id, id) DO UPDATE SET
-			customer_id = excluded.customer_id,
-			status = excluded.status,
-			price_id = excluded.price_id,
-			interval = excluded.interval,
-			interval_count = excluded.interval_count,
-			current_period_end = excluded.current_period_end,
-			cancel_at_period_end = excluded.cancel_at_period_end,
-			created = excluded.created,
-			default_payment_method_id = excluded.default_payment_method_id,
-			version = excluded.version
-		WHERE excluded.version > subscriptions.version`,
-		appID, sub.ID, sub.CustomerID, sub.Status, sub.PriceID, sub.Interval, sub.IntervalCount,
-		sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, sub.DefaultPaymentMethodID, version)
+	res, err := tx.ExecContext(ctx, saveSubscriptionQuery, storerow.Versioned(appID, codec.SubscriptionValues(sub), version)...)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: save subscription %q of app %q: %w", sub.ID, appID, err)
 	}
@@ -71,14 +64,11 @@ func (db *DB) SaveSubscription(ctx context.Context, appID string, sub *appwheel.
 // SubscriptionsOf returns a customer's subscriptions, newest first (created,
 // then id, descending): one scan of subscriptions_by_customer.
 func (db *DB) SubscriptionsOf(ctx context.Context, appID, customerID string) ([]*appwheel.Subscription, error) {
-	rows, err := db.query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
-		WHERE app_id = ? AND customer_id = ?
-		ORDER BY created DESC, id DESC`,
-		appID, customerID)
+	rows, err := db.query(ctx, subscriptionsOfQuery, appID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subscriptions of %q in app %q: %w", customerID, appID, err)
 	}
-	subs, err := scanAll(rows, scanSubscription)
+	subs, err := scanAll(rows, codec.ScanSubscription)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subscriptions of %q in app %q: %w", customerID, appID, err)
 	}
@@ -115,13 +105,4 @@ func (db *DB) StatusHistory(ctx context.Context, appID string, subscriptionIDs [
 		return nil, fmt.Errorf("sqlite: status history in app %q: %w", appID, err)
 	}
 	return appwheel.FoldStatusHistory(obs), nil
-}
-
-func scanSubscription(s scanner) (*appwheel.Subscription, error) {
-	var sub appwheel.Subscription
-	if err := s.Scan(&sub.ID, &sub.CustomerID, &sub.Status, &sub.PriceID, &sub.Interval, &sub.IntervalCount,
-		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created, &sub.DefaultPaymentMethodID); err != nil {
-		return nil, err
-	}
-	return &sub, nil
 }

@@ -50,9 +50,8 @@ func testApps(t *testing.T, newStore NewStoreFunc) {
 		mustCreateApp(t, s, first)
 		second := newApp("app_1", t0.Add(time.Hour))
 		second.Name = "Impostor"
-		if err := s.CreateApp(t.Context(), second); err == nil {
-			t.Errorf("CreateApp of an existing id: got nil error, want one")
-		}
+		err := s.CreateApp(t.Context(), second)
+		wantCode(t, "CreateApp of an existing id", err, appwheel.ECONFLICT)
 		got, err := s.App(t.Context(), "app_1")
 		if err != nil {
 			t.Fatalf("App: got error %v, want nil", err)

@@ -105,12 +105,40 @@ func testCustomers(t *testing.T, newStore NewStoreFunc) {
 		if _, err := s.PutCustomer(t.Context(), "app_a", "user_1", "cus_1", t0); err != nil {
 			t.Fatalf("PutCustomer(user_1): got error %v, want nil", err)
 		}
-		if got, err := s.PutCustomer(t.Context(), "app_a", "user_2", "cus_1", t0); err == nil {
-			t.Errorf("PutCustomer(user_2) with user_1's customer: got %q, nil; want an error", got)
+		got, err := s.PutCustomer(t.Context(), "app_a", "user_2", "cus_1", t0)
+		wantCode(t, "PutCustomer(user_2) with user_1's customer", err, appwheel.ECONFLICT)
+		if got != "" {
+			t.Errorf("PutCustomer(user_2) with user_1's customer: got %q, want \"\"", got)
 		}
-		_, err := s.CustomerID(t.Context(), "app_a", "user_2")
+		_, err = s.CustomerID(t.Context(), "app_a", "user_2")
 		wantCode(t, "CustomerID(user_2)", err, appwheel.ENOTFOUND)
 		checkCustomer(t, s, "app_a", "user_1", "cus_1")
+	})
+
+	t.Run("FirstWriterWinsOverAnotherUsersCustomer", func(t *testing.T) {
+		// A user who has a customer keeps it, even when the put names
+		// another user's: first writer wins before uniqueness is judged.
+		s := newStoreWithApps(t, newStore, "app_a")
+		mustPutCustomer(t, s, "app_a", "user_1", "cus_1")
+		mustPutCustomer(t, s, "app_a", "user_2", "cus_2")
+		got, err := s.PutCustomer(t.Context(), "app_a", "user_1", "cus_2", t0)
+		if err != nil || got != "cus_1" {
+			t.Errorf("PutCustomer(user_1, user_2's customer): got %q, %v; want %q, nil", got, err, "cus_1")
+		}
+		checkCustomer(t, s, "app_a", "user_2", "cus_2")
+	})
+
+	t.Run("ReplaceWithAnotherUsersCustomer", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		mustPutCustomer(t, s, "app_a", "user_1", "cus_1")
+		mustPutCustomer(t, s, "app_a", "user_2", "cus_2")
+		got, err := s.ReplaceCustomer(t.Context(), "app_a", "user_1", "cus_1", "cus_2", t0)
+		wantCode(t, "ReplaceCustomer(user_1 → user_2's customer)", err, appwheel.ECONFLICT)
+		if got != "" {
+			t.Errorf("ReplaceCustomer(user_1 → user_2's customer): got %q, want \"\"", got)
+		}
+		checkCustomer(t, s, "app_a", "user_1", "cus_1")
+		checkCustomer(t, s, "app_a", "user_2", "cus_2")
 	})
 
 	t.Run("RaceOneWinner", func(t *testing.T) {

@@ -1105,6 +1105,153 @@ func testMirrorInvoices(t *testing.T, newStore NewStoreFunc) {
 			wantCode(t, "InvoicesOf after "+after, err, appwheel.ENOTFOUND)
 		}
 	})
+
+	t.Run("Delete", func(t *testing.T) { testDeleteInvoice(t, newStore) })
+}
+
+// testDeleteInvoice checks DeleteInvoice: a deleted invoice is gone from
+// every read, and stays gone whatever snapshot arrives after.
+func testDeleteInvoice(t *testing.T, newStore NewStoreFunc) {
+	t.Run("GoneFromReads", func(t *testing.T) {
+		s := newMirrorWithApps(t, newStore, "app_a")
+		kept := newInvoice("in_1", "cus_1", 100)
+		checkSaveInvoice(t, s, "app_a", kept, 100, true)
+		checkSaveInvoice(t, s, "app_a", newInvoice("in_2", "cus_1", 200), 100, true)
+		checkDeleteInvoice(t, s, "app_a", "in_2", 200, true)
+		_, err := s.MirroredInvoice(t.Context(), "app_a", "in_2")
+		wantCode(t, "MirroredInvoice of a deleted invoice", err, appwheel.ENOTFOUND)
+		checkInvoicesOf(t, s, "app_a", "cus_1", kept)
+		_, err = s.InvoicesOf(t.Context(), "app_a", appwheel.ListInvoicesParams{CustomerID: "cus_1", Limit: 10, StartingAfter: "in_2"})
+		wantCode(t, "InvoicesOf after a deleted invoice", err, appwheel.ENOTFOUND)
+	})
+
+	t.Run("Versions", func(t *testing.T) {
+		s := newMirrorWithApps(t, newStore, "app_a")
+		inv := newInvoice("in_1", "cus_1", 100)
+		inv.Status = "draft"
+		checkSaveInvoice(t, s, "app_a", inv, 100, true)
+		// A deletion older than the snapshot is stale.
+		checkDeleteInvoice(t, s, "app_a", "in_1", 50, false)
+		checkInvoice(t, s, "app_a", inv)
+
+		checkDeleteInvoice(t, s, "app_a", "in_1", 200, true)
+		// A late invoice.updated older than the deletion does not bring it
+		// back, nor does a newer snapshot: Stripe never resurrects one.
+		checkSaveInvoice(t, s, "app_a", inv, 150, false)
+		checkSaveInvoice(t, s, "app_a", inv, 300, false)
+		checkDeleteInvoice(t, s, "app_a", "in_1", 400, false) // deleted already
+		_, err := s.MirroredInvoice(t.Context(), "app_a", "in_1")
+		wantCode(t, "MirroredInvoice after later saves", err, appwheel.ENOTFOUND)
+		checkInvoicesOf(t, s, "app_a", "cus_1")
+	})
+
+	t.Run("TieGoesToTheDeletion", func(t *testing.T) {
+		// invoice.updated and invoice.deleted of the same second carry the
+		// same version; nothing happens to an invoice after its deletion.
+		s := newMirrorWithApps(t, newStore, "app_a")
+		checkSaveInvoice(t, s, "app_a", newInvoice("in_1", "cus_1", 100), 100, true)
+		checkDeleteInvoice(t, s, "app_a", "in_1", 100, true)
+		checkSaveInvoice(t, s, "app_a", newInvoice("in_1", "cus_1", 100), 100, false)
+		checkInvoicesOf(t, s, "app_a", "cus_1")
+	})
+
+	t.Run("BeforeMirrored", func(t *testing.T) {
+		// The deletion is delivered before the invoice's creation.
+		s := newMirrorWithApps(t, newStore, "app_a")
+		checkDeleteInvoice(t, s, "app_a", "in_1", 200, true)
+		checkSaveInvoice(t, s, "app_a", newInvoice("in_1", "cus_1", 100), 100, false)
+		_, err := s.MirroredInvoice(t.Context(), "app_a", "in_1")
+		wantCode(t, "MirroredInvoice of an invoice deleted first", err, appwheel.ENOTFOUND)
+		checkInvoicesOf(t, s, "app_a", "cus_1")
+	})
+
+	t.Run("ScopedByApp", func(t *testing.T) {
+		s := newMirrorWithApps(t, newStore, "app_a", "app_b")
+		a, b := newInvoice("in_1", "cus_1", 100), newInvoice("in_1", "cus_1", 100)
+		b.Number = "B-1"
+		checkSaveInvoice(t, s, "app_a", a, 100, true)
+		checkSaveInvoice(t, s, "app_b", b, 100, true)
+		checkDeleteInvoice(t, s, "app_a", "in_1", 200, true)
+		checkInvoice(t, s, "app_b", b)
+		checkInvoicesOf(t, s, "app_b", "cus_1", b)
+		// And app_b can still delete its own.
+		checkDeleteInvoice(t, s, "app_b", "in_1", 200, true)
+		checkInvoicesOf(t, s, "app_b", "cus_1")
+	})
+
+	t.Run("RaceWithOlderSaves", func(t *testing.T) {
+		// Saves older than the deletion racing it: whatever the order they
+		// commit in, the invoice ends deleted, and one deletion reports it.
+		s := newMirrorWithApps(t, newStore, "app_a")
+		deleted := race(t, func(i int) (bool, error) {
+			if i%2 == 0 {
+				_, err := s.SaveInvoice(t.Context(), "app_a", newInvoice("in_1", "cus_1", 100), int64(1+i))
+				return false, err
+			}
+			return s.DeleteInvoice(t.Context(), "app_a", "in_1", 1000)
+		})
+		if n := len(slices.DeleteFunc(deleted, func(d bool) bool { return !d })); n != 1 {
+			t.Errorf("DeleteInvoice reported a deletion %d times, want once", n)
+		}
+		_, err := s.MirroredInvoice(t.Context(), "app_a", "in_1")
+		wantCode(t, "MirroredInvoice after the race", err, appwheel.ENOTFOUND)
+		checkInvoicesOf(t, s, "app_a", "cus_1")
+	})
+
+	t.Run("Pages", func(t *testing.T) {
+		// Pages skip a deleted invoice and still count HasMore right.
+		s := newMirrorWithApps(t, newStore, "app_a")
+		for i := range 5 { // in_0 the newest
+			checkSaveInvoice(t, s, "app_a", newInvoice(fmt.Sprintf("in_%d", i), "cus_1", int64(500-i)), 100, true)
+		}
+		checkDeleteInvoice(t, s, "app_a", "in_1", 200, true)
+		checkDeleteInvoice(t, s, "app_a", "in_4", 200, true)
+		after := ""
+		for i, want := range []struct {
+			ids  []string
+			more bool
+		}{{[]string{"in_0", "in_2"}, true}, {[]string{"in_3"}, false}} {
+			page, err := s.InvoicesOf(t.Context(), "app_a", appwheel.ListInvoicesParams{CustomerID: "cus_1", Limit: 2, StartingAfter: after})
+			if err != nil {
+				t.Fatalf("page %d: InvoicesOf: got error %v, want nil", i, err)
+			}
+			var ids []string
+			for _, inv := range page.Invoices {
+				ids = append(ids, inv.ID)
+			}
+			if !slices.Equal(ids, want.ids) || page.HasMore != want.more {
+				t.Fatalf("page %d: got %v, HasMore %v; want %v, %v", i, ids, page.HasMore, want.ids, want.more)
+			}
+			after = ids[len(ids)-1]
+		}
+	})
+}
+
+func checkDeleteInvoice(t *testing.T, s appwheel.MirrorStore, appID, id string, version int64, want bool) {
+	t.Helper()
+	got, err := s.DeleteInvoice(t.Context(), appID, id, version)
+	if err != nil {
+		t.Fatalf("DeleteInvoice(%s, %s, %d): got error %v, want nil", appID, id, version, err)
+	}
+	if got != want {
+		t.Errorf("DeleteInvoice(%s, %s, %d): got %v, want %v", appID, id, version, got, want)
+	}
+}
+
+// checkInvoicesOf checks the first page of the customer's invoices: want,
+// and no more.
+func checkInvoicesOf(t *testing.T, s appwheel.MirrorStore, appID, customerID string, want ...*appwheel.Invoice) {
+	t.Helper()
+	page, err := s.InvoicesOf(t.Context(), appID, appwheel.ListInvoicesParams{CustomerID: customerID, Limit: 100})
+	if err != nil {
+		t.Fatalf("InvoicesOf(%s, %s): got error %v, want nil", appID, customerID, err)
+	}
+	if want == nil {
+		want = []*appwheel.Invoice{}
+	}
+	if diff := gocmp.Diff(&appwheel.InvoicePage{Invoices: want}, page); diff != "" {
+		t.Errorf("InvoicesOf(%s, %s) mismatch (-want +got):\n%s", appID, customerID, diff)
+	}
 }
 
 // newInvoice returns an invoice of a subscription with every field set.

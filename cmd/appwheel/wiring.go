@@ -71,16 +71,10 @@ func openStore(ctx context.Context, cfg *Config) (appwheel.Store, error) {
 	return db, nil
 }
 
-// jobsConfig is where the background jobs keep River's tables: the store's
-// PostgreSQL pool, or its SQLite file.
+// jobsConfig configures the background jobs on the store, which hands
+// River its database itself: its SQLite file or its PostgreSQL pool.
 func jobsConfig(cfg *Config, store appwheel.Store) jobs.Config {
-	jc := jobs.Config{Store: store, JobTimeout: cfg.JobTimeout}
-	if pg, ok := store.(*postgres.DB); ok {
-		jc.Pool = pg.Pool()
-	} else {
-		jc.Path = cfg.sqlitePath()
-	}
-	return jc
+	return jobs.Config{Store: store, JobTimeout: cfg.JobTimeout}
 }
 
 // masterKey loads the master key: from the config, else from the key file
