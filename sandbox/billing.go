@@ -39,7 +39,7 @@ func (t *tx) newInvoice(id string, sub *subscription, reason string, periodStart
 		}
 		amount := p.amount() * it.Quantity
 		in.Lines.Data = append(in.Lines.Data, &lineItem{
-			ID: newID("il"), Object: "line_item", Amount: amount, Currency: p.Currency,
+			ID: t.newID("il"), Object: "line_item", Amount: amount, Currency: p.Currency,
 			Description: ptr(lineDescription(it.Quantity, name, p)), DiscountAmounts: []any{}, Discountable: true,
 			Discounts: []any{}, Invoice: id, Metadata: copyMap(it.Metadata),
 			Parent: lineParent{Type: "subscription_item_details", SubscriptionItemDetails: &subItemDetails{
@@ -201,7 +201,7 @@ func (t *tx) renew(sub *subscription) {
 	for _, it := range sub.Items.Data {
 		it.CurrentPeriodStart, it.CurrentPeriodEnd = start, next
 	}
-	id := newID("in")
+	id := t.newID("in")
 	sub.LatestInvoice = &id
 	t.emitUpdate("customer.subscription.updated", sub, before)
 	in := t.newInvoice(id, sub, "subscription_cycle", oldStart, end)

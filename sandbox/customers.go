@@ -93,7 +93,7 @@ var (
 // at once, as Stripe allows.
 func createCustomer(t *tx, r *request) (any, *apiError) {
 	c := &customer{
-		ID:                  newID("cus"),
+		ID:                  t.newID("cus"),
 		Object:              "customer",
 		Created:             t.unix(),
 		InvoicePrefix:       strings.ToUpper(randomString(8)),

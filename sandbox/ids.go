@@ -36,23 +36,25 @@ func randomString(n int) string {
 	return string(b)
 }
 
-// lastStamp is the last time stamp put in an ID, in microseconds.
-var lastStamp atomic.Int64
+// ids makes a sandbox's object IDs.
+type ids struct {
+	last atomic.Int64 // the last time stamp put in an ID, in microseconds
+}
 
 // newID returns a Stripe-looking ID: prefix_, "1", ten base62 characters of
 // a strictly increasing microsecond stamp, and 13 random characters. Like
 // Stripe's, the IDs of one kind sort in creation order, which clients use to
 // break ties between objects created in the same second (AppWheel's adapter
-// does). The stamp is the wall clock's, not the test clock's: it only
-// orders, across restarts too.
-func newID(prefix string) string {
-	stamp := time.Now().UnixMicro()
+// does). The stamp is now, the sandbox's wall clock, not the test clock: it
+// only orders, across restarts too.
+func (g *ids) newID(prefix string, now time.Time) string {
+	stamp := now.UnixMicro()
 	for {
-		last := lastStamp.Load()
+		last := g.last.Load()
 		if stamp <= last {
 			stamp = last + 1
 		}
-		if lastStamp.CompareAndSwap(last, stamp) {
+		if g.last.CompareAndSwap(last, stamp) {
 			break
 		}
 	}
@@ -63,6 +65,9 @@ func newID(prefix string) string {
 	}
 	return prefix + "_1" + string(enc[:]) + randomString(13)
 }
+
+// newID returns a new ID of the sandbox's for an object of the account.
+func (t *tx) newID(prefix string) string { return t.s.ids.newID(prefix, t.s.now()) }
 
 // keyHash identifies an account by its secret key without keeping the key:
 // snapshots and logs hold only this hash.

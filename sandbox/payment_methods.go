@@ -120,7 +120,7 @@ func (t *tx) newCardPaymentMethod(c *testCard, d cardDetails) *paymentMethod {
 		cvc = "unchecked"
 	}
 	pm := &paymentMethod{
-		ID:             newID("pm"),
+		ID:             t.newID("pm"),
 		Object:         "payment_method",
 		AllowRedisplay: d.AllowRedisplay,
 		BillingDetails: billingDetails{Name: strOrNil(d.Name)},

@@ -136,7 +136,7 @@ func (t *tx) createPriceFrom(in priceInput) (*price, *apiError) {
 	}
 	amount := in.UnitAmount
 	p := &price{
-		ID: newID("price"), Object: "price", Active: true, BillingScheme: "per_unit", Created: t.unix(),
+		ID: t.newID("price"), Object: "price", Active: true, BillingScheme: "per_unit", Created: t.unix(),
 		Currency: in.Currency, LookupKey: strOrNil(in.LookupKey), Metadata: map[string]string{},
 		Nickname: strOrNil(in.Nickname), Product: prod.ID, TaxBehavior: "unspecified", Type: "one_time",
 		UnitAmount: &amount, UnitAmountDecimal: ptr(strconv.FormatInt(amount, 10)),

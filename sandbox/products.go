@@ -46,7 +46,7 @@ var productIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 // newProduct creates and stores a product.
 func (t *tx) newProduct(id, name string) *product {
 	if id == "" {
-		id = newID("prod")
+		id = t.newID("prod")
 	}
 	p := &product{
 		ID: id, Object: "product", Active: true, Created: t.unix(), Images: []string{},

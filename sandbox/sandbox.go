@@ -76,6 +76,7 @@ type Sandbox struct {
 	persist *persister
 	deliver *deliverer
 	reqLog  *requestLog
+	ids     ids
 
 	stop chan struct{}
 	wg   sync.WaitGroup

@@ -92,7 +92,7 @@ var (
 
 // newSetupIntent creates and stores a setup intent for cards.
 func (t *tx) newSetupIntent(customerID, usage string, metadata map[string]string) *setupIntent {
-	id := newID("seti")
+	id := t.newID("seti")
 	si := &setupIntent{
 		ID:                   id,
 		Object:               "setup_intent",

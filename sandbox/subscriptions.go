@@ -270,7 +270,7 @@ func createSubscription(t *tx, r *request) (any, *apiError) {
 	now := t.unix()
 	first := items[0].price
 	sub := &subscription{
-		ID:                 newID("sub"),
+		ID:                 t.newID("sub"),
 		Object:             "subscription",
 		BillingCycleAnchor: now,
 		BillingMode:        billingMode{Type: "classic"},
@@ -295,7 +295,7 @@ func createSubscription(t *tx, r *request) (any, *apiError) {
 	sub.Items = itemList{Object: "list", URL: "/v1/subscription_items?subscription=" + sub.ID, TotalCount: len(items)}
 	for _, it := range items {
 		sub.Items.Data = append(sub.Items.Data, &subscriptionItem{
-			ID: newID("si"), Object: "subscription_item", Created: now, CurrentPeriodStart: now, CurrentPeriodEnd: end,
+			ID: t.newID("si"), Object: "subscription_item", Created: now, CurrentPeriodStart: now, CurrentPeriodEnd: end,
 			Discounts: []any{}, Metadata: it.metadata, Price: it.price, Quantity: it.quantity, Subscription: sub.ID, TaxRates: []any{},
 		})
 	}
@@ -319,7 +319,7 @@ func createSubscription(t *tx, r *request) (any, *apiError) {
 	default:
 		sub.Status = subIncomplete
 	}
-	invID := newID("in")
+	invID := t.newID("in")
 	sub.LatestInvoice = &invID
 	t.a.Subscriptions.add(sub)
 	if cus.Currency == nil {

@@ -92,7 +92,7 @@ func (t *tx) emit(typ string, o object, before map[string]any) {
 // emitRaw records an event of typ whose data.object is raw.
 func (t *tx) emitRaw(typ string, raw json.RawMessage) *event {
 	e := &event{
-		ID:              newID("evt"),
+		ID:              t.newID("evt"),
 		Object:          "event",
 		APIVersion:      apiVersion,
 		Created:         t.unix(),

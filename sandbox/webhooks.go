@@ -50,7 +50,7 @@ func (s *Sandbox) deliveriesFor(hash string, events []*event) []*delivery {
 			panic(err)
 		}
 		for _, ep := range eps {
-			out = append(out, &delivery{ID: newID("whdel"), EventID: e.ID, URL: ep.URL, Secret: ep.Secret, Payload: payload})
+			out = append(out, &delivery{ID: s.ids.newID("whdel", s.now()), EventID: e.ID, URL: ep.URL, Secret: ep.Secret, Payload: payload})
 		}
 	}
 	return out
