@@ -1,14 +1,29 @@
 // Package appwheel holds AppWheel's vocabulary: the tenants (apps), the Stripe
-// objects AppWheel exposes, the error codes of the HTTP contract, and the
-// interfaces between the service and its infrastructure (the store and the
-// Stripe provider). It imports nothing but the standard library.
+// objects AppWheel exposes, the error codes of the HTTP contract
+// (docs/api.md), and the interfaces between the service and its
+// infrastructure (the store and the Stripe provider). It imports nothing but
+// the standard library.
 //
-// The layers below it are:
+// The packages, in the order a reader should meet them:
 //
-//	billing/  the service: the rules, written once
-//	http/     the HTTP API: authentication, envelope, handlers
-//	stripe/   the Stripe provider over stripe-go
-//	sqlite/   the default store
+//	appwheel (this one)  the domain types, the Store and Stripe interfaces, Error and its codes
+//	billing/             the service: the rules for one app's users, written once (which card
+//	                     pays, ownership, the mirror, webhook intake, reads from mirror or Stripe)
+//	http/                the HTTP API: authentication, the envelope, one handler file per resource
+//	apiref/              the API reference: openapi.json, and the /docs page rendered from it
+//	stripe/              the Stripe provider over stripe-go v85: the only importer of stripe-go
+//	sqlite/, postgres/   the stores (SQLite by default, PostgreSQL for several replicas);
+//	storetest/           the conformance suite both pass
+//	jobs/                background work on River: applying webhook events, sweeping, reconciling
+//	apps/, crypt/        tenant administration, and the sealing of secrets at rest
+//	signature/           the request signature both SDKs and the server share
+//	logging/             the request id on every log line
+//	cmd/appwheel/        the binary: configuration, wiring, the commands (serve, dev, apps, …)
+//	sandbox/             the offline Stripe emulation behind `appwheel dev` and the tests
+//	client/, sdk/js/     the Go SDK and the JavaScript SDK
+//	e2e/, bench/         end-to-end tests of the binary, and the benchmark harness
+//	internal/…           test support: apitest (an API over real SQLite and the fake Stripe),
+//	                     fakestripe, pgtest (PostgreSQL test schemas), stripemock (its launcher)
 package appwheel
 
 import "time"

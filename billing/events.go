@@ -182,6 +182,9 @@ func (s *Service) applyInvoice(ctx context.Context, app *appwheel.App, ev *appwh
 	if !s.owns(ctx, app, inv.CustomerID) {
 		return nil
 	}
+	if ev.Type == "invoice.deleted" {
+		return s.deleteInvoice(ctx, app, inv.ID, ev.Created)
+	}
 	sub, err := s.mirroredSubscription(ctx, app, inv)
 	if err != nil {
 		return err
@@ -227,4 +230,23 @@ func (s *Service) mirroredSubscription(ctx context.Context, app *appwheel.App, i
 		}
 	}
 	return nil, nil
+}
+
+// deleteInvoice applies invoice.deleted. Only drafts are deleted, and for
+// good: the mirror keeps a tombstone, so a late event of the draft cannot
+// bring it back. When the mirror's copy is newer than the event (fetched in
+// the same second), Stripe is asked whether the invoice is gone.
+func (s *Service) deleteInvoice(ctx context.Context, app *appwheel.App, invoiceID string, created int64) error {
+	if ok, err := s.store.DeleteInvoice(ctx, app.ID, invoiceID, eventVersion(created)); ok || err != nil {
+		return err
+	}
+	if err := s.budget(ctx, app.ID, 1); err != nil {
+		return err
+	}
+	_, err := s.stripe.Invoice(ctx, app.Stripe, invoiceID)
+	if !isNotFound(err) {
+		return err // still there (or Stripe failed: the job retries)
+	}
+	_, err = s.store.DeleteInvoice(ctx, app.ID, invoiceID, s.refetchVersion(created))
+	return err
 }

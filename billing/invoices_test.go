@@ -627,7 +627,7 @@ func TestOrderFromInvoice(t *testing.T) {
 			}
 		}
 		t.Run(tt.name, func(t *testing.T) {
-			got := billing.OrderFromInvoice(tt.inv, tt.sub, tt.price())
+			got := billing.OrderFromInvoice(tt.inv, tt.sub, tt.price(), nil, 0)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("OrderFromInvoice mismatch (-want +got):\n%s", diff)
 			}

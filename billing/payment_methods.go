@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 
 	"github.com/appwheel/appwheel"
@@ -105,46 +104,6 @@ func (s *Service) startSetup(ctx context.Context, app *appwheel.App, p CreatePay
 		return nil, "", err
 	}
 	return &appwheel.PaymentMethodSetup{SetupIntentID: si.ID, ClientSecret: si.ClientSecret}, si.ID, nil
-}
-
-// PaymentMethods lists the user's payment methods, newest first, with the
-// customer's default. A user without a customer has none; no customer is
-// created.
-//
-// Returns EINVALID for a bad appUserId, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
-func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUserID string) (*appwheel.PaymentMethodList, error) {
-	if err := validateAppUserID(appUserID); err != nil {
-		return nil, err
-	}
-	if mirrored(app) {
-		return s.mirroredPaymentMethods(ctx, app, appUserID)
-	}
-	list := &appwheel.PaymentMethodList{Methods: []json.RawMessage{}}
-	customerID, err := s.customerID(ctx, app, appUserID)
-	if err != nil || customerID == "" {
-		return list, err
-	}
-	methods, err := s.stripe.PaymentMethods(ctx, app.Stripe, customerID)
-	if isNotFound(err) { // the customer was deleted at Stripe
-		return list, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	cus, err := s.stripe.Customer(ctx, app.Stripe, customerID)
-	if err != nil {
-		return nil, err
-	}
-	if cus.Deleted {
-		return list, nil
-	}
-	if list.DefaultMethodID, err = s.settleDefault(ctx, app, appUserID, cus.DefaultPaymentMethodID, methods, nil); err != nil {
-		return nil, err
-	}
-	for _, pm := range methods {
-		list.Methods = append(list.Methods, pm.Raw)
-	}
-	return list, nil
 }
 
 // RemovePaymentMethodParams is the removePaymentMethod request.

@@ -103,6 +103,7 @@ func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.
 	for _, sub := range subs {
 		byID[sub.ID] = sub
 	}
+	listed := map[string]bool{}
 	for after := ""; ; {
 		if err := s.budget(ctx, app.ID, 1); err != nil {
 			return err
@@ -112,6 +113,7 @@ func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.
 			return err
 		}
 		for _, inv := range page.Invoices {
+			listed[inv.ID] = true
 			if err := s.withPriceTerms(ctx, app, inv, byID[inv.SubscriptionID]); err != nil {
 				return err
 			}
@@ -124,7 +126,33 @@ func (s *Service) backfill(ctx context.Context, app *appwheel.App, st *appwheel.
 		}
 		after = page.Invoices[len(page.Invoices)-1].ID
 	}
+	if err := s.forgetUnlistedInvoices(ctx, app, st.CustomerID, listed, version); err != nil {
+		return err
+	}
 	return s.store.MarkSynced(ctx, app.ID, st.AppUserID, at)
+}
+
+// forgetUnlistedInvoices deletes from the mirror the customer's invoices
+// Stripe no longer lists: drafts deleted at Stripe (no other invoice is
+// ever deleted) whose invoice.deleted event was lost.
+func (s *Service) forgetUnlistedInvoices(ctx context.Context, app *appwheel.App, customerID string, listed map[string]bool, version int64) error {
+	for after := ""; ; {
+		page, err := s.store.InvoicesOf(ctx, app.ID, appwheel.ListInvoicesParams{CustomerID: customerID, Limit: MaxInvoiceLimit, StartingAfter: after})
+		if err != nil {
+			return err
+		}
+		for _, inv := range page.Invoices {
+			if !listed[inv.ID] {
+				if _, err := s.store.DeleteInvoice(ctx, app.ID, inv.ID, version); err != nil {
+					return err
+				}
+			}
+		}
+		if !page.HasMore || len(page.Invoices) == 0 {
+			return nil
+		}
+		after = page.Invoices[len(page.Invoices)-1].ID
+	}
 }
 
 // forgetDeleted marks a deleted customer's mirrored methods detached and

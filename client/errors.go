@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Envelope codes (API.md).
+// Envelope codes (docs/api.md).
 const (
 	CodeInvalid           = 1001
 	CodeUnauthenticated   = 1002
@@ -14,6 +14,7 @@ const (
 	CodeLastMethod        = 1005
 	CodeRateLimited       = 1006
 	CodeIdempotency       = 1007
+	CodeConflict          = 1008
 	CodeStripe            = 2001
 	CodeStripeUnavailable = 2002
 	CodeInternal          = 5000

@@ -13,7 +13,7 @@ import (
 	"github.com/appwheel/appwheel/signature"
 )
 
-// authenticate identifies the app behind a /v1 request (API.md,
+// authenticate identifies the app behind a /v1 request (docs/api.md,
 // "Authentication"). The rules, all here, in the order they are checked:
 //
 //  1. The app: X-AppWheel-App-Id (or the HTTP Basic user, which must agree

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/billing"
 	appwheelhttp "github.com/appwheel/appwheel/http"
 	"github.com/appwheel/appwheel/internal/apitest"
 	"github.com/appwheel/appwheel/signature"
@@ -33,7 +34,7 @@ import (
 // skipped. Seed corpora live in testdata/fuzz/<FuzzName>/; see FUZZING.md
 // for longer runs.
 
-// contractStatuses maps each envelope code of API.md to the HTTP statuses
+// contractStatuses maps each envelope code of docs/api.md to the HTTP statuses
 // it may come with (README: 413 for a body over 1 MiB, 405 for a wrong
 // method).
 var contractStatuses = map[int][]int{
@@ -45,6 +46,7 @@ var contractStatuses = map[int][]int{
 	appwheel.ELASTMETHOD:        {409},
 	appwheel.ERATELIMITED:       {429},
 	appwheel.EIDEMPOTENCY:       {409},
+	appwheel.ECONFLICT:          {409},
 	appwheel.ESTRIPE:            {402},
 	appwheel.ESTRIPEUNAVAILABLE: {502, 503},
 	appwheel.EINTERNAL:          {500},
@@ -60,7 +62,7 @@ type fuzzEnv struct {
 // countingEvents counts the events the webhook endpoint queues: it queues
 // exactly the events it has recorded.
 type countingEvents struct {
-	next appwheelhttp.Enqueuer
+	next billing.Enqueuer
 	n    *atomic.Int64
 }
 
@@ -72,10 +74,11 @@ func (c countingEvents) EnqueueEvent(ctx context.Context, appID, eventID string)
 func newFuzzEnv(f *testing.F) *fuzzEnv {
 	f.Helper()
 	fe := &fuzzEnv{}
-	fe.Env = apitest.New(f, func(c *appwheelhttp.Config) {
-		c.Events = countingEvents{next: c.Events, n: &fe.enqueued}
+	fe.Env = apitest.New(f)
+	fe.handler = appwheelhttp.NewServer(appwheelhttp.Config{
+		Apps: fe.Apps, Billing: fe.Billing, Store: fe.Store, Now: fe.Clock.Now,
+		Webhooks: fe.Intake(countingEvents{next: fe.Queue, n: &fe.enqueued}),
 	})
-	fe.handler = fe.Server.Config.Handler
 	return fe
 }
 
@@ -193,7 +196,7 @@ const (
 )
 
 // refCreateBody is an independent reading of createPaymentMethod's rules
-// (API.md): one JSON object whose keys are among appUserId, type,
+// (docs/api.md): one JSON object whose keys are among appUserId, type,
 // successUrl, cancelUrl (exactly spelt), each a string (null leaves a
 // field unset, as in encoding/json; a repeated key's last value counts,
 // but every value must have the right type); appUserId 1–128 characters

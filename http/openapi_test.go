@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,12 +16,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apiref"
+	"github.com/appwheel/appwheel/apiref/apireftest"
 	"github.com/appwheel/appwheel/billing"
 	appwheelhttp "github.com/appwheel/appwheel/http"
 	"github.com/appwheel/appwheel/internal/apitest"
@@ -30,143 +30,18 @@ import (
 	"github.com/appwheel/appwheel/stripe"
 )
 
-// The OpenAPI document (openapi.json) is held to the server three ways:
-// its routes are the router's, real responses validate against its
-// schemas, and /docs renders all of it.
+// The OpenAPI document (apiref's openapi.json) is held to the server two
+// ways: its routes are the router's, and real responses validate against
+// its schemas. The document's own checks, and the page /docs renders from
+// it, are apiref's tests.
 
-const oaSpecURL = "https://appwheel.invalid/openapi.json"
-
-// oaSpec is the document under test with a JSON Schema 2020-12 compiler
-// over it (OpenAPI 3.1's schema dialect).
-type oaSpec struct {
-	raw []byte
-	doc map[string]any
-	c   *jsonschema.Compiler
-
-	mu       sync.Mutex
-	compiled map[string]*jsonschema.Schema
-}
+// oaSpec is the document under test, with the response and request
+// validation these tests add.
+type oaSpec struct{ *apireftest.Spec }
 
 func oaLoadSpec(t *testing.T) *oaSpec {
 	t.Helper()
-	raw, err := os.ReadFile("openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &oaSpec{raw: raw, compiled: map[string]*jsonschema.Schema{}}
-	if err := json.Unmarshal(raw, &s.doc); err != nil {
-		t.Fatalf("openapi.json is not JSON: %v", err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.c = jsonschema.NewCompiler()
-	s.c.DefaultDraft(jsonschema.Draft2020)
-	s.c.AssertFormat()
-	if err := s.c.AddResource(oaSpecURL, inst); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// schema compiles the schema at a JSON pointer into the document.
-func (s *oaSpec) schema(t *testing.T, pointer string) *jsonschema.Schema {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sch, ok := s.compiled[pointer]; ok {
-		return sch
-	}
-	sch, err := s.c.Compile(oaSpecURL + "#" + oaFragment(pointer))
-	if err != nil {
-		t.Fatalf("compiling %s: %v", pointer, err)
-	}
-	s.compiled[pointer] = sch
-	return sch
-}
-
-// oaFragment percent-encodes a JSON pointer for a URI fragment.
-func oaFragment(p string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c == '/' || c == '~' || c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-// ptr joins JSON pointer tokens, escaping each.
-func oaPtr(tokens ...string) string {
-	var b strings.Builder
-	for _, tok := range tokens {
-		b.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
-	}
-	return b.String()
-}
-
-// get walks the decoded document along a JSON pointer.
-func (s *oaSpec) get(pointer string) any {
-	var v any = s.doc
-	for _, tok := range strings.Split(pointer, "/")[1:] {
-		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
-	}
-	return v
-}
-
-func (s *oaSpec) obj(pointer string) map[string]any {
-	m, _ := s.get(pointer).(map[string]any)
-	return m
-}
-
-// resolve follows a local $ref: it returns the pointer of the object the
-// object at pointer stands for.
-func (s *oaSpec) resolve(t *testing.T, pointer string) string {
-	t.Helper()
-	for range 8 {
-		ref, ok := s.obj(pointer)["$ref"].(string)
-		if !ok {
-			return pointer
-		}
-		if !strings.HasPrefix(ref, "#/") {
-			t.Fatalf("%s: non-local $ref %q", pointer, ref)
-		}
-		pointer = ref[1:]
-	}
-	t.Fatalf("%s: $ref loop", pointer)
-	return ""
-}
-
-var oaMethods = []string{"get", "post", "put", "patch", "delete", "head", "options", "trace"}
-
-// operations returns the document's operations as "METHOD /path".
-func (s *oaSpec) operations() []string {
-	var ops []string
-	for path, item := range s.obj("/paths") {
-		for method := range item.(map[string]any) {
-			if slices.Contains(oaMethods, method) {
-				ops = append(ops, strings.ToUpper(method)+" "+path)
-			}
-		}
-	}
-	slices.Sort(ops)
-	return ops
+	return &oaSpec{apireftest.Load(t)}
 }
 
 // oaResult is one raw HTTP exchange.
@@ -247,24 +122,24 @@ func (e *env) oaSend(app *appwheel.App, method, target, body string, headers map
 // response's headers are present when required and valid.
 func (s *oaSpec) validate(t *testing.T, path string, r oaResult) {
 	t.Helper()
-	op := oaPtr("paths", path, strings.ToLower(r.method))
-	if s.obj(op) == nil {
+	op := apireftest.Ptr("paths", path, strings.ToLower(r.method))
+	if s.Obj(op) == nil {
 		t.Errorf("%s %s: no operation %s %s in the document", r.method, r.target, r.method, path)
 		return
 	}
-	resp := op + oaPtr("responses", strconv.Itoa(r.status))
-	if s.obj(resp) == nil {
+	resp := op + apireftest.Ptr("responses", strconv.Itoa(r.status))
+	if s.Obj(resp) == nil {
 		t.Errorf("%s %s: HTTP %d is not documented for %s %s: %s", r.method, r.target, r.status, r.method, path, r.body)
 		return
 	}
-	s.validateResponse(t, s.resolve(t, resp), r)
+	s.validateResponse(t, s.Resolve(t, resp), r)
 }
 
 // validateComponent checks a response against components.responses.name
 // (the answers of no operation: 404 for no route, 405).
 func (s *oaSpec) validateComponent(t *testing.T, name string, r oaResult) {
 	t.Helper()
-	s.validateResponse(t, oaPtr("components", "responses", name), r)
+	s.validateResponse(t, apireftest.Ptr("components", "responses", name), r)
 }
 
 func (s *oaSpec) validateResponse(t *testing.T, resp string, r oaResult) {
@@ -275,7 +150,7 @@ func (s *oaSpec) validateResponse(t *testing.T, resp string, r oaResult) {
 		t.Errorf("%s: Content-Type %q: %v", what, r.header.Get("Content-Type"), err)
 		return
 	}
-	content := s.obj(resp + "/content")
+	content := s.Obj(resp + "/content")
 	if _, ok := content[mt]; !ok {
 		t.Errorf("%s: Content-Type %s is not among the documented %v", what, mt, slices.Sorted(oaKeys(content)))
 	}
@@ -283,24 +158,24 @@ func (s *oaSpec) validateResponse(t *testing.T, resp string, r oaResult) {
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.body))
 		if err != nil {
 			t.Errorf("%s: body is not JSON: %v", what, err)
-		} else if err := s.schema(t, resp+oaPtr("content", mt, "schema")).Validate(inst); err != nil {
+		} else if err := s.Schema(t, resp+apireftest.Ptr("content", mt, "schema")).Validate(inst); err != nil {
 			t.Errorf("%s: body does not match the schema:\n%s\n%v", what, r.body, err)
 		}
 	}
-	headers := s.obj(resp + "/headers")
+	headers := s.Obj(resp + "/headers")
 	if _, ok := headers["X-Request-Id"]; !ok {
 		t.Errorf("%s: the response does not document X-Request-Id", what)
 	}
 	for name := range headers {
-		h := s.resolve(t, resp+oaPtr("headers", name))
+		h := s.Resolve(t, resp+apireftest.Ptr("headers", name))
 		values := r.header.Values(name)
 		if len(values) == 0 {
-			if req, _ := s.obj(h)["required"].(bool); req {
+			if req, _ := s.Obj(h)["required"].(bool); req {
 				t.Errorf("%s: required header %s missing", what, name)
 			}
 			continue
 		}
-		sch := s.schema(t, h+"/schema")
+		sch := s.Schema(t, h+"/schema")
 		for _, v := range values {
 			if err := sch.Validate(v); err != nil {
 				t.Errorf("%s: header %s: %q: %v", what, name, v, err)
@@ -312,12 +187,12 @@ func (s *oaSpec) validateResponse(t *testing.T, resp string, r oaResult) {
 // validateRequest checks a request body against the operation's schema.
 func (s *oaSpec) validateRequest(t *testing.T, method, path, body string) error {
 	t.Helper()
-	rb := s.resolve(t, oaPtr("paths", path, strings.ToLower(method), "requestBody"))
+	rb := s.Resolve(t, apireftest.Ptr("paths", path, strings.ToLower(method), "requestBody"))
 	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
 	if err != nil {
 		return err
 	}
-	return s.schema(t, rb+oaPtr("content", "application/json", "schema")).Validate(inst)
+	return s.Schema(t, rb+apireftest.Ptr("content", "application/json", "schema")).Validate(inst)
 }
 
 func oaKeys(m map[string]any) func(func(string) bool) {
@@ -326,149 +201,6 @@ func oaKeys(m map[string]any) func(func(string) bool) {
 			if !yield(k) {
 				return
 			}
-		}
-	}
-}
-
-func TestOpenAPIDocument(t *testing.T) {
-	s := oaLoadSpec(t)
-	if v, _ := s.doc["openapi"].(string); !regexp.MustCompile(`^3\.1\.\d+$`).MatchString(v) {
-		t.Errorf("openapi = %q, want 3.1.x", v)
-	}
-	// Every schema, parameter and header schema compiles.
-	for name := range s.obj("/components/schemas") {
-		s.schema(t, oaPtr("components", "schemas", name))
-	}
-	for name := range s.obj("/components/parameters") {
-		s.schema(t, oaPtr("components", "parameters", name, "schema"))
-	}
-	for name := range s.obj("/components/headers") {
-		s.schema(t, oaPtr("components", "headers", name, "schema"))
-	}
-
-	// The error codes are the contract's, with their statuses.
-	wantCodes := map[int]int{1001: 400, 1002: 401, 1003: 403, 1004: 404, 1005: 409, 1006: 429, 1007: 409, 2001: 402, 2002: 502, 5000: 500}
-	var codes []int
-	for _, c := range s.get("/components/schemas/ErrorCode/enum").([]any) {
-		codes = append(codes, int(c.(float64)))
-	}
-	if want := slices.Sorted(func(yield func(int) bool) {
-		for c := range wantCodes {
-			yield(c)
-		}
-	}); !slices.Equal(codes, want) {
-		t.Errorf("ErrorCode enum = %v, want %v", codes, want)
-	}
-	for _, row := range s.get("/components/schemas/ErrorCode/x-appwheel-codes").([]any) {
-		r := row.(map[string]any)
-		code, status := int(r["code"].(float64)), int(r["status"].(float64))
-		if wantCodes[code] != status {
-			t.Errorf("x-appwheel-codes: %d → HTTP %d, want %d", code, status, wantCodes[code])
-		}
-	}
-
-	signed := s.get("/security")
-	// Writes must carry a nonce: of the signed requirements, only the one
-	// with the nonce, and HTTP Basic, apply to them.
-	var signedWrites []any
-	for _, req := range signed.([]any) {
-		if _, basic := req.(map[string]any)["basicAuth"]; basic {
-			signedWrites = append(signedWrites, req)
-		} else if _, nonce := req.(map[string]any)["nonce"]; nonce {
-			signedWrites = append(signedWrites, req)
-		}
-	}
-	seen := map[string]bool{}
-	for _, op := range s.operations() {
-		method, path, _ := strings.Cut(op, " ")
-		o := oaPtr("paths", path, strings.ToLower(method))
-		id, _ := s.obj(o)["operationId"].(string)
-		if id == "" || seen[id] {
-			t.Errorf("%s: operationId %q missing or not unique", op, id)
-		}
-		seen[id] = true
-		if sum, _ := s.obj(o)["summary"].(string); sum == "" {
-			t.Errorf("%s: no summary", op)
-		}
-		security, hasSecurity := s.obj(o)["security"]
-		responses := s.obj(o + "/responses")
-		params := map[string]bool{}
-		declared, _ := s.get(o + "/parameters").([]any)
-		for i := range declared {
-			p := s.obj(s.resolve(t, fmt.Sprintf("%s/parameters/%d", o, i)))
-			params[p["in"].(string)+":"+p["name"].(string)] = true
-			if p["in"] == "path" && !strings.Contains(path, "{"+p["name"].(string)+"}") {
-				t.Errorf("%s: path parameter %s is not in the path", op, p["name"])
-			}
-		}
-		for _, m := range regexp.MustCompile(`\{(\w+)\}`).FindAllStringSubmatch(path, -1) {
-			if !params["path:"+m[1]] {
-				t.Errorf("%s: path parameter %s is not described", op, m[1])
-			}
-		}
-		if strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/v1/stripe/webhooks/") {
-			want := signed
-			if method == "POST" || method == "DELETE" {
-				want = signedWrites
-			}
-			if !hasSecurity || fmt.Sprint(security) != fmt.Sprint(want) {
-				t.Errorf("%s: security = %v, want the signed requirements %v", op, security, want)
-			}
-			for _, st := range []string{"200", "400", "401", "402", "403", "413", "429", "500", "502"} {
-				if _, ok := responses[st]; !ok {
-					t.Errorf("%s: HTTP %s not documented", op, st)
-				}
-			}
-			if method == "POST" || method == "DELETE" {
-				if !params["header:Idempotency-Key"] {
-					t.Errorf("%s: Idempotency-Key not documented", op)
-				}
-				if _, ok := responses["409"]; !ok {
-					t.Errorf("%s: 409 (1007) not documented", op)
-				}
-			}
-			if _, ok := s.obj(o)["requestBody"]; ok {
-				rb := s.resolve(t, o+oaPtr("requestBody", "content", "application/json", "schema"))
-				if ap, ok := s.obj(rb)["additionalProperties"].(bool); !ok || ap {
-					t.Errorf("%s: request body schema %s allows unknown fields; the server refuses them", op, rb)
-				}
-			}
-		} else if !hasSecurity || len(security.([]any)) != 0 {
-			t.Errorf("%s: security = %v, want [] (no credentials)", op, security)
-		}
-		for st := range responses {
-			if _, ok := s.obj(s.resolve(t, o+oaPtr("responses", st)) + "/headers")["X-Request-Id"]; !ok {
-				t.Errorf("%s: HTTP %s does not document X-Request-Id", op, st)
-			}
-		}
-	}
-}
-
-// TestOpenAPISigningExamples checks the worked signatures against the
-// signature package, so the reference never teaches a wrong one.
-func TestOpenAPISigningExamples(t *testing.T) {
-	s := oaLoadSpec(t)
-	examples, _ := s.get("/components/securitySchemes/signature/x-appwheel-examples").([]any)
-	if len(examples) == 0 {
-		t.Fatal("no signing examples")
-	}
-	for _, x := range examples {
-		ex := x.(map[string]any)
-		str := func(k string) string { v, _ := ex[k].(string); return v }
-		ts := int64(ex["timestamp"].(float64))
-		sum := sha256.Sum256([]byte(str("body")))
-		if got := hex.EncodeToString(sum[:]); got != str("bodySha256") {
-			t.Errorf("%s %s: bodySha256 = %s, want %s", str("method"), str("target"), str("bodySha256"), got)
-		}
-		toSign := fmt.Sprintf("%d\n%s\n%s\n%s", ts, str("method"), str("target"), str("bodySha256"))
-		if str("nonce") != "" {
-			toSign += "\n" + str("nonce")
-		}
-		if str("stringToSign") != toSign {
-			t.Errorf("%s %s: stringToSign = %q, want %q", str("method"), str("target"), str("stringToSign"), toSign)
-		}
-		if got := signature.Sign(str("appSecret"), ts, str("method"), str("target"), []byte(str("body")), str("nonce")); got != str("signature") {
-			t.Errorf("%s %s: signature = %s, signature.Sign gives %s", str("method"), str("target"), str("signature"), got)
 		}
 	}
 }
@@ -518,7 +250,7 @@ func oaDiffRoutes(t *testing.T, what string, got, want []string) {
 
 func TestOpenAPIRoutesAreTheServers(t *testing.T) {
 	s := oaLoadSpec(t)
-	specOps := s.operations()
+	specOps := s.Operations()
 
 	// 1. The source: the routes server.go registers.
 	oaDiffRoutes(t, "server.go", oaServerRoutes(t), specOps)
@@ -531,7 +263,7 @@ func TestOpenAPIRoutesAreTheServers(t *testing.T) {
 	fill := strings.NewReplacer("{methodId}", "pm_probe1", "{appId}", "app_probe", "{token}", "probe.token")
 	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 	var served []string
-	for path := range s.obj("/paths") {
+	for path := range s.Obj("/paths") {
 		target := fill.Replace(path)
 		var registered, allow []string
 		noRoute := 0
@@ -763,9 +495,9 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 	expect("/readyz", e.oaSend(nil, "GET", "/readyz", "", nil), 200, 0)
 	expect("/metrics", e.oaSend(nil, "GET", "/metrics", "", nil), 200, -1)
 	spec := expect("/openapi.json", e.oaSend(nil, "GET", "/openapi.json", "", nil), 200, -1)
-	if spec.header.Get("Content-Type") != "application/json" || !bytes.Equal(spec.body, s.raw) {
+	if spec.header.Get("Content-Type") != "application/json" || !bytes.Equal(spec.body, s.Raw) {
 		t.Errorf("/openapi.json: Content-Type %q, %d bytes; want application/json and openapi.json's %d bytes",
-			spec.header.Get("Content-Type"), len(spec.body), len(s.raw))
+			spec.header.Get("Content-Type"), len(spec.body), len(s.Raw))
 	}
 	expect("/docs", e.oaSend(nil, "GET", "/docs", "", nil), 200, -1)
 
@@ -795,7 +527,7 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 	expect("/readyz", down.oaSend(nil, "GET", "/readyz", "", nil), 503, appwheel.EINTERNAL)
 
 	// Every operation's success was seen.
-	for _, op := range s.operations() {
+	for _, op := range s.Operations() {
 		method, path, _ := strings.Cut(op, " ")
 		if !covered[method+" "+path+" 200"] && !covered[method+" "+path+" 302"] {
 			t.Errorf("%s: no successful response was validated", op)
@@ -823,52 +555,46 @@ func (e *env) oaWithInvoiceLinks() *env {
 	return &env{Env: &cp, t: e.t}
 }
 
-func TestDocsPage(t *testing.T) {
+// TestDocsServed: the server answers GET /openapi.json and GET /docs
+// with apiref's document and page and their headers, through all its
+// middleware, and HEAD with the headers alone.
+func TestDocsServed(t *testing.T) {
 	s := oaLoadSpec(t)
 	e := newEnv(t)
-	r := e.oaSend(nil, "GET", "/docs", "", nil)
-	if r.status != 200 {
-		t.Fatalf("GET /docs: HTTP %d", r.status)
+	page, err := apiref.DocsPage()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if mt, _, _ := mime.ParseMediaType(r.header.Get("Content-Type")); mt != "text/html" {
-		t.Errorf("Content-Type = %q, want text/html", r.header.Get("Content-Type"))
-	}
-	page := string(r.body)
-	for _, op := range s.operations() {
-		method, path, _ := strings.Cut(op, " ")
-		if !strings.Contains(page, path) {
-			t.Errorf("/docs lacks the path %s", path)
+	for _, c := range []struct {
+		target string
+		body   []byte
+		ctype  string
+		csp    bool
+	}{
+		{"/openapi.json", s.Raw, "application/json", false},
+		{"/docs", page, "text/html; charset=utf-8", true},
+	} {
+		for _, method := range []string{"GET", "HEAD"} {
+			r := e.oaSend(nil, method, c.target, "", nil)
+			want := c.body
+			if method == "HEAD" {
+				want = nil
+			}
+			if r.status != 200 || !bytes.Equal(r.body, want) {
+				t.Errorf("%s %s: HTTP %d, %d bytes; want 200 and %d bytes", method, c.target, r.status, len(r.body), len(want))
+			}
+			if got := r.header.Get("Content-Type"); got != c.ctype {
+				t.Errorf("%s %s: Content-Type %q, want %q", method, c.target, got, c.ctype)
+			}
+			if got := r.header.Get("Cache-Control"); got != "no-cache" {
+				t.Errorf("%s %s: Cache-Control %q, want no-cache", method, c.target, got)
+			}
+			if csp := r.header.Get("Content-Security-Policy"); c.csp && !strings.HasPrefix(csp, "default-src 'none';") {
+				t.Errorf("%s %s: Content-Security-Policy %q, want default-src 'none'", method, c.target, csp)
+			}
+			if c.csp && r.header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s %s: no X-Content-Type-Options: nosniff", method, c.target)
+			}
 		}
-		id := s.obj(oaPtr("paths", path, strings.ToLower(method)))["operationId"].(string)
-		if !strings.Contains(page, `id="op-`+id+`"`) {
-			t.Errorf("/docs lacks a section for %s (%s)", op, id)
-		}
-	}
-	for _, c := range s.get("/components/schemas/ErrorCode/enum").([]any) {
-		if code := strconv.Itoa(int(c.(float64))); !strings.Contains(page, ">"+code+"<") {
-			t.Errorf("/docs lacks error code %s", code)
-		}
-	}
-	for _, want := range []string{"X-AppWheel-App-Id", "X-AppWheel-Platform", "X-AppWheel-Timestamp", "X-AppWheel-Signature", "X-AppWheel-Nonce",
-		"Idempotency-Key", "X-Request-Id", "Retry-After", "HTTP Basic", "Worked example"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("/docs lacks %q", want)
-		}
-	}
-	// Every schema field the responses promise is named.
-	for _, field := range []string{"checkoutUrl", "clientSecret", "defaultMethodId", "newDefaultMethodId", "originOrderId", "billingCycleAnchor",
-		"orderStatus", "productPeriod", "hasMore", "cancelAtPeriodEnd", "eventId", "duplicate"} {
-		if !strings.Contains(page, field) {
-			t.Errorf("/docs lacks the field %s", field)
-		}
-	}
-	// Self-contained: no scripts, no external assets.
-	for _, bad := range []string{"<script", "<link", "src=", "@import", "url("} {
-		if strings.Contains(page, bad) {
-			t.Errorf("/docs contains %q", bad)
-		}
-	}
-	if strings.ContainsFunc(page, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }) {
-		t.Error("/docs contains control characters")
 	}
 }

@@ -1,4 +1,4 @@
-// Package http is AppWheel's HTTP API (API.md): authentication, the
+// Package http is AppWheel's HTTP API (docs/api.md): authentication, the
 // envelope, one handler file per resource, and the operational endpoints.
 package http
 
@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apiref"
 	"github.com/appwheel/appwheel/apps"
 	"github.com/appwheel/appwheel/billing"
 )
@@ -21,22 +22,28 @@ import (
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
 
+// Store is the part of the database the transport itself needs: replay
+// refusal, Idempotency-Key records, and a readiness probe. Everything else
+// is the services'.
+type Store interface {
+	appwheel.NonceStore
+	appwheel.IdempotencyStore
+	Ping(ctx context.Context) error
+}
+
 // Config is what a Server is built from.
 type Config struct {
 	Apps    *apps.Service
 	Billing *billing.Service
-	Store   appwheel.Store
-	Logger  *slog.Logger
+	// Webhooks receives Stripe's webhook deliveries.
+	Webhooks *billing.Intake
+	Store    Store
+	Logger   *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics. Nil
 	// means a private one.
 	Registry *prometheus.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Events queues recorded webhook events for the job that applies them.
-	Events Enqueuer
-	// VerifyEvent checks a webhook delivery's Stripe-Signature and returns
-	// the event (stripe.VerifyEvent); its errors are EINVALID.
-	VerifyEvent func(payload []byte, header, secret string) (*appwheel.Event, error)
 	// RateLimit is how many API requests per second each app may make on
 	// this process, with bursts of RateBurst; beyond it requests get 1006
 	// and Retry-After. Defaults to 100/s and 200.
@@ -51,32 +58,30 @@ type Config struct {
 
 // Server serves the API. It is an http.Handler.
 type Server struct {
-	apps        *apps.Service
-	billing     *billing.Service
-	store       appwheel.Store
-	logger      *slog.Logger
-	now         func() time.Time
-	timeout     time.Duration
-	events      Enqueuer
-	verifyEvent func(payload []byte, header, secret string) (*appwheel.Event, error)
-	limiter     *appLimiter
-	metrics     *metrics
-	mux         *http.ServeMux
-	handler     http.Handler
+	apps     *apps.Service
+	billing  *billing.Service
+	webhooks *billing.Intake
+	store    Store
+	logger   *slog.Logger
+	now      func() time.Time
+	timeout  time.Duration
+	limiter  *appLimiter
+	metrics  *metrics
+	mux      *http.ServeMux
+	handler  http.Handler
 }
 
 // NewServer builds the routes. It does no I/O.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		apps:        cfg.Apps,
-		billing:     cfg.Billing,
-		store:       cfg.Store,
-		logger:      cfg.Logger,
-		now:         cfg.Now,
-		timeout:     cfg.RequestTimeout,
-		events:      cfg.Events,
-		verifyEvent: cfg.VerifyEvent,
-		mux:         http.NewServeMux(),
+		apps:     cfg.Apps,
+		billing:  cfg.Billing,
+		webhooks: cfg.Webhooks,
+		store:    cfg.Store,
+		logger:   cfg.Logger,
+		now:      cfg.Now,
+		timeout:  cfg.RequestTimeout,
+		mux:      http.NewServeMux(),
 	}
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
@@ -108,7 +113,7 @@ func NewServer(cfg Config) *Server {
 	s.mux.Handle("GET /v1/stripe/invoices", s.api(stripe, s.handleListInvoices))
 	s.mux.Handle("GET /v1/stripe/subscriptions", s.api(stripe, s.handleListSubscriptions))
 
-	if s.events != nil && s.verifyEvent != nil {
+	if s.webhooks != nil {
 		s.mux.HandleFunc("POST /v1/stripe/webhooks/{appId}", s.handleWebhook)
 	}
 
@@ -116,8 +121,8 @@ func NewServer(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
-	s.mux.Handle("GET /docs", docsHandler())
+	s.mux.Handle("GET /openapi.json", apiref.SpecHandler())
+	s.mux.Handle("GET /docs", apiref.DocsHandler())
 	s.mux.HandleFunc(notFoundPattern, s.handleNoRoute)
 
 	s.handler = s.observe(canonicalPaths(s.mux, s))

@@ -16,7 +16,6 @@ import (
 	"github.com/appwheel/appwheel/billing"
 	appwheelhttp "github.com/appwheel/appwheel/http"
 	"github.com/appwheel/appwheel/internal/apitest"
-	"github.com/appwheel/appwheel/stripe"
 )
 
 const webhookPath = "/v1/stripe/webhooks/"
@@ -280,10 +279,9 @@ func (q *onceQueue) EnqueueEvent(ctx context.Context, appID, eventID string) err
 }
 
 // withQueue returns e's API served with another event queue.
-func (e *env) withQueue(q appwheelhttp.Enqueuer) *env {
+func (e *env) withQueue(q billing.Enqueuer) *env {
 	srv := httptest.NewServer(appwheelhttp.NewServer(appwheelhttp.Config{
-		Apps: e.Apps, Billing: e.Billing, Store: e.Store, Now: e.Clock.Now,
-		Events: q, VerifyEvent: stripe.VerifyEvent,
+		Apps: e.Apps, Billing: e.Billing, Store: e.Store, Now: e.Clock.Now, Webhooks: e.Intake(q),
 	}))
 	e.t.Cleanup(srv.Close)
 	cp := *e.Env

@@ -1,4 +1,4 @@
-// Package signature implements AppWheel's request signature (API.md,
+// Package signature implements AppWheel's request signature (docs/api.md,
 // "Authentication"), shared by the server and the Go SDK:
 //
 //	v1=hex(HMAC-SHA256(AppSecret, timestamp "\n" METHOD "\n" request-target "\n" hex(SHA-256(body))))

@@ -10,22 +10,42 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
 )
 
 func appsCommand() *cobra.Command {
-	c := group(&cobra.Command{Use: "apps", Short: "administer the apps (tenants)"})
+	c := group(&cobra.Command{
+		Use:   "apps",
+		Short: "administer the apps (tenants) the API serves",
+		Long: `Administer the apps (tenants) the API serves: each has its own AppID and
+AppSecret and its own Stripe account, whose keys are kept encrypted with the
+master key. The apps commands work on the database directly, with or without
+a server running.`,
+		Example: `  appwheel apps create --name shop --stripe-secret-key sk_live_… --stripe-webhook-secret whsec_…
+  appwheel apps list
+  appwheel apps rotate-secret app_… --grace 24h`,
+	})
 	c.AddCommand(appsCreateCommand(), appsListCommand(), appsShowCommand(), appsRotateSecretCommand(),
 		appsSetReadModeCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"))
 	return c
 }
 
-// appsSubcommand is one apps command: it opens the store, runs fn on the
-// app service, and takes --json (into *asJSON) like every apps command.
-func appsSubcommand(use, short string, args cobra.PositionalArgs, asJSON *bool, fn func(cmd *cobra.Command, d *deps, args []string) error) *cobra.Command {
-	c := withConfig(&cobra.Command{Use: use, Short: short, Args: args}, "data", func(cmd *cobra.Command, cfg *Config, args []string) error {
+// appsSets are the configuration the apps commands use: the database and
+// the master key that seals the apps' secrets.
+var appsSets = []flagSet{dataDirFlags, storeFlags, masterKeyEnv}
+
+// appsSubcommand is one apps command: c's own flags are added by flags
+// (before the configuration's, and with --json into *asJSON, which every
+// apps command takes); it opens the store and runs fn on the app service.
+func appsSubcommand(c *cobra.Command, asJSON *bool, flags func(fs *pflag.FlagSet), fn func(cmd *cobra.Command, d *deps, args []string) error) *cobra.Command {
+	if flags != nil {
+		flags(c.Flags())
+	}
+	c.Flags().BoolVar(asJSON, "json", false, "print JSON instead of text")
+	return withConfig(c, "data", appsSets, func(cmd *cobra.Command, cfg *Config, args []string) error {
 		d, err := open(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		if err != nil {
 			return err
@@ -33,8 +53,6 @@ func appsSubcommand(use, short string, args cobra.PositionalArgs, asJSON *bool, 
 		defer d.Close()
 		return fn(cmd, d, args)
 	})
-	c.Flags().BoolVar(asJSON, "json", false, "print JSON")
-	return c
 }
 
 func appsCreateCommand() *cobra.Command {
@@ -43,44 +61,62 @@ func appsCreateCommand() *cobra.Command {
 		hosts  []string
 		asJSON bool
 	)
-	c := appsSubcommand("create", "create an app and print its AppID and AppSecret", noArgs("apps create"), &asJSON,
-		func(cmd *cobra.Command, d *deps, _ []string) error {
-			p.RedirectHosts = hosts
-			// Secrets may come from the environment (or _FILE), to keep
-			// them out of the process list and shell history.
-			for _, s := range []struct {
-				dst  *string
-				name string
-			}{{&p.StripeSecretKey, "APPWHEEL_STRIPE_SECRET_KEY"}, {&p.StripeWebhookSecret, "APPWHEEL_STRIPE_WEBHOOK_SECRET"}} {
-				if *s.dst != "" {
-					continue
-				}
-				var err error
-				if *s.dst, err = envSecret(s.name); err != nil {
-					return err
-				}
+	c := &cobra.Command{
+		Use:   "create --name NAME --stripe-secret-key sk_…",
+		Short: "create an app and print its AppID and AppSecret",
+		Long: `Create an app and print its AppID and AppSecret, which is shown this once.
+The Stripe secrets can come from the environment (or a file it names) instead
+of the command line, to keep them out of the process list and shell history.
+Point the Stripe account's webhook endpoint at /v1/stripe/webhooks/APP_ID.`,
+		Example: `  appwheel apps create --name shop --stripe-secret-key sk_live_… --stripe-webhook-secret whsec_…
+  APPWHEEL_STRIPE_SECRET_KEY_FILE=/run/secrets/stripe-key appwheel apps create --name shop --redirect-host shop.example.com --json`,
+		Args: noArgs("apps create"),
+	}
+	return appsSubcommand(c, &asJSON, func(fs *pflag.FlagSet) {
+		fs.StringVar(&p.Name, "name", "", "the app's `name`")
+		fs.StringVar(&p.Platform, "platform", appwheel.PlatformStripe, "the app's `platform`")
+		fs.StringVar(&p.StripeSecretKey, "stripe-secret-key", "", "the app's Stripe secret `key` (sk_… or rk_…); or env APPWHEEL_STRIPE_SECRET_KEY[_FILE]")
+		fs.StringVar(&p.StripeWebhookSecret, "stripe-webhook-secret", "", "the app's Stripe webhook signing `secret` (whsec_…); or env APPWHEEL_STRIPE_WEBHOOK_SECRET[_FILE]")
+		fs.StringVar(&p.StripeAPIBase, "stripe-api-base", "", "Stripe API `URL` for this app (stripe-mock, the sandbox); default Stripe itself")
+		// An array, not a slice: each use is one host, never split at commas.
+		fs.StringArrayVar(&hosts, "redirect-host", nil, "allowed checkout redirect `host` (repeatable); none means any")
+		fs.StringVar(&p.ReadMode, "read-mode", "", "where reads come from, `mode` mirror or live; default mirror when a webhook secret is given, else live")
+	}, func(cmd *cobra.Command, d *deps, _ []string) error {
+		p.RedirectHosts = hosts
+		// Secrets may come from the environment (or _FILE), to keep
+		// them out of the process list and shell history.
+		for _, s := range []struct {
+			dst  *string
+			name string
+		}{{&p.StripeSecretKey, "APPWHEEL_STRIPE_SECRET_KEY"}, {&p.StripeWebhookSecret, "APPWHEEL_STRIPE_WEBHOOK_SECRET"}} {
+			if *s.dst != "" {
+				continue
 			}
-			app, err := d.apps.Create(cmd.Context(), p)
-			if err != nil {
-				return cliError(err)
+			var err error
+			if *s.dst, err = envSecret(s.name); err != nil {
+				return err
 			}
-			return printSecret(cmd.OutOrStdout(), app, asJSON)
-		})
-	fs := c.Flags()
-	fs.StringVar(&p.Name, "name", "", "app name")
-	fs.StringVar(&p.Platform, "platform", appwheel.PlatformStripe, "platform")
-	fs.StringVar(&p.StripeSecretKey, "stripe-secret-key", "", "the app's Stripe secret key (sk_… or rk_…); or APPWHEEL_STRIPE_SECRET_KEY[_FILE]")
-	fs.StringVar(&p.StripeWebhookSecret, "stripe-webhook-secret", "", "the app's Stripe webhook signing secret (whsec_…); or APPWHEEL_STRIPE_WEBHOOK_SECRET[_FILE]")
-	fs.StringVar(&p.StripeAPIBase, "stripe-api-base", "", "Stripe API URL for this app (stripe-mock, the sandbox)")
-	// An array, not a slice: each use is one host, never split at commas.
-	fs.StringArrayVar(&hosts, "redirect-host", nil, "allowed checkout redirect `host` (repeatable); none means any")
-	fs.StringVar(&p.ReadMode, "read-mode", "", "mirror or live; default mirror when a webhook secret is given, else live")
-	return c
+		}
+		app, err := d.apps.Create(cmd.Context(), p)
+		if err != nil {
+			return cliError(err)
+		}
+		return printSecret(cmd.OutOrStdout(), app, asJSON)
+	})
 }
 
 func appsListCommand() *cobra.Command {
 	var asJSON bool
-	return appsSubcommand("list", "list the apps", noArgs("apps list"), &asJSON, func(cmd *cobra.Command, d *deps, _ []string) error {
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "list the apps",
+		Long: `List the apps, never their secrets: only whether each is set, and the Stripe
+key's kind and last four characters.`,
+		Example: `  appwheel apps list
+  appwheel apps list --json --data-dir /var/lib/appwheel`,
+		Args: noArgs("apps list"),
+	}
+	return appsSubcommand(c, &asJSON, nil, func(cmd *cobra.Command, d *deps, _ []string) error {
 		list, err := d.apps.Apps(cmd.Context())
 		if err != nil {
 			return err
@@ -91,7 +127,16 @@ func appsListCommand() *cobra.Command {
 
 func appsShowCommand() *cobra.Command {
 	var asJSON bool
-	return appsSubcommand("show APP_ID", "show one app (never its secrets)", oneID("apps show"), &asJSON, func(cmd *cobra.Command, d *deps, args []string) error {
+	c := &cobra.Command{
+		Use:   "show APP_ID",
+		Short: "show one app (never its secrets)",
+		Long: `Show one app, never its secrets: only whether each is set, and the Stripe
+key's kind and last four characters.`,
+		Example: `  appwheel apps show app_…
+  appwheel apps show app_… --json`,
+		Args: oneID("apps show"),
+	}
+	return appsSubcommand(c, &asJSON, nil, func(cmd *cobra.Command, d *deps, args []string) error {
 		app, err := d.apps.App(cmd.Context(), args[0])
 		if err != nil {
 			return cliError(err)
@@ -105,16 +150,25 @@ func appsRotateSecretCommand() *cobra.Command {
 		asJSON bool
 		grace  time.Duration
 	)
-	c := appsSubcommand("rotate-secret APP_ID", "issue a new AppSecret; the old one works for --grace", oneID("apps rotate-secret"), &asJSON,
-		func(cmd *cobra.Command, d *deps, args []string) error {
-			app, err := d.apps.RotateSecret(cmd.Context(), args[0], grace)
-			if err != nil {
-				return cliError(err)
-			}
-			return printSecret(cmd.OutOrStdout(), app, asJSON)
-		})
-	c.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working")
-	return c
+	c := &cobra.Command{
+		Use:   "rotate-secret APP_ID",
+		Short: "issue a new AppSecret; the old one works for --grace",
+		Long: `Issue a new AppSecret and print it (shown this once). The previous one keeps
+working for --grace, the time to roll the new one out to the app's backends;
+0 ends it at once.`,
+		Example: `  appwheel apps rotate-secret app_… --grace 1h
+  appwheel apps rotate-secret app_… --grace 0 --json`,
+		Args: oneID("apps rotate-secret"),
+	}
+	return appsSubcommand(c, &asJSON, func(fs *pflag.FlagSet) {
+		fs.DurationVar(&grace, "grace", 24*time.Hour, "how long the previous secret keeps working")
+	}, func(cmd *cobra.Command, d *deps, args []string) error {
+		app, err := d.apps.RotateSecret(cmd.Context(), args[0], grace)
+		if err != nil {
+			return cliError(err)
+		}
+		return printSecret(cmd.OutOrStdout(), app, asJSON)
+	})
 }
 
 func appsSetReadModeCommand() *cobra.Command {
@@ -122,22 +176,41 @@ func appsSetReadModeCommand() *cobra.Command {
 		asJSON bool
 		mode   string
 	)
-	c := appsSubcommand("set-read-mode APP_ID --mode mirror|live", "choose where the app's reads come from", oneID("apps set-read-mode"), &asJSON,
-		func(cmd *cobra.Command, d *deps, args []string) error {
-			app, err := d.apps.SetReadMode(cmd.Context(), args[0], mode)
-			if err != nil {
-				return cliError(err)
-			}
-			return printApps(cmd.OutOrStdout(), []*appwheel.App{app}, asJSON)
-		})
-	c.Flags().StringVar(&mode, "mode", "", "mirror or live")
-	return c
+	c := &cobra.Command{
+		Use:   "set-read-mode APP_ID --mode mirror|live",
+		Short: "choose where the app's reads come from",
+		Long: `Choose where the app's reads (payment methods, invoices, subscriptions) come
+from: mirror, AppWheel's copy fed by Stripe's webhooks (the app needs a webhook
+secret), or live, a call to Stripe for each read.`,
+		Example: `  appwheel apps set-read-mode app_… --mode mirror
+  appwheel apps set-read-mode app_… --mode live`,
+		Args: oneID("apps set-read-mode"),
+	}
+	return appsSubcommand(c, &asJSON, func(fs *pflag.FlagSet) {
+		fs.StringVar(&mode, "mode", "", "where reads come from, `mode` mirror or live")
+	}, func(cmd *cobra.Command, d *deps, args []string) error {
+		app, err := d.apps.SetReadMode(cmd.Context(), args[0], mode)
+		if err != nil {
+			return cliError(err)
+		}
+		return printApps(cmd.OutOrStdout(), []*appwheel.App{app}, asJSON)
+	})
 }
 
 // appsSetDisabledCommand is apps disable or apps enable.
 func appsSetDisabledCommand(name string) *cobra.Command {
 	var asJSON bool
-	return appsSubcommand(name+" APP_ID", name+" an app", oneID("apps "+name), &asJSON, func(cmd *cobra.Command, d *deps, args []string) error {
+	c := &cobra.Command{
+		Use:     name + " APP_ID",
+		Short:   name + " an app",
+		Long:    "Disable an app: its requests are refused (1003) until it is enabled again.",
+		Example: "  appwheel apps " + name + " app_…",
+		Args:    oneID("apps " + name),
+	}
+	if name == "enable" {
+		c.Long = "Enable an app that was disabled: its requests are served again."
+	}
+	return appsSubcommand(c, &asJSON, nil, func(cmd *cobra.Command, d *deps, args []string) error {
 		app, err := d.apps.SetDisabled(cmd.Context(), args[0], name == "disable")
 		if err != nil {
 			return cliError(err)

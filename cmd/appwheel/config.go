@@ -13,15 +13,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/appwheel/appwheel/crypt"
 )
 
-// Config is everything the binary is configured with. Each field comes from
-// a flag, else from its APPWHEEL_* environment variable, else its default.
-// A value that does not parse is an error at start-up, never a silent
-// default.
+// Config is everything the binary is configured with. Each field a command
+// uses comes from its flag, else from its APPWHEEL_* environment variable,
+// else its default (defaultConfig); the flag sets below say which command
+// uses which. A value that does not parse is an error at start-up, never a
+// silent default.
 type Config struct {
 	// Addr is where the HTTP API listens. Defaults to 127.0.0.1:8080.
 	Addr string
@@ -71,109 +73,277 @@ type Config struct {
 	LogLevel string
 }
 
-// bindFlags registers the config's flags on fs, with defaults taken from
-// the environment; dataDir is the data directory's default.
-func (c *Config) bindFlags(fs *pflag.FlagSet, dataDir string) error {
-	var errs []error
-	envDuration := func(name string, def time.Duration) time.Duration {
-		v := os.Getenv(name)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
-		}
-		return d
+// defaultConfig is the configuration before flags and environment: every
+// field at its default, and dataDir as the data directory. A command's
+// flags and environment variables change only the fields it uses; the
+// others keep these values.
+func defaultConfig(dataDir string) *Config {
+	return &Config{
+		Addr:                 "127.0.0.1:8080",
+		DataDir:              dataDir,
+		DBMaxConns:           10,
+		DBStatementTimeout:   5 * time.Second,
+		JobTimeout:           2 * time.Minute,
+		StripeTimeout:        20 * time.Second,
+		StripeBackgroundRate: 20,
+		StripeMaxRetries:     2,
+		RateLimit:            100,
+		RateBurst:            200,
+		ShutdownTimeout:      15 * time.Second,
+		LogLevel:             "info",
 	}
-	envInt := func(name string, def int) int {
-		v := os.Getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a non-negative integer", name, v))
-		}
-		return n
-	}
-	envFloat := func(name string, def float64) float64 {
-		v := os.Getenv(name)
-		if v == "" {
-			return def
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive number", name, v))
-		}
-		return f
-	}
-	masterKey, err := envSecret("APPWHEEL_MASTER_KEY")
-	errs = append(errs, err)
-
-	fs.StringVar(&c.Addr, "addr", envString("APPWHEEL_ADDR", "127.0.0.1:8080"), "listen address (APPWHEEL_ADDR)")
-	fs.StringVar(&c.PublicURL, "public-url", os.Getenv("APPWHEEL_PUBLIC_URL"), "URL clients reach AppWheel at, for invoice links; default http://ADDR (APPWHEEL_PUBLIC_URL)")
-	fs.StringVar(&c.DataDir, "data-dir", envString("APPWHEEL_DATA_DIR", dataDir), "data directory (APPWHEEL_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("APPWHEEL_DATABASE_URL"), "database: SQLite file (PATH, sqlite:PATH, file:PATH) or postgres://…; default DATA_DIR/appwheel.db (APPWHEEL_DATABASE_URL)")
-	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt("APPWHEEL_DB_MAX_CONNS", 10), "PostgreSQL connections per process (APPWHEEL_DB_MAX_CONNS)")
-	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", envDuration("APPWHEEL_DB_STATEMENT_TIMEOUT", 5*time.Second), "PostgreSQL statement timeout (APPWHEEL_DB_STATEMENT_TIMEOUT)")
-	fs.DurationVar(&c.JobTimeout, "job-timeout", envDuration("APPWHEEL_JOB_TIMEOUT", 2*time.Minute), "timeout of one background job attempt (APPWHEEL_JOB_TIMEOUT)")
-	c.MasterKey = masterKey
-	fs.StringVar(&c.StripeAPIBase, "default-stripe-api-base", os.Getenv("APPWHEEL_STRIPE_API_BASE"), "Stripe API URL for apps without one of their own (APPWHEEL_STRIPE_API_BASE)")
-	fs.DurationVar(&c.StripeTimeout, "stripe-timeout", envDuration("APPWHEEL_STRIPE_TIMEOUT", 20*time.Second), "timeout of one Stripe request (APPWHEEL_STRIPE_TIMEOUT)")
-	fs.Float64Var(&c.StripeBackgroundRate, "stripe-background-rate", envFloat("APPWHEEL_STRIPE_BACKGROUND_RATE", 20), "Stripe requests/s per app for background work (APPWHEEL_STRIPE_BACKGROUND_RATE)")
-	fs.IntVar(&c.StripeMaxRetries, "stripe-max-retries", envInt("APPWHEEL_STRIPE_MAX_RETRIES", 2), "retries of a failed Stripe request (APPWHEEL_STRIPE_MAX_RETRIES)")
-	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("APPWHEEL_RATE_LIMIT", 100), "API requests/s per app per process (APPWHEEL_RATE_LIMIT)")
-	fs.IntVar(&c.RateBurst, "rate-burst", envInt("APPWHEEL_RATE_BURST", 200), "burst of API requests per app (APPWHEEL_RATE_BURST)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("APPWHEEL_SHUTDOWN_TIMEOUT", 15*time.Second), "grace for requests in flight on SIGTERM (APPWHEEL_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&c.LogLevel, "log-level", envString("APPWHEEL_LOG_LEVEL", "info"), "debug, info, warn or error (APPWHEEL_LOG_LEVEL)")
-	return errors.Join(errs...)
 }
 
-// validate checks the parsed config and fills derived defaults.
-func (c *Config) validate() error {
+// A flagSet is a named group of configuration fields, defined once here
+// and given to each command that uses them (see withConfig): a command
+// has the flags, reads the environment variables and validates the values
+// of its sets only.
+type flagSet struct {
+	flags []configFlag
+	// env, when not nil, reads the set's fields that only the environment
+	// sets (the master key, which never belongs on a command line).
+	env func(c *Config) error
+	// envHelp describes those fields in the command's help.
+	envHelp string
+}
+
+// configFlag is one configuration flag: its name, the environment
+// variable that sets it when the flag is not given, how it is defined,
+// and how its value is checked.
+type configFlag struct {
+	name, env, usage string
+	define           func(fs *pflag.FlagSet, c *Config, usage string)
+	// check, when not nil, validates the value once flags and environment
+	// are read; label names the flag and its variable, for the message.
+	check func(c *Config, label string) error
+}
+
+// newFlag is a configFlag for a field of type T, which define
+// ((*pflag.FlagSet).StringVar and the like) adds with the field's default.
+func newFlag[T any](name, env string, field func(*Config) *T, define func(fs *pflag.FlagSet, p *T, name string, value T, usage string),
+	usage string, check func(c *Config, label string) error) configFlag {
+	return configFlag{name: name, env: env, usage: usage, check: check, define: func(fs *pflag.FlagSet, c *Config, usage string) {
+		p := field(c)
+		define(fs, p, name, *p, usage)
+	}}
+}
+
+// The flag sets. Each command takes the ones whose fields it uses:
+//
+//	serve:     dataDirFlags storeFlags masterKeyEnv listenFlags serverFlags jobFlags stripeFlags logFlags
+//	dev:       dataDirFlags listenFlags jobFlags logFlags (and its own --sandbox-addr)
+//	migrate:   dataDirFlags storeFlags
+//	apps …:    dataDirFlags storeFlags masterKeyEnv
+//	sandbox …: dataDirFlags
+var (
+	dataDirFlags = flagSet{flags: []configFlag{
+		newFlag("data-dir", "APPWHEEL_DATA_DIR", func(c *Config) *string { return &c.DataDir }, (*pflag.FlagSet).StringVar,
+			"data `directory`: the SQLite database and master.key", nonEmpty(func(c *Config) string { return c.DataDir })),
+	}}
+
+	storeFlags = flagSet{flags: []configFlag{
+		newFlag("database-url", "APPWHEEL_DATABASE_URL", func(c *Config) *string { return &c.DatabaseURL }, (*pflag.FlagSet).StringVar,
+			"the database: a SQLite file (PATH, sqlite:PATH, file:PATH) or postgres://… for PostgreSQL, which several replicas can share; default DATA_DIR/appwheel.db",
+			func(c *Config, label string) error { return c.checkDatabaseURL(label) }),
+		newFlag("db-max-conns", "APPWHEEL_DB_MAX_CONNS", func(c *Config) *int { return &c.DBMaxConns }, (*pflag.FlagSet).IntVar,
+			"PostgreSQL connections per process", atLeast(func(c *Config) int { return c.DBMaxConns }, 1)),
+		newFlag("db-statement-timeout", "APPWHEEL_DB_STATEMENT_TIMEOUT", func(c *Config) *time.Duration { return &c.DBStatementTimeout }, (*pflag.FlagSet).DurationVar,
+			"PostgreSQL statement timeout", positive(func(c *Config) time.Duration { return c.DBStatementTimeout })),
+	}}
+
+	masterKeyEnv = flagSet{
+		env: func(c *Config) error {
+			key, err := envSecret("APPWHEEL_MASTER_KEY")
+			if err != nil {
+				return err
+			}
+			if key != "" {
+				if _, err := crypt.ParseKey(key); err != nil {
+					return fmt.Errorf("APPWHEEL_MASTER_KEY: %w", err)
+				}
+			}
+			c.MasterKey = key
+			return nil
+		},
+		envHelp: `  APPWHEEL_MASTER_KEY        the master key that seals secrets at rest: 32 bytes as
+                             64 hex digits or base64; default the key in
+                             DATA_DIR/master.key, created (mode 0600) on first start
+  APPWHEEL_MASTER_KEY_FILE   a file holding the master key (set one of the two)`,
+	}
+
+	listenFlags = flagSet{flags: []configFlag{
+		newFlag("addr", "APPWHEEL_ADDR", func(c *Config) *string { return &c.Addr }, (*pflag.FlagSet).StringVar,
+			"the API's `HOST:PORT` (port 0: any free port)", func(c *Config, label string) error { return checkAddr(label, c.Addr) }),
+	}}
+
+	serverFlags = flagSet{flags: []configFlag{
+		newFlag("public-url", "APPWHEEL_PUBLIC_URL", func(c *Config) *string { return &c.PublicURL }, (*pflag.FlagSet).StringVar,
+			"`URL` clients reach AppWheel at, for the invoice links it hands out; default http://ADDR",
+			func(c *Config, label string) error {
+				if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("%s %q: want an absolute http(s) URL", label, c.PublicURL)
+				}
+				return nil
+			}),
+		newFlag("rate-limit", "APPWHEEL_RATE_LIMIT", func(c *Config) *float64 { return &c.RateLimit }, (*pflag.FlagSet).Float64Var,
+			"API requests per second one app may make on one process", positive(func(c *Config) float64 { return c.RateLimit })),
+		newFlag("rate-burst", "APPWHEEL_RATE_BURST", func(c *Config) *int { return &c.RateBurst }, (*pflag.FlagSet).IntVar,
+			"burst of API requests one app may make above --rate-limit", atLeast(func(c *Config) int { return c.RateBurst }, 1)),
+		newFlag("shutdown-timeout", "APPWHEEL_SHUTDOWN_TIMEOUT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }, (*pflag.FlagSet).DurationVar,
+			"how long SIGTERM waits for requests in flight", positive(func(c *Config) time.Duration { return c.ShutdownTimeout })),
+	}}
+
+	jobFlags = flagSet{flags: []configFlag{
+		newFlag("job-timeout", "APPWHEEL_JOB_TIMEOUT", func(c *Config) *time.Duration { return &c.JobTimeout }, (*pflag.FlagSet).DurationVar,
+			"timeout of one background job attempt; a dead process's jobs run again after twice this", positive(func(c *Config) time.Duration { return c.JobTimeout })),
+	}}
+
+	stripeFlags = flagSet{flags: []configFlag{
+		newFlag("default-stripe-api-base", "APPWHEEL_STRIPE_API_BASE", func(c *Config) *string { return &c.StripeAPIBase }, (*pflag.FlagSet).StringVar,
+			"Stripe API `URL` for the apps without one of their own (stripe-mock in tests); default Stripe itself",
+			func(c *Config, label string) error {
+				if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
+					return fmt.Errorf("%s %q: want an http(s) URL", label, c.StripeAPIBase)
+				}
+				return nil
+			}),
+		newFlag("stripe-timeout", "APPWHEEL_STRIPE_TIMEOUT", func(c *Config) *time.Duration { return &c.StripeTimeout }, (*pflag.FlagSet).DurationVar,
+			"timeout of one HTTP request to Stripe", positive(func(c *Config) time.Duration { return c.StripeTimeout })),
+		newFlag("stripe-background-rate", "APPWHEEL_STRIPE_BACKGROUND_RATE", func(c *Config) *float64 { return &c.StripeBackgroundRate }, (*pflag.FlagSet).Float64Var,
+			"Stripe requests per second per app for background work (backfills, reconcile, event re-fetches)",
+			positive(func(c *Config) float64 { return c.StripeBackgroundRate })),
+		newFlag("stripe-max-retries", "APPWHEEL_STRIPE_MAX_RETRIES", func(c *Config) *int { return &c.StripeMaxRetries }, (*pflag.FlagSet).IntVar,
+			"retries of a failed Stripe request (network errors, 409, 429, 5xx), 0 to 10",
+			func(c *Config, label string) error {
+				if c.StripeMaxRetries < 0 || c.StripeMaxRetries > 10 {
+					return fmt.Errorf("%s %d: want 0 to 10", label, c.StripeMaxRetries)
+				}
+				return nil
+			}),
+	}}
+
+	logFlags = flagSet{flags: []configFlag{
+		newFlag("log-level", "APPWHEEL_LOG_LEVEL", func(c *Config) *string { return &c.LogLevel }, (*pflag.FlagSet).StringVar,
+			"`level` of the JSON logs: debug, info, warn or error", func(c *Config, label string) error {
+				if _, err := c.level(); err != nil {
+					return fmt.Errorf("%s: %w", label, err)
+				}
+				return nil
+			}),
+	}}
+)
+
+// defineFlags adds the sets' flags to fs, each with its default and its
+// environment variable in its description.
+func (c *Config) defineFlags(fs *pflag.FlagSet, sets []flagSet) {
+	for _, s := range sets {
+		for _, f := range s.flags {
+			f.define(fs, c, f.usage+" (env "+f.env+")")
+		}
+	}
+}
+
+// describeFlag gives c's configuration flag name a description of its
+// own, for a command that uses the field in its own way; the environment
+// variable is still named.
+func describeFlag(c *cobra.Command, name, usage string) {
+	f := c.Flags().Lookup(name)
+	_, env, _ := strings.Cut(f.Usage, " (env ")
+	f.Usage = usage + " (env " + env
+}
+
+// load completes the config once fs is parsed: each of the sets' flags
+// not given on the command line is set from its environment variable,
+// then the derived defaults are filled and every value is checked, so a
+// value that does not parse fails at start, before anything is created.
+func (c *Config) load(fs *pflag.FlagSet, sets []flagSet) error {
 	var errs []error
-	errs = append(errs, checkAddr("--addr (APPWHEEL_ADDR)", c.Addr))
+	for _, s := range sets {
+		for _, f := range s.flags {
+			v := os.Getenv(f.env)
+			if v == "" || fs.Changed(f.name) {
+				continue
+			}
+			// Value.Set, not fs.Set: the flag stays "not given".
+			if err := fs.Lookup(f.name).Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %s", f.env, v, wantType(fs.Lookup(f.name).Value.Type())))
+			}
+		}
+		if s.env != nil {
+			errs = append(errs, s.env(c))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err // a value that did not parse is not checked as well
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("public-url %q: want an absolute http(s) URL", c.PublicURL))
-	}
-	if c.DataDir == "" {
-		errs = append(errs, errors.New("data-dir must not be empty"))
-	}
-	if c.DatabaseURL == "" {
+	if c.DatabaseURL == "" && c.DataDir != "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "appwheel.db")
 	}
-	errs = append(errs, c.checkDatabaseURL())
-	if c.DBMaxConns < 1 || c.DBStatementTimeout <= 0 || c.JobTimeout <= 0 {
-		errs = append(errs, errors.New("db-max-conns must be at least 1, db-statement-timeout and job-timeout positive"))
-	}
-	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
-		errs = append(errs, fmt.Errorf("default-stripe-api-base %q: want an http(s) URL", c.StripeAPIBase))
-	}
-	if c.StripeTimeout <= 0 || c.ShutdownTimeout <= 0 {
-		errs = append(errs, errors.New("timeouts must be positive"))
-	}
-	if c.RateLimit <= 0 || c.RateBurst < 1 {
-		errs = append(errs, errors.New("rate-limit must be positive and rate-burst at least 1"))
-	}
-	if c.StripeBackgroundRate <= 0 {
-		errs = append(errs, errors.New("stripe-background-rate must be positive"))
-	}
-	if c.StripeMaxRetries < 0 || c.StripeMaxRetries > 10 {
-		errs = append(errs, errors.New("stripe-max-retries must be between 0 and 10"))
-	}
-	if c.MasterKey != "" {
-		if _, err := crypt.ParseKey(c.MasterKey); err != nil {
-			errs = append(errs, fmt.Errorf("APPWHEEL_MASTER_KEY: %w", err))
+	for _, s := range sets {
+		for _, f := range s.flags {
+			if f.check != nil {
+				errs = append(errs, f.check(c, "--"+f.name+" ("+f.env+")"))
+			}
 		}
 	}
-	if _, err := c.level(); err != nil {
-		errs = append(errs, err)
-	}
 	return errors.Join(errs...)
+}
+
+// wantType says what a flag of a pflag type takes.
+func wantType(typ string) string {
+	switch typ {
+	case "duration":
+		return "want a duration such as 30s, 5m or 1h"
+	case "int":
+		return "want a whole number"
+	case "float64":
+		return "want a number"
+	}
+	return "want a " + typ
+}
+
+// envHelp is the help's note on the environment for a command with sets.
+func envHelp(sets []flagSet) string {
+	var only []string
+	for _, s := range sets {
+		if s.envHelp != "" {
+			only = append(only, s.envHelp)
+		}
+	}
+	if len(only) == 0 {
+		return "A flag marked (env NAME) can also be set with the environment variable NAME;\nthe flag wins when both are given."
+	}
+	return "A flag marked (env NAME) can also be set with the environment variable NAME;\nthe flag wins when both are given. These are read from the environment only:\n\n" + strings.Join(only, "\n")
+}
+
+func nonEmpty(field func(*Config) string) func(*Config, string) error {
+	return func(c *Config, label string) error {
+		if field(c) == "" {
+			return fmt.Errorf("%s must not be empty", label)
+		}
+		return nil
+	}
+}
+
+func positive[T time.Duration | float64](field func(*Config) T) func(*Config, string) error {
+	return func(c *Config, label string) error {
+		if v := field(c); v <= 0 {
+			return fmt.Errorf("%s %v: want more than 0", label, v)
+		}
+		return nil
+	}
+}
+
+func atLeast(field func(*Config) int, min int) func(*Config, string) error {
+	return func(c *Config, label string) error {
+		if v := field(c); v < min {
+			return fmt.Errorf("%s %d: want at least %d", label, v, min)
+		}
+		return nil
+	}
 }
 
 func (c *Config) level() (slog.Level, error) {
@@ -217,20 +387,21 @@ var urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 
 // checkDatabaseURL refuses a database URL the binary would otherwise take
 // for a SQLite path: "mysql://x" used to become a file named "mysql:/x".
-func (c *Config) checkDatabaseURL() error {
+// label names the flag and its variable.
+func (c *Config) checkDatabaseURL(label string) error {
 	const want = "want postgres://… or postgresql://… (PostgreSQL), or a SQLite file: PATH, sqlite:PATH or file:PATH"
 	if c.postgres() {
 		if _, err := url.Parse(c.DatabaseURL); err != nil {
 			// Not the URL itself: it may hold a password.
-			return fmt.Errorf("--database-url (APPWHEEL_DATABASE_URL): not a valid PostgreSQL URL; %s", want)
+			return fmt.Errorf("%s: not a valid PostgreSQL URL; %s", label, want)
 		}
 		return nil
 	}
 	if m := urlScheme.FindStringSubmatch(c.DatabaseURL); m != nil && m[1] != "sqlite" && m[1] != "file" {
-		return fmt.Errorf("--database-url (APPWHEEL_DATABASE_URL): %q is not a supported database; %s", m[1]+"://…", want)
+		return fmt.Errorf("%s: %q is not a supported database; %s", label, m[1]+"://…", want)
 	}
 	if c.sqlitePath() == "" {
-		return fmt.Errorf("--database-url (APPWHEEL_DATABASE_URL) %q names no SQLite file; %s", c.DatabaseURL, want)
+		return fmt.Errorf("%s %q names no SQLite file; %s", label, c.DatabaseURL, want)
 	}
 	return nil
 }
@@ -247,13 +418,6 @@ func checkAddr(name, addr string) error {
 		return fmt.Errorf("%s %q: want HOST:PORT with a port from 0 to 65535", name, addr)
 	}
 	return nil
-}
-
-func envString(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 // envSecret reads NAME, or the file named by NAME_FILE (for secrets mounted

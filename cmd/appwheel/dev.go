@@ -12,8 +12,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,8 +55,22 @@ var devPrices = []struct {
 // API.
 func devCommand() *cobra.Command {
 	var sandboxAddr string
-	c := &cobra.Command{Use: "dev", Short: "the whole product offline: API + Stripe sandbox + demo app", Args: noArgs("dev")}
-	withConfig(c, "dev-data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+	c := &cobra.Command{
+		Use:   "dev",
+		Short: "the whole product offline: API + Stripe sandbox + demo app",
+		Long: `Run the whole product offline, with no configuration: the API on SQLite and, on
+the next port, the Stripe sandbox (an emulation of the part of Stripe's API
+AppWheel uses, for development and tests, never for production), with a demo
+app wired to it and the sandbox's webhooks feeding the API's mirror. It prints
+the AppID, AppSecret, URLs and examples, and writes them to DATA_DIR/dev.json
+(mode 0600) for scripts and for "appwheel sandbox". A restart on the same data
+directory reuses the demo app.`,
+		Example: `  appwheel dev
+  appwheel dev --addr 127.0.0.1:9000 --data-dir /tmp/appwheel-dev`,
+		Args: noArgs("dev"),
+	}
+	c.Flags().StringVar(&sandboxAddr, "sandbox-addr", "", "the Stripe sandbox's `HOST:PORT`; default the API's host and port + 1")
+	withConfig(c, "dev-data", []flagSet{listenFlags, dataDirFlags, jobFlags, logFlags}, func(cmd *cobra.Command, cfg *Config, _ []string) error {
 		if sandboxAddr != "" {
 			if err := checkAddr("--sandbox-addr", sandboxAddr); err != nil {
 				return err
@@ -61,7 +78,7 @@ func devCommand() *cobra.Command {
 		}
 		return runDev(cmd.Context(), cfg, sandboxAddr, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	})
-	c.Flags().StringVar(&sandboxAddr, "sandbox-addr", "", "where the Stripe sandbox listens; default the API's host and port + 1")
+	describeFlag(c, "data-dir", "data `directory`: the SQLite database, master.key, the sandbox's state and dev.json")
 	return c
 }
 
@@ -110,7 +127,7 @@ func runDev(ctx context.Context, cfg *Config, sandboxAddr string, stdout, stderr
 	if err := writeDevFile(path, dev); err != nil {
 		return err
 	}
-	printDevBanner(stdout, dev, path)
+	printDevBanner(stdout, dev, path, sandboxCommandLine(selfCommand(os.Executable, exec.LookPath), cfg.DataDir))
 	return serve(ctx, d, ln, nil)
 }
 
@@ -223,7 +240,10 @@ func writeDevFile(path string, dev *devFile) error {
 	return os.Rename(tmp, path)
 }
 
-func printDevBanner(w io.Writer, dev *devFile, path string) {
+// printDevBanner prints what dev is serving and examples to copy; sandbox
+// is the command line that runs "appwheel sandbox" on this dev (see
+// sandboxCommandLine).
+func printDevBanner(w io.Writer, dev *devFile, path string, sandbox string) {
 	fmt.Fprintf(w, `AppWheel dev: the API on SQLite, and the Stripe SANDBOX (an offline emulation for
 development and tests, not Stripe) at %[5]s feeding its mirror through webhooks.
 
@@ -242,13 +262,75 @@ List cards and invoices:
   curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/payment-methods?appUserId=u1'
   curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/invoices?appUserId=u1'
 Subscribe u1 (on its default card, or --card pm_…) and move the sandbox clock on a month:
-  appwheel sandbox subscribe --user u1 --price monthly
-  appwheel sandbox advance --days 31
+  %[8]s subscribe --user u1 --price monthly
+  %[8]s advance --days 31
 JavaScript SDK:
   const appwheel = new AppWheel('%[2]s', 'stripe', '%[3]s', { baseUrl: '%[1]s' })
   appwheel.paymentMethod({ appUserId: 'u1' }).then(res => res.json()).then(console.log)
 
-`, dev.BaseURL, dev.AppID, dev.AppSecret, path, dev.StripeAPIBase, dev.Prices["monthly"], dev.Prices["yearly"])
+`, dev.BaseURL, dev.AppID, dev.AppSecret, path, dev.StripeAPIBase, dev.Prices["monthly"], dev.Prices["yearly"], sandbox)
+}
+
+// sandboxCommandLine is how a shell runs "appwheel sandbox" on the dev
+// whose data directory is dataDir: self (see selfCommand), the command,
+// and --data-dir unless dataDir is dev's default.
+func sandboxCommandLine(self, dataDir string) string {
+	line := self + " sandbox"
+	if dataDir != "dev-data" {
+		line += " --data-dir " + shellQuote(dataDir)
+	}
+	return line
+}
+
+// selfCommand is what a user types in a shell to run this binary again:
+// "appwheel" when that is on PATH and is this very executable, "go run
+// ./cmd/appwheel" when this is a binary go run built (in a go-build
+// directory or the build cache), else the executable's path.
+// executable and lookPath are os.Executable and exec.LookPath.
+func selfCommand(executable func() (string, error), lookPath func(string) (string, error)) string {
+	exe, err := executable()
+	if err != nil {
+		return "appwheel"
+	}
+	if onPath, err := lookPath("appwheel"); err == nil && sameFile(onPath, exe) {
+		return "appwheel"
+	}
+	if builtByGoRun(exe) {
+		return "go run ./cmd/appwheel"
+	}
+	return shellQuote(exe)
+}
+
+func sameFile(a, b string) bool {
+	ia, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	ib, err := os.Stat(b)
+	return err == nil && os.SameFile(ia, ib)
+}
+
+// cachedExeDir is the directory the build cache keeps an executable of
+// go run in: its action ID in hex, then "-d".
+var cachedExeDir = regexp.MustCompile(`^[0-9a-f]{64}-d$`)
+
+// builtByGoRun reports whether exe is where go run puts the binary it
+// builds: $GOTMPDIR/go-build…/b001/exe/NAME, or (Go 1.24 and later)
+// $GOCACHE/xx/ACTIONID-d/NAME.
+func builtByGoRun(exe string) bool {
+	dir := filepath.Dir(exe)
+	if cachedExeDir.MatchString(filepath.Base(dir)) {
+		return true
+	}
+	return filepath.Base(dir) == "exe" && strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(dir))), "go-build")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func randomHex(n int) string {

@@ -143,32 +143,49 @@ func TestAppsErrors(t *testing.T) {
 	}
 }
 
+// A bad value in the environment fails the command that uses the field,
+// at start and naming the variable.
 func TestBadConfigIsAnError(t *testing.T) {
 	tests := []struct {
-		env, value, want string
+		command, env, value, want string
 	}{
-		{"APPWHEEL_STRIPE_TIMEOUT", "soon", "APPWHEEL_STRIPE_TIMEOUT"},
-		{"APPWHEEL_STRIPE_MAX_RETRIES", "-1", "APPWHEEL_STRIPE_MAX_RETRIES"},
-		{"APPWHEEL_ADDR", "8080", "addr"},
-		{"APPWHEEL_LOG_LEVEL", "loud", "log-level"},
-		{"APPWHEEL_MASTER_KEY", "short", "master key"},
-		{"APPWHEEL_DB_MAX_CONNS", "0", "db-max-conns"},
-		{"APPWHEEL_JOB_TIMEOUT", "never", "APPWHEEL_JOB_TIMEOUT"},
-		{"APPWHEEL_STRIPE_API_BASE", "localhost:12111", "default-stripe-api-base"},
+		{"serve", "APPWHEEL_STRIPE_TIMEOUT", "soon", "APPWHEEL_STRIPE_TIMEOUT"},
+		{"serve", "APPWHEEL_STRIPE_MAX_RETRIES", "-1", "APPWHEEL_STRIPE_MAX_RETRIES"},
+		{"serve", "APPWHEEL_ADDR", "8080", "addr"},
+		{"dev", "APPWHEEL_ADDR", "8080", "APPWHEEL_ADDR"},
+		{"serve", "APPWHEEL_LOG_LEVEL", "loud", "log-level"},
+		{"dev", "APPWHEEL_LOG_LEVEL", "loud", "APPWHEEL_LOG_LEVEL"},
+		{"serve", "APPWHEEL_MASTER_KEY", "short", "master key"},
+		{"apps list", "APPWHEEL_MASTER_KEY", "short", "APPWHEEL_MASTER_KEY"},
+		{"migrate", "APPWHEEL_DB_MAX_CONNS", "0", "db-max-conns"},
+		{"apps list", "APPWHEEL_DB_MAX_CONNS", "many", "APPWHEEL_DB_MAX_CONNS"},
+		{"migrate", "APPWHEEL_DB_STATEMENT_TIMEOUT", "-1s", "APPWHEEL_DB_STATEMENT_TIMEOUT"},
+		{"serve", "APPWHEEL_JOB_TIMEOUT", "never", "APPWHEEL_JOB_TIMEOUT"},
+		{"dev", "APPWHEEL_JOB_TIMEOUT", "0s", "APPWHEEL_JOB_TIMEOUT"},
+		{"serve", "APPWHEEL_STRIPE_API_BASE", "localhost:12111", "default-stripe-api-base"},
+		{"serve", "APPWHEEL_RATE_LIMIT", "fast", "APPWHEEL_RATE_LIMIT"},
+		{"serve", "APPWHEEL_PUBLIC_URL", "pay.example.com", "public-url"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.env, func(t *testing.T) {
+		t.Run(tt.command+" "+tt.env, func(t *testing.T) {
 			t.Setenv(tt.env, tt.value)
-			_, err := runCLI(t, "migrate", "--data-dir", t.TempDir())
+			dir := filepath.Join(t.TempDir(), "data")
+			// Cancelled: were the value taken, the command would stop at once.
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			err := run(ctx, append(strings.Fields(tt.command), "--data-dir", dir), io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v; want one mentioning %q", err, tt.want)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the data directory was created")
 			}
 		})
 	}
 	t.Run("MASTER_KEY and MASTER_KEY_FILE", func(t *testing.T) {
 		t.Setenv("APPWHEEL_MASTER_KEY", strings.Repeat("ab", 32))
 		t.Setenv("APPWHEEL_MASTER_KEY_FILE", "/dev/null")
-		if _, err := runCLI(t, "migrate", "--data-dir", t.TempDir()); err == nil {
+		if _, err := runCLI(t, "apps", "list", "--data-dir", t.TempDir()); err == nil {
 			t.Error("no error for both set")
 		}
 	})
@@ -324,6 +341,7 @@ func appIDFrom(t *testing.T, out string) string {
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"}, {},
+		{"apps"}, {"apps", "--help"}, {"sandbox"}, {"sandbox", "--help"}, {"help", "sandbox"}, {"completion"},
 		{"apps", "rotate-secret", "--help"}, {"apps", "rotate-secret", "APP_ID", "-h"},
 		{"serve", "-h"}, {"dev", "--help"}, {"sandbox", "subscribe", "-h"}, {"help", "apps", "create"},
 	} {
@@ -331,7 +349,7 @@ func TestHelp(t *testing.T) {
 		if err != nil {
 			t.Errorf("appwheel %v: %v", args, err)
 		}
-		if !strings.Contains(out, "Usage:") {
+		if !strings.Contains(out, "Usage:") || strings.Contains(out, "no appwheel dev found") {
 			t.Errorf("appwheel %v printed no usage:\n%s", args, out)
 		}
 	}
@@ -340,7 +358,9 @@ func TestHelp(t *testing.T) {
 		"serve -h":                  {"--database-url", "postgres://", "--addr", "APPWHEEL_ADDR"},
 		"apps rotate-secret --help": {"rotate-secret APP_ID", "--grace", "--json", "--data-dir"},
 		"sandbox subscribe --help":  {"--card", "--user", "--price", `(default "dev-data")`},
-		"--help":                    {"appwheel apps rotate-secret ID", "--card pm_…"},
+		"--help":                    {"appwheel sandbox subscribe --user u1", "Available Commands:", "completion", "version"},
+		"apps --help":               {"rotate-secret", "set-read-mode", "appwheel apps create --name"},
+		"sandbox --help":            {"subscribe", "advance", "appwheel sandbox advance --days 31"},
 		"apps create --help":        {"--redirect-host host", "APPWHEEL_STRIPE_SECRET_KEY"},
 		"dev --help":                {"--sandbox-addr", `(default "dev-data")`},
 	} {
@@ -372,6 +392,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"apps", "list", "extra", "--data-dir", dir}, "apps list takes no arguments"},
 		{[]string{"serve", "extra", "--data-dir", dir}, "serve takes no arguments"},
 		{[]string{"apps", "--data-dir", dir}, "unknown flag: --data-dir"},
+		{[]string{"migrate", "--log-level", "warn", "--data-dir", dir}, "unknown flag: --log-level"},
+		{[]string{"sandbox", "advance", "--days", "1", "--addr", "x", "--data-dir", dir}, "unknown flag: --addr"},
 	} {
 		_, err := runCLI(t, tt.args...)
 		var ue *usageError
@@ -408,7 +430,7 @@ func TestDatabaseURL(t *testing.T) {
 	check([]string{"serve", "--data-dir", dir, "--database-url", "mysql://x"}, "")
 	check([]string{"migrate", "--data-dir", dir, "--database-url", "mysql://root:secret@db/app"}, "")
 	check([]string{"apps", "list", "--data-dir", dir}, "mysql://x")
-	check([]string{"dev", "--data-dir", dir, "--addr", "127.0.0.1:0"}, "sqlserver://x")
+	check([]string{"serve", "--data-dir", dir, "--addr", "127.0.0.1:0"}, "sqlserver://x")
 	check([]string{"migrate", "--data-dir", dir}, "sqlite:")
 	for _, d := range []string{dir, "."} {
 		if entries, _ := os.ReadDir(d); len(entries) != 0 {
@@ -459,8 +481,14 @@ func TestBadAddrCreatesNothing(t *testing.T) {
 		}
 	}
 	t.Setenv("APPWHEEL_ADDR", "127.0.0.1:99999")
-	if _, err := runCLI(t, "migrate", "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "APPWHEEL_ADDR") {
-		t.Errorf("APPWHEEL_ADDR=127.0.0.1:99999: err = %v", err)
+	for _, command := range []string{"serve", "dev"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		if _, err := runCLI(t, command, "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "APPWHEEL_ADDR") {
+			t.Errorf("%s with APPWHEEL_ADDR=127.0.0.1:99999: err = %v", command, err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s with APPWHEEL_ADDR=127.0.0.1:99999 created the data directory", command)
+		}
 	}
 }
 

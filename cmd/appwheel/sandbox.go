@@ -15,22 +15,33 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // sandboxCommand drives scenarios on a running appwheel dev, found through
 // DATA_DIR/dev.json, over the sandbox's HTTP API (the same calls a script
 // could make with curl).
 func sandboxCommand() *cobra.Command {
-	c := group(&cobra.Command{Use: "sandbox", Short: "drive scenarios on a running appwheel dev"})
+	c := group(&cobra.Command{
+		Use:   "sandbox",
+		Short: "drive scenarios on a running appwheel dev",
+		Long: `Drive scenarios on a running "appwheel dev", found through the dev.json in its
+data directory, over the Stripe sandbox's HTTP API (the same calls a script
+could make with curl).`,
+		Example: `  appwheel sandbox subscribe --user u1 --price monthly
+  appwheel sandbox advance --days 31`,
+	})
 	c.AddCommand(sandboxSubscribeCommand(), sandboxAdvanceCommand())
 	return c
 }
 
-// sandboxSubcommand is one sandbox command: fn gets a client for the
-// running dev's sandbox and the facts dev.json holds.
-func sandboxSubcommand(use, short string, fn func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error) *cobra.Command {
-	c := &cobra.Command{Use: use, Short: short, Args: noArgs("sandbox " + use)}
-	return withConfig(c, "dev-data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+// sandboxSubcommand is one sandbox command: c's own flags are added by
+// flags, and fn gets a client for the running dev's sandbox and the facts
+// dev.json holds. Its only configuration is --data-dir.
+func sandboxSubcommand(c *cobra.Command, flags func(fs *pflag.FlagSet), fn func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error) *cobra.Command {
+	c.Args = noArgs("sandbox " + c.Name())
+	flags(c.Flags())
+	withConfig(c, "dev-data", []flagSet{dataDirFlags}, func(cmd *cobra.Command, cfg *Config, _ []string) error {
 		dev, err := readDevFile(filepath.Join(cfg.DataDir, "dev.json"))
 		if errors.Is(err, fs.ErrNotExist) {
 			return errNoDevServer
@@ -41,11 +52,27 @@ func sandboxSubcommand(use, short string, fn func(cmd *cobra.Command, sc *sandbo
 		sc := &sandboxClient{base: dev.StripeAPIBase, key: dev.StripeSecretKey, http: &http.Client{Timeout: 30 * time.Second}}
 		return fn(cmd, sc, dev)
 	})
+	describeFlag(c, "data-dir", "the running appwheel dev's data `directory`, where its dev.json is")
+	return c
 }
 
 func sandboxSubscribeCommand() *cobra.Command {
 	var user, price, card string
-	c := sandboxSubcommand("subscribe", "subscribe a user to a price, as an app's backend would", func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error {
+	c := &cobra.Command{
+		Use:   "subscribe --user USER [--price monthly|yearly|price_…] [--card pm_…]",
+		Short: "subscribe a user to a price, as an app's backend would",
+		Long: `Subscribe a user to a price, as an app's backend would. The sandbox charges it as
+Stripe does: the subscription's own card (--card, one of the user's), else the
+customer's default payment method, else nothing (the payment fails). The first
+card a user adds through AppWheel becomes the customer's default.`,
+		Example: `  appwheel sandbox subscribe --user u1 --price monthly
+  appwheel sandbox subscribe --user u1 --price yearly --card pm_…`,
+	}
+	return sandboxSubcommand(c, func(fs *pflag.FlagSet) {
+		fs.StringVar(&user, "user", "", "the `appUserId` to subscribe (required)")
+		fs.StringVar(&price, "price", "monthly", "the `price`: monthly or yearly (the demo product's), or a price_… id")
+		fs.StringVar(&card, "card", "", "the user's payment method (`pm_ID`) to charge, set as the subscription's default_payment_method; default the customer's default payment method")
+	}, func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error {
 		if user == "" {
 			return usageErrorf("sandbox subscribe needs --user")
 		}
@@ -54,10 +81,6 @@ func sandboxSubscribeCommand() *cobra.Command {
 		}
 		return subscribe(cmd.Context(), sc, user, price, card, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	})
-	c.Flags().StringVar(&user, "user", "", "the appUserId to subscribe")
-	c.Flags().StringVar(&price, "price", "monthly", "price id, or monthly / yearly")
-	c.Flags().StringVar(&card, "card", "", "the user's payment method (pm_…) to charge, set as the subscription's default_payment_method; default the customer's default payment method")
-	return c
 }
 
 // subscribe creates the subscription as an app's backend would, and the
@@ -121,7 +144,18 @@ func subscribe(ctx context.Context, sc *sandboxClient, user, price, card string,
 
 func sandboxAdvanceCommand() *cobra.Command {
 	var days int
-	c := sandboxSubcommand("advance", "move the sandbox clock on: renewals, invoices, payment attempts", func(cmd *cobra.Command, sc *sandboxClient, _ *devFile) error {
+	c := &cobra.Command{
+		Use:   "advance --days N",
+		Short: "move the sandbox clock on: renewals, invoices, payment attempts",
+		Long: `Move the sandbox's clock on by whole days: subscriptions renew, invoices are
+issued and charged (failed payments are retried as Stripe would), and the
+sandbox sends the webhooks Stripe would.`,
+		Example: `  appwheel sandbox advance --days 31
+  appwheel sandbox advance --days 365 --data-dir /tmp/appwheel-dev`,
+	}
+	return sandboxSubcommand(c, func(fs *pflag.FlagSet) {
+		fs.IntVar(&days, "days", 0, "days to move the sandbox clock on, 1 or more (required)")
+	}, func(cmd *cobra.Command, sc *sandboxClient, _ *devFile) error {
 		if days < 1 {
 			return usageErrorf("sandbox advance needs --days N (N ≥ 1)")
 		}
@@ -133,8 +167,6 @@ func sandboxAdvanceCommand() *cobra.Command {
 		fmt.Fprintf(cmd.OutOrStdout(), "sandbox clock moved on %d days: %s\n", days, b)
 		return nil
 	})
-	c.Flags().IntVar(&days, "days", 0, "days to move the sandbox clock on")
-	return c
 }
 
 // sandboxClient makes form-encoded calls to the sandbox as Stripe's clients do.

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -101,15 +105,87 @@ func TestSandboxSubscribe(t *testing.T) {
 	}
 }
 
+// The banner's sandbox commands work as printed: with the data directory
+// when it is not the default, and pasted in a shell as this binary's own
+// command line. dev ignores the database settings: it is SQLite in its
+// data directory.
+func TestDevBannerCommands(t *testing.T) {
+	t.Setenv("APPWHEEL_DATABASE_URL", "mysql://ignored")
+	dir := filepath.Join(t.TempDir(), "my dev")
+	var stdout lockedBuffer
+	startDevOutput(t, dir, &stdout)
+	self := selfCommand(os.Executable, exec.LookPath)
+	var lines []string
+	for line := range strings.Lines(stdout.String()) {
+		if line, ok := strings.CutPrefix(strings.TrimSpace(line), self+" "); ok {
+			lines = append(lines, line)
+		}
+	}
+	want := []string{
+		"sandbox --data-dir " + shellQuote(dir) + " subscribe --user u1 --price monthly",
+		"sandbox --data-dir " + shellQuote(dir) + " advance --days 31",
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("banner's commands (after %q):\n%q\nwant\n%q\nbanner:\n%s", self, lines, want, stdout.String())
+	}
+	// Run as a shell splits them.
+	for i, line := range lines {
+		_, err := runCLI(t, shellSplit(t, line)...)
+		if i == 0 && (err == nil || !strings.Contains(err.Error(), "user u1 has no payment method")) {
+			t.Errorf("%s: err = %v; want the sandbox's answer for a user without cards", line, err)
+		}
+		if i == 1 && err != nil {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "appwheel.db")); err != nil {
+		t.Errorf("dev did not use DATA_DIR/appwheel.db: %v", err)
+	}
+}
+
+// shellSplit splits line into words as sh does (line has no newline).
+func shellSplit(t *testing.T, line string) []string {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", `eval "set -- $1"; for a in "$@"; do printf '%s\n' "$a"; done`, "sh", line).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+}
+
+// lockedBuffer is a bytes.Buffer for one writer and one reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // startDev runs appwheel dev in-process on free ports with dir as its data
 // directory until the test ends, and returns what it wrote to dev.json.
 func startDev(t *testing.T, dir string) *devFile {
+	t.Helper()
+	return startDevOutput(t, dir, io.Discard)
+}
+
+// startDevOutput is startDev with dev's standard output written to stdout.
+func startDevOutput(t *testing.T, dir string, stdout io.Writer) *devFile {
 	t.Helper()
 	addr, sandboxAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--data-dir", dir, "--addr", addr, "--sandbox-addr", sandboxAddr}, io.Discard, io.Discard)
+		done <- run(ctx, []string{"dev", "--data-dir", dir, "--addr", addr, "--sandbox-addr", sandboxAddr}, stdout, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()

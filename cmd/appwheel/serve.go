@@ -20,8 +20,20 @@ import (
 )
 
 func serveCommand() *cobra.Command {
-	c := &cobra.Command{Use: "serve", Short: "run the HTTP API", Args: noArgs("serve")}
-	return withConfig(c, "data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "run the HTTP API and its background jobs",
+		Long: `Run the HTTP API and its background jobs (webhook events, backfills,
+reconciliation) until SIGINT or SIGTERM, then shut down gracefully. It applies
+any pending migrations at start; "appwheel migrate" applies them ahead of a
+rollout. Several replicas can share one PostgreSQL database (--database-url)
+and its master key.`,
+		Example: `  appwheel serve --data-dir /var/lib/appwheel --addr 0.0.0.0:8080 --public-url https://pay.example.com
+  APPWHEEL_DATABASE_URL=postgres://appwheel@db/appwheel APPWHEEL_MASTER_KEY_FILE=/run/secrets/master.key appwheel serve`,
+		Args: noArgs("serve"),
+	}
+	sets := []flagSet{listenFlags, serverFlags, dataDirFlags, storeFlags, masterKeyEnv, jobFlags, stripeFlags, logFlags}
+	return withConfig(c, "data", sets, func(cmd *cobra.Command, cfg *Config, _ []string) error {
 		// Listen first: a taken port fails before the master key and the
 		// database are created.
 		ln, err := net.Listen("tcp", cfg.Addr)
@@ -75,15 +87,16 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		return err
 	}
 	api := appwheelhttp.NewServer(appwheelhttp.Config{
-		Apps:        d.apps,
-		Billing:     bill,
-		Store:       d.store,
-		Logger:      d.logger,
-		Registry:    reg,
-		Events:      background,
-		VerifyEvent: stripe.VerifyEvent,
-		RateLimit:   d.cfg.RateLimit,
-		RateBurst:   d.cfg.RateBurst,
+		Apps:    d.apps,
+		Billing: bill,
+		Webhooks: billing.NewIntake(billing.IntakeConfig{
+			Apps: d.apps, Events: d.store, Queue: background, VerifyEvent: stripe.VerifyEvent,
+		}),
+		Store:     d.store,
+		Logger:    d.logger,
+		Registry:  reg,
+		RateLimit: d.cfg.RateLimit,
+		RateBurst: d.cfg.RateBurst,
 	})
 	var handler http.Handler = api
 	if mount != nil {
@@ -121,8 +134,17 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 }
 
 func migrateCommand() *cobra.Command {
-	c := &cobra.Command{Use: "migrate", Short: "apply database migrations and exit", Args: noArgs("migrate")}
-	return withConfig(c, "data", func(cmd *cobra.Command, cfg *Config, _ []string) error {
+	c := &cobra.Command{
+		Use:   "migrate",
+		Short: "apply the database migrations and exit",
+		Long: `Apply the database migrations (AppWheel's tables and its job queue's) and exit.
+Running it again is harmless. serve migrates at start too; run this ahead of
+a rollout to several replicas.`,
+		Example: `  appwheel migrate --data-dir /var/lib/appwheel
+  APPWHEEL_DATABASE_URL=postgres://appwheel@db/appwheel appwheel migrate`,
+		Args: noArgs("migrate"),
+	}
+	return withConfig(c, "data", []flagSet{dataDirFlags, storeFlags}, func(cmd *cobra.Command, cfg *Config, _ []string) error {
 		ctx := cmd.Context()
 		store, err := openStore(ctx, cfg) // opening applies the store's migrations
 		if err != nil {

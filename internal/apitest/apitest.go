@@ -35,7 +35,10 @@ type Env struct {
 	Apps    *apps.Service
 	Stripe  *fakestripe.Fake
 	Clock   *Clock // the server's clock
-	t       testing.TB
+	// Queue is where the server's webhook intake queues the events it
+	// records: it applies each at once.
+	Queue billing.Enqueuer
+	t     testing.TB
 }
 
 // Clock is a clock tests move by hand.
@@ -72,13 +75,13 @@ func New(t testing.TB, configure ...func(*appwheelhttp.Config)) *Env {
 		Store: db, Stripe: e.Stripe, Apps: e.Apps, DecodeEvent: stripe.DecodeEvent, Now: e.Clock.Now,
 		BackgroundRate: 1000,
 	})
+	e.Queue = inlineEvents{billing: e.Billing, mu: &sync.Mutex{}}
 	cfg := appwheelhttp.Config{
-		Apps:        e.Apps,
-		Billing:     e.Billing,
-		Store:       db,
-		Now:         e.Clock.Now,
-		Events:      inlineEvents{billing: e.Billing, mu: &sync.Mutex{}},
-		VerifyEvent: stripe.VerifyEvent,
+		Apps:     e.Apps,
+		Billing:  e.Billing,
+		Webhooks: e.Intake(e.Queue),
+		Store:    db,
+		Now:      e.Clock.Now,
 	}
 	for _, c := range configure {
 		c(&cfg)
@@ -112,6 +115,14 @@ func (e *Env) NewMirrorApp(name string) *appwheel.App {
 		e.t.Fatal(err)
 	}
 	return app
+}
+
+// Intake returns the webhook intake of e's apps and database, queueing
+// the events it records on q.
+func (e *Env) Intake(q billing.Enqueuer) *billing.Intake {
+	return billing.NewIntake(billing.IntakeConfig{
+		Apps: e.Apps, Events: e.Store, Queue: q, VerifyEvent: stripe.VerifyEvent, Now: e.Clock.Now,
+	})
 }
 
 // inlineEvents applies a webhook event as soon as it is queued, standing in

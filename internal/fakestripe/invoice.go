@@ -100,3 +100,16 @@ func (f *Fake) SetInvoice(acct appwheel.StripeAccount, inv appwheel.Invoice) {
 		old.v = inv
 	})
 }
+
+// DeleteDraft deletes a draft invoice, as Stripe does (only drafts can be
+// deleted): it is gone from lists and Invoice. It panics on an unknown
+// invoice or one that is not a draft.
+func (f *Fake) DeleteDraft(acct appwheel.StripeAccount, id string) {
+	f.seed(acct, func(a *account) {
+		inv := a.invoices[id]
+		if inv == nil || inv.v.Status != "draft" {
+			panic("fakestripe: no draft invoice " + id)
+		}
+		delete(a.invoices, id)
+	})
+}

@@ -1,4 +1,4 @@
-// Type declarations of the AppWheel JavaScript SDK (API.md is the contract).
+// Type declarations of the AppWheel JavaScript SDK (docs/api.md in the repository is the contract).
 // Uses the global fetch types (Response, RequestInit, AbortSignal): from the
 // "DOM" lib, or from @types/node 18+.
 
@@ -17,6 +17,7 @@ export declare const ErrorCodes: Readonly<{
   LAST_METHOD: 1005
   RATE_LIMITED: 1006
   IDEMPOTENCY: 1007
+  CONFLICT: 1008
   STRIPE: 2001
   STRIPE_UNAVAILABLE: 2002
   INTERNAL: 5000
@@ -25,11 +26,12 @@ export declare const ErrorCodes: Readonly<{
 /**
  * A failure's envelope code: 1001 invalid parameter (400), 1002 not authenticated (401),
  * 1003 forbidden (403), 1004 not found (404), 1005 last payment method of a live
- * subscription (409), 1006 rate limited (429), 1007 Idempotency-Key reused (409),
+ * subscription (409), 1006 rate limited (429), 1007 Idempotency-Key reused (409), 1008 conflict:
+ * the Stripe customer is another user's (409),
  * 2001 Stripe declined or rejected (402), 2002 Stripe unavailable, safe to retry (502/503),
  * 5000 internal (500).
  */
-export type ErrorCode = 1001 | 1002 | 1003 | 1004 | 1005 | 1006 | 1007 | 2001 | 2002 | 5000
+export type ErrorCode = 1001 | 1002 | 1003 | 1004 | 1005 | 1006 | 1007 | 1008 | 2001 | 2002 | 5000
 
 /** Every response body: `code` 0 with `data`, or a failure's code with `data` null. */
 export type Envelope<T> = SuccessEnvelope<T> | ErrorEnvelope

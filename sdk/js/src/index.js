@@ -15,7 +15,7 @@ const DEFAULT_BASE_URL = 'http://127.0.0.1:8080'
 /** How long a call may take, response body included, unless options.timeoutMs says otherwise. */
 const DEFAULT_TIMEOUT_MS = 30000
 
-/** The envelope codes of API.md. */
+/** The envelope codes of docs/api.md. */
 const ErrorCodes = Object.freeze({
   SUCCESS: 0,
   INVALID: 1001,
@@ -25,6 +25,7 @@ const ErrorCodes = Object.freeze({
   LAST_METHOD: 1005,
   RATE_LIMITED: 1006,
   IDEMPOTENCY: 1007,
+  CONFLICT: 1008,
   STRIPE: 2001,
   STRIPE_UNAVAILABLE: 2002,
   INTERNAL: 5000,

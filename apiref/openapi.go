@@ -1,4 +1,9 @@
-package http
+// Package apiref is AppWheel's API reference: the OpenAPI 3.1 document of
+// every route the HTTP server registers (openapi.json), and the HTML page
+// rendered from it (docs.html). The http package serves them at
+// GET /openapi.json and GET /docs; its tests hold the document to the
+// router and to real responses.
+package apiref
 
 import (
 	"bytes"
@@ -10,18 +15,23 @@ import (
 	"strings"
 )
 
-// openAPIDocument is the OpenAPI 3.1 description of every route NewServer
-// registers, served at GET /openapi.json and rendered at GET /docs. The
-// tests hold it to the router and to real responses.
+// document is the OpenAPI 3.1 description of every route the HTTP server
+// registers, served at GET /openapi.json and rendered at GET /docs.
 //
 //go:embed openapi.json
-var openAPIDocument []byte
+var document []byte
 
-// handleOpenAPI serves the OpenAPI document: GET /openapi.json.
-func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Write(openAPIDocument)
+// Spec returns the OpenAPI document (a copy), as GET /openapi.json serves
+// it.
+func Spec() []byte { return bytes.Clone(document) }
+
+// SpecHandler serves the OpenAPI document: GET /openapi.json.
+func SpecHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(document)
+	})
 }
 
 // The part of OpenAPI 3.1 the document uses, for rendering /docs. Objects
@@ -198,6 +208,15 @@ func (o *ordered[T]) UnmarshalJSON(b []byte) error {
 	}
 	_, err := dec.Token()
 	return err
+}
+
+// first returns the first key and its value; ok is false for an empty
+// object.
+func (o *ordered[T]) first() (key string, v T, ok bool) {
+	if len(o.Keys) == 0 {
+		return "", v, false
+	}
+	return o.Keys[0], o.Values[o.Keys[0]], true
 }
 
 // operationMethods are the path item keys that are operations, in the

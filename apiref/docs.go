@@ -1,4 +1,4 @@
-package http
+package apiref
 
 import (
 	"bytes"
@@ -21,17 +21,23 @@ import (
 //go:embed docs.html
 var docsTemplate string
 
-// renderedDocs renders the page once per process, when the first Server is
-// built; the embedded document and template never change after.
-var renderedDocs = sync.OnceValues(func() ([]byte, error) { return renderDocs(openAPIDocument) })
+// renderedDocs parses the document and renders the page once per process,
+// when first asked; the embedded document and template never change after.
+var renderedDocs = sync.OnceValues(func() ([]byte, error) { return renderDocs(document) })
 
-// docsHandler serves the reference page: GET /docs. It renders the page
+// DocsPage returns the reference page (a copy), as GET /docs serves it.
+func DocsPage() ([]byte, error) {
+	page, err := renderedDocs()
+	return bytes.Clone(page), err
+}
+
+// DocsHandler serves the reference page: GET /docs. It renders the page
 // now, so a document the page cannot render stops the server at start-up
 // (the tests render it first).
-func docsHandler() http.Handler {
+func DocsHandler() http.Handler {
 	page, err := renderedDocs()
 	if err != nil {
-		panic("http: rendering /docs: " + err.Error())
+		panic("apiref: rendering /docs: " + err.Error())
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -289,8 +295,8 @@ func newDocsOperation(doc *oaDoc, path, method string, op *oaOperation) (docsOpe
 		})
 	}
 	if rb := op.RequestBody; rb != nil {
-		for _, ct := range rb.Content.Keys {
-			mt := rb.Content.Values[ct]
+		// The page describes a body by its first content type.
+		if ct, mt, ok := rb.Content.first(); ok {
 			b := &docsBody{ContentType: ct, Description: prose(rb.Description)}
 			s, name, err := doc.schema(mt.Schema)
 			if err != nil {
@@ -304,7 +310,6 @@ func newDocsOperation(doc *oaDoc, path, method string, op *oaOperation) (docsOpe
 				b.Example = string(mt.Example)
 			}
 			d.Body = b
-			break
 		}
 	}
 	for _, status := range op.Responses.Keys {
@@ -344,28 +349,30 @@ func newDocsResponse(doc *oaDoc, status string, ref *oaResponse) (docsResponse, 
 		}
 		d.Headers = append(d.Headers, docsField{Name: hname, Type: t, Constraints: constraints(s), Required: h.Required, Description: prose(h.Description)})
 	}
-	for _, ct := range r.Content.Keys {
-		d.ContentType = ct
-		s := r.Content.Values[ct].Schema
-		if status == "" || status >= "400" || len(s.AllOf) > 0 {
-			codes, err := errorCodes(doc, s)
-			if err != nil {
-				return d, err
-			}
-			d.Codes = codes
-			break
+	// The page describes a response by its first content type.
+	ct, mt, ok := r.Content.first()
+	if !ok {
+		return d, nil
+	}
+	d.ContentType = ct
+	s := mt.Schema
+	if status == "" || status >= "400" || len(s.AllOf) > 0 {
+		codes, err := errorCodes(doc, s)
+		if err != nil {
+			return d, err
 		}
-		if data, ok := s.Properties.Values["data"]; ok && len(s.Properties.Values) == 3 {
-			ds, dname, err := doc.schema(data)
-			if err != nil {
-				return d, err
-			}
-			d.Schema = dname
-			if d.Fields, err = fieldsOf(doc, "data.", ds, 0); err != nil {
-				return d, err
-			}
+		d.Codes = codes
+		return d, nil
+	}
+	if data, ok := s.Properties.Values["data"]; ok && len(s.Properties.Values) == 3 {
+		ds, dname, err := doc.schema(data)
+		if err != nil {
+			return d, err
 		}
-		break
+		d.Schema = dname
+		if d.Fields, err = fieldsOf(doc, "data.", ds, 0); err != nil {
+			return d, err
+		}
 	}
 	return d, nil
 }

@@ -1,0 +1,98 @@
+package billing
+
+import (
+	"context"
+	"time"
+
+	"github.com/appwheel/appwheel"
+)
+
+// Enqueuer hands a recorded webhook event to the background job that
+// applies it (Service.ApplyRecordedEvent). Enqueueing an event twice runs
+// it once.
+type Enqueuer interface {
+	EnqueueEvent(ctx context.Context, appID, eventID string) error
+}
+
+// EventRecorder records each event once (appwheel.MirrorStore.RecordEvent).
+type EventRecorder interface {
+	RecordEvent(ctx context.Context, ev *appwheel.Event) (bool, error)
+}
+
+// IntakeConfig is what an Intake is built from.
+type IntakeConfig struct {
+	Apps   Apps
+	Events EventRecorder
+	Queue  Enqueuer
+	// VerifyEvent checks a delivery's Stripe-Signature with the app's
+	// webhook signing secret and returns the event (stripe.VerifyEvent);
+	// its errors are EINVALID.
+	VerifyEvent func(payload []byte, header, secret string) (*appwheel.Event, error)
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Intake receives Stripe's webhook deliveries. It is apart from Service
+// because the job queue it feeds is built on the Service: the queue runs
+// Service.ApplyRecordedEvent, the Intake fills the queue.
+type Intake struct {
+	apps   Apps
+	events EventRecorder
+	queue  Enqueuer
+	verify func(payload []byte, header, secret string) (*appwheel.Event, error)
+	now    func() time.Time
+}
+
+// NewIntake returns an Intake. It does no I/O.
+func NewIntake(cfg IntakeConfig) *Intake {
+	in := &Intake{apps: cfg.Apps, events: cfg.Events, queue: cfg.Queue, verify: cfg.VerifyEvent, now: cfg.Now}
+	if in.now == nil {
+		in.now = time.Now
+	}
+	return in
+}
+
+// WebhookReceipt is what a delivery's answer says.
+type WebhookReceipt struct {
+	EventID string `json:"eventId"`
+	// Duplicate reports that the event was recorded before (Stripe
+	// delivers at least once).
+	Duplicate bool `json:"duplicate"`
+}
+
+// Receive takes one delivery of a Stripe event for an app: it verifies
+// the signature, records the event once by id, and queues it for the job
+// that applies it to the mirror. It succeeds only once the event is
+// durably recorded and queued, so Stripe retries anything less.
+//
+// Returns ENOTFOUND for an unknown app, EINVALID when the app has no
+// webhook signing secret or the signature or payload is bad (nothing is
+// recorded then).
+func (in *Intake) Receive(ctx context.Context, appID string, payload []byte, signature string) (*WebhookReceipt, error) {
+	app, err := in.apps.App(ctx, appID)
+	if isNotFound(err) {
+		return nil, appwheel.Errorf(appwheel.ENOTFOUND, "no such app")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if app.Stripe.WebhookSecret == "" {
+		return nil, appwheel.Errorf(appwheel.EINVALID, "app has no Stripe webhook signing secret")
+	}
+	ev, err := in.verify(payload, signature, app.Stripe.WebhookSecret)
+	if err != nil {
+		return nil, err
+	}
+	ev.AppID, ev.ReceivedAt = app.ID, in.now()
+	fresh, err := in.events.RecordEvent(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	// Queued on every delivery, duplicates too: the job runs once per event
+	// and skips an applied one, and a delivery whose queueing failed before
+	// (a 5xx, retried by Stripe) is queued now.
+	if err := in.queue.EnqueueEvent(ctx, app.ID, ev.ID); err != nil {
+		return nil, err
+	}
+	return &WebhookReceipt{EventID: ev.ID, Duplicate: !fresh}, nil
+}

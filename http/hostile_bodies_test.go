@@ -1,0 +1,203 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appwheel/appwheel"
+	appwheelhttp "github.com/appwheel/appwheel/http"
+	"github.com/appwheel/appwheel/signature"
+)
+
+// Hostile bodies: nesting and sizes built to hurt the parser, repeated
+// keys, and input a message would echo back.
+
+func nested(open, close string, depth int, inner string) string {
+	return strings.Repeat(open, depth) + inner + strings.Repeat(close, depth)
+}
+
+// TestHostileBodies: deeply nested and oversized JSON is refused with 400
+// (413 past 1 MiB), quickly, without a panic or a Stripe call.
+func TestHostileBodies(t *testing.T) {
+	e := newEnv(t)
+	app := e.NewApp("a")
+	mirror := e.NewMirrorApp("m")
+	const depth = 100_000
+	tests := []struct {
+		name   string
+		target string
+		body   string
+		status int
+	}{
+		{"100k nested arrays", pmPath, nested("[", "]", depth, ""), 400},
+		{"100k nested objects", pmPath, nested(`{"a":`, "}", depth, "1"), 400},
+		{"100k nested arrays in appUserId", pmPath, `{"appUserId":` + nested("[", "]", depth, `"u1"`) + `,"type":"setupIntent"}`, 400},
+		{"100k nested objects in an unknown key", pmPath, `{"appUserId":"u1","type":"setupIntent","x":` + nested(`{"a":`, "}", depth, "1") + `}`, 400},
+		{"100k unterminated arrays", pmPath, strings.Repeat("[", depth), 400},
+		{"10001 nested arrays, one over encoding/json's limit", pmPath, `{"appUserId":"u1","type":"setupIntent","x":` + nested("[", "]", 10001, "") + `}`, 400},
+		{"nested default body", pmPath + "/pm_123/default", nested("[", "]", depth, ""), 400},
+		{"900 KB appUserId", pmPath, `{"appUserId":"` + strings.Repeat("x", 900_000) + `","type":"setupIntent"}`, 400},
+		{"50k duplicate keys", pmPath, "{" + strings.Repeat(`"appUserId":"u1",`, 50_000) + `"type":"checkout"}`, 400},
+		{"1 MiB of whitespace", pmPath, strings.Repeat(" ", appwheelhttp.MaxBodyBytes), 400},
+		{"1 MiB + 1 of a valid request", pmPath, `{"appUserId":"u1","type":"setupIntent"}` + strings.Repeat(" ", appwheelhttp.MaxBodyBytes-38), 413},
+		{"4 MiB", pmPath, strings.Repeat("[", 4<<20), 413},
+		{"huge number", pmPath, `{"appUserId":"u1","type":"setupIntent","x":1` + strings.Repeat("0", 500_000) + `}`, 400},
+		{"huge exponent", pmPath, `{"appUserId":1e999999999}`, 400},
+		{"many unicode escapes", pmPath, `{"appUserId":"` + strings.Repeat(`\ud83d\ude00`, 60_000) + `","type":"setupIntent"}`, 400},
+		{"lone surrogates", pmPath, `{"appUserId":"` + strings.Repeat(`\ud800`, 10) + `","type":"setupIntent"}`, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.Stripe.TotalCalls()
+			start := time.Now()
+			r := e.do(app, req{method: "POST", target: tt.target, body: tt.body})
+			took := time.Since(start)
+			hWant(t, r, [2]int{tt.status, map[int]int{200: 0, 400: appwheel.EINVALID, 413: appwheel.EINVALID}[tt.status]})
+			if took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+			if n := e.Stripe.TotalCalls() - before; tt.status != 200 && n != 0 {
+				t.Errorf("%d Stripe calls for a refused body", n)
+			}
+			if len(r.Msg) > 200 {
+				t.Errorf("message echoes the body: %d bytes", len(r.Msg))
+			}
+		})
+	}
+	// The limit is inclusive: exactly 1 MiB is read.
+	exact := `{"appUserId":"u1","type":"setupIntent"}` + strings.Repeat(" ", appwheelhttp.MaxBodyBytes-39)
+	if len(exact) != appwheelhttp.MaxBodyBytes {
+		t.Fatalf("exact body is %d bytes", len(exact))
+	}
+	e.do(app, req{method: "POST", target: pmPath, body: exact}).want(t, 200, 0)
+
+	// The webhook endpoint: nested, oversized, signed correctly.
+	for name, payload := range map[string]string{
+		"nested arrays":  nested("[", "]", depth, ""),
+		"nested objects": `{"id":"evt_deep","object":"event","type":"x","data":{"object":` + nested(`{"a":`, "}", depth, "1") + `}}`,
+	} {
+		t.Run("webhook "+name, func(t *testing.T) {
+			start := time.Now()
+			e.webhook(mirror.ID, []byte(payload), signNow([]byte(payload), mirror.Stripe.WebhookSecret)).want(t, 400, appwheel.EINVALID)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+			e.wantNotRecorded(t, mirror.ID, "evt_deep")
+		})
+	}
+	// A 413 closes the connection (the rest of the body is never read).
+	conn, err := net.Dial("tcp", e.Server.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", pmPath, 2<<20, strings.Repeat("[", 2<<20))
+	head, _ := io.ReadAll(io.LimitReader(conn, 1024))
+	if !bytes.HasPrefix(head, []byte("HTTP/1.1 413 ")) || !bytes.Contains(head, []byte("\r\nConnection: close\r\n")) || !bytes.Contains(head, []byte(`"code":1001`)) {
+		t.Errorf("2 MiB body: %q, want 413 with Connection: close and code 1001", head)
+	}
+
+	big := `{"id":"evt_big","object":"event","type":"x","pad":"` + strings.Repeat("x", appwheelhttp.MaxBodyBytes) + `"}`
+	e.webhook(mirror.ID, []byte(big), signNow([]byte(big), mirror.Stripe.WebhookSecret)).want(t, 413, appwheel.EINVALID)
+	e.wantNotRecorded(t, mirror.ID, "evt_big")
+}
+
+// TestHostileDuplicateJSONKeys: encoding/json lets the last of repeated
+// keys win, and AppWheel accepts that; but the value validated is always
+// the value used, and a repeated key never slips past validation.
+func TestHostileDuplicateJSONKeys(t *testing.T) {
+	e := newEnv(t)
+	open := e.NewApp("open")
+	shop := e.NewApp("shop", "shop.example.com")
+	ok, evil := "https://shop.example.com/ok", "https://evil.example.net/phish"
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		app    *appwheel.App
+		body   string
+		want   [2]int
+		user   string // the user a customer must exist for afterwards ("" none)
+		notFor string // and must not exist for
+	}{
+		{"bad value last", open, `{"appUserId":"u1","appUserId":"\u0000","type":"setupIntent"}`, hInvalid, "", "u1"},
+		{"bad value first", open, `{"appUserId":"\u0000","appUserId":"d1","type":"setupIntent"}`, hOK, "d1", "\x00"},
+		{"type flipped to checkout", open, `{"type":"setupIntent","appUserId":"u1","type":"checkout"}`, hInvalid, "", "u1"},
+		{"type flipped to setupIntent", open, `{"type":"checkout","appUserId":"d2","type":"setupIntent"}`, hOK, "d2", ""},
+		{"wrong type, then right", open, `{"appUserId":1,"appUserId":"u1","type":"setupIntent"}`, hInvalid, "", "u1"},
+		{"right type, then wrong", open, `{"appUserId":"u1","appUserId":{},"type":"setupIntent"}`, hInvalid, "", "u1"},
+		{"null does not unset", open, `{"appUserId":"d3","appUserId":null,"type":"setupIntent"}`, hOK, "d3", ""},
+		{"case variant", open, `{"appUserId":"u1","AppUserId":"u2","type":"setupIntent"}`, hInvalid, "", "u1"},
+		{"escaped name", open, `{"appUserId":"d4","app\u0055serId":"d5","type":"setupIntent"}`, hOK, "d5", "d4"},
+		{"evil url last", shop, `{"appUserId":"u1","type":"checkout","successUrl":"` + ok + `","successUrl":"` + evil + `","cancelUrl":"` + ok + `"}`, hForbidden, "", "u1"},
+		{"evil cancel last", shop, `{"appUserId":"u1","type":"checkout","successUrl":"` + ok + `","cancelUrl":"` + ok + `","cancelUrl":"` + evil + `"}`, hForbidden, "", "u1"},
+		{"evil url first", shop, `{"appUserId":"d6","type":"checkout","successUrl":"` + evil + `","successUrl":"` + ok + `","cancelUrl":"` + ok + `"}`, hOK, "d6", ""},
+		{"control url last", shop, `{"appUserId":"u1","type":"checkout","successUrl":"` + ok + `","successUrl":"` + ok + `\r\nX: y","cancelUrl":"` + ok + `"}`, hInvalid, "", "u1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.Stripe.TotalCalls()
+			sessions := len(e.Stripe.CheckoutSessions(tt.app.Stripe))
+			r := e.do(tt.app, req{method: "POST", target: pmPath, body: tt.body})
+			hWant(t, r, tt.want)
+			if tt.want != hOK {
+				if n := e.Stripe.TotalCalls() - before; n != 0 {
+					t.Errorf("%d Stripe calls for a refused body", n)
+				}
+			}
+			if tt.user != "" {
+				if _, err := e.Store.CustomerID(ctx, tt.app.ID, tt.user); err != nil {
+					t.Errorf("no customer for %q: %v", tt.user, err)
+				}
+			}
+			if tt.notFor != "" {
+				if id, err := e.Store.CustomerID(ctx, tt.app.ID, tt.notFor); err == nil {
+					t.Errorf("customer %s made for %q", id, tt.notFor)
+				}
+			}
+			// What Stripe was asked for is what was validated.
+			if all := e.Stripe.CheckoutSessions(tt.app.Stripe); len(all) > sessions {
+				if got := all[len(all)-1].Params; got.SuccessURL != ok || got.CancelURL != ok {
+					t.Errorf("session made with %q / %q, want %q", got.SuccessURL, got.CancelURL, ok)
+				}
+			}
+		})
+	}
+	// On the default endpoint the last appUserId is the one checked.
+	w := newHWorld(t, false)
+	w.e.do(w.a, req{method: "POST", target: pmPath + "/" + w.pmA1 + "/default", body: `{"appUserId":"u1","appUserId":"u2"}`}).want(t, 404, appwheel.ENOTFOUND)
+	if n := w.e.Stripe.Calls("SetDefaultPaymentMethod"); n != 0 {
+		t.Errorf("SetDefaultPaymentMethod calls = %d, want 0", n)
+	}
+}
+
+// TestHostileMessagesBoundEchoedInput: a message names the parameter that
+// is wrong, but should not copy an attacker's megabyte back into every
+// response (and into whatever logs the SDK user keeps).
+func TestHostileMessagesBoundEchoedInput(t *testing.T) {
+	e := newEnv(t)
+	app := e.NewApp("a")
+	big := strings.Repeat("x", 900_000)
+	ts := e.Clock.Now().Unix()
+	for name, r := range map[string]response{
+		"type":          e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"` + big + `"}`}),
+		"unknown key":   e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent","` + big + `":1}`}),
+		"unknown query": e.do(app, req{method: "GET", target: listTarget + "&" + big[:60_000] + "=1"}),
+		"unknown app":   e.raw("GET", listTarget, "", map[string]string{signature.HeaderAppID: big[:60_000], signature.HeaderPlatform: "stripe", signature.HeaderTimestamp: "1", signature.HeaderSignature: "v1=00"}),
+		"platform":      e.raw("GET", listTarget, "", map[string]string{signature.HeaderAppID: app.ID, signature.HeaderPlatform: big[:60_000], signature.HeaderTimestamp: strconv.FormatInt(ts, 10), signature.HeaderSignature: signature.Sign(app.Secret, ts, "GET", listTarget, nil, "")}),
+	} {
+		if r.Code == 0 {
+			t.Errorf("%s: accepted", name)
+		}
+		if len(r.Msg) > 1024 {
+			t.Errorf("%s: message is %d bytes, want at most 1 KiB", name, len(r.Msg))
+		}
+	}
+}
