@@ -176,6 +176,34 @@ func TestHelpEveryCommand(t *testing.T) {
 	}
 }
 
+// Help is there however it is asked for, and says what matters of each
+// command (bench reads serve's for "postgres").
+func TestHelpSays(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"apps"}, {"sandbox"}, {"help", "sandbox"}, {"completion"},
+		{"apps", "rotate-secret", "APP_ID", "-h"}, {"help", "apps", "create"},
+	} {
+		out, err := runCLI(t, args...)
+		if err != nil || !strings.Contains(out, "Usage:") || strings.Contains(out, "no appwheel dev found") {
+			t.Errorf("appwheel %v: err %v, printed:\n%s", args, err, out)
+		}
+	}
+	for args, want := range map[string][]string{
+		"serve -h":                 {"--database-url", "postgres://"},
+		"sandbox subscribe --help": {"--card", "--user", "--price"},
+		"--help":                   {"appwheel sandbox subscribe --user u1", "Available Commands:", "completion", "version"},
+		"apps --help":              {"rotate-secret", "set-read-mode", "appwheel apps create --name"},
+		"sandbox --help":           {"subscribe", "advance", "appwheel sandbox advance --days 31"},
+	} {
+		out := mustRun(t, strings.Fields(args)...)
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("appwheel %s lacks %q:\n%s", args, w, out)
+			}
+		}
+	}
+}
+
 // The configuration flags say what they default to and which variable
 // sets them, whatever the environment holds now.
 func TestHelpDescribesConfig(t *testing.T) {
@@ -231,6 +259,15 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 		{[]string{"help", "apps", "shw"}, []string{`unknown command "shw" for "appwheel apps"`, "did you mean show?"}},
 		{[]string{"version", "extra"}, []string{"version takes no arguments"}},
 		{[]string{"completion", "bash", "extra"}, []string{"completion bash takes no arguments"}},
+		{[]string{"apps", "bogus"}, []string{`unknown command "bogus" for "appwheel apps"`}},
+		{[]string{"apps", "rotate-secret", "app_x", "--grace", "soon", "--data-dir", dir}, []string{`invalid argument "soon" for "--grace"`}},
+		{[]string{"apps", "rotate-secret", "app_x", "--grace", "1h", "extra", "--data-dir", dir}, []string{"apps rotate-secret takes one app ID"}},
+		{[]string{"apps", "show", "--data-dir", dir}, []string{"apps show takes one app ID"}},
+		{[]string{"apps", "list", "extra", "--data-dir", dir}, []string{"apps list takes no arguments"}},
+		{[]string{"serve", "extra", "--data-dir", dir}, []string{"serve takes no arguments"}},
+		{[]string{"apps", "--data-dir", dir}, []string{"unknown flag: --data-dir"}},
+		{[]string{"migrate", "--log-level", "warn", "--data-dir", dir}, []string{"unknown flag: --log-level"}},
+		{[]string{"sandbox", "advance", "--days", "1", "--addr", "x", "--data-dir", dir}, []string{"unknown flag: --addr"}},
 	} {
 		_, err := runCLI(t, tt.args...)
 		if code := exitCode(err); code != 2 {

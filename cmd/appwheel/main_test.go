@@ -299,35 +299,6 @@ func waitReady(t *testing.T, url string) {
 	t.Fatalf("%s not ready", url)
 }
 
-// Flags may follow a command's arguments (issue 10: "rotate-secret ID
-// --grace 1h" was refused as not one app ID).
-func TestFlagsAfterArguments(t *testing.T) {
-	dir := t.TempDir()
-	out := mustRun(t, "apps", "create", "--name", "shop", "--stripe-secret-key", "sk_test_51ABCDEFghijklmnop", "--json", "--data-dir", dir)
-	id := appIDFrom(t, out)
-
-	for _, args := range [][]string{
-		{"apps", "rotate-secret", id, "--grace", "1h", "--json", "--data-dir", dir},
-		{"apps", "rotate-secret", "--grace", "1h", id, "--data-dir", dir, "--json"},
-		{"apps", "rotate-secret", "--data-dir=" + dir, "--json", "--grace=0", id},
-	} {
-		if got := appIDFrom(t, mustRun(t, args...)); got != id {
-			t.Errorf("%v rotated %q, want %q", args, got, id)
-		}
-	}
-	if show := mustRun(t, "apps", "show", id, "--data-dir", dir); !strings.Contains(show, id) {
-		t.Errorf("show ID --data-dir DIR:\n%s", show)
-	}
-	if out := mustRun(t, "apps", "set-read-mode", id, "--mode", "live", "--data-dir", dir, "--json"); !strings.Contains(out, `"readMode":"live"`) {
-		t.Errorf("set-read-mode ID --mode live: %s", out)
-	}
-	// A flag's value is never taken for the argument.
-	if _, err := runCLI(t, "apps", "rotate-secret", id, "--grace", "1h", "extra", "--data-dir", dir); err == nil ||
-		!strings.Contains(err.Error(), "apps rotate-secret takes one app ID") {
-		t.Errorf("two arguments: err = %v", err)
-	}
-}
-
 func appIDFrom(t *testing.T, out string) string {
 	t.Helper()
 	i := strings.Index(out, `"appId":"`)
@@ -336,74 +307,6 @@ func appIDFrom(t *testing.T, out string) string {
 	}
 	rest := out[i+len(`"appId":"`):]
 	return rest[:strings.IndexByte(rest, '"')]
-}
-
-func TestHelp(t *testing.T) {
-	for _, args := range [][]string{
-		{"--help"}, {"-h"}, {"help"}, {},
-		{"apps"}, {"apps", "--help"}, {"sandbox"}, {"sandbox", "--help"}, {"help", "sandbox"}, {"completion"},
-		{"apps", "rotate-secret", "--help"}, {"apps", "rotate-secret", "APP_ID", "-h"},
-		{"serve", "-h"}, {"dev", "--help"}, {"sandbox", "subscribe", "-h"}, {"help", "apps", "create"},
-	} {
-		out, err := runCLI(t, args...)
-		if err != nil {
-			t.Errorf("appwheel %v: %v", args, err)
-		}
-		if !strings.Contains(out, "Usage:") || strings.Contains(out, "no appwheel dev found") {
-			t.Errorf("appwheel %v printed no usage:\n%s", args, out)
-		}
-	}
-	// What each command's help shows (bench reads serve's for "postgres").
-	for args, want := range map[string][]string{
-		"serve -h":                  {"--database-url", "postgres://", "--addr", "APPWHEEL_ADDR"},
-		"apps rotate-secret --help": {"rotate-secret APP_ID", "--grace", "--json", "--data-dir"},
-		"sandbox subscribe --help":  {"--card", "--user", "--price", `(default "dev-data")`},
-		"--help":                    {"appwheel sandbox subscribe --user u1", "Available Commands:", "completion", "version"},
-		"apps --help":               {"rotate-secret", "set-read-mode", "appwheel apps create --name"},
-		"sandbox --help":            {"subscribe", "advance", "appwheel sandbox advance --days 31"},
-		"apps create --help":        {"--redirect-host host", "APPWHEEL_STRIPE_SECRET_KEY"},
-		"dev --help":                {"--sandbox-addr", `(default "dev-data")`},
-	} {
-		out := mustRun(t, strings.Fields(args)...)
-		for _, w := range want {
-			if !strings.Contains(out, w) {
-				t.Errorf("appwheel %s lacks %q:\n%s", args, w, out)
-			}
-		}
-	}
-}
-
-// A command line that does not parse is a usage error (main exits 2),
-// named clearly, before anything runs.
-func TestUsageErrors(t *testing.T) {
-	dir := t.TempDir()
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"nope"}, `unknown command "nope"`},
-		{[]string{"serv"}, "did you mean serve?"},
-		{[]string{"apps", "bogus"}, `unknown command "bogus" for "appwheel apps"`},
-		{[]string{"sandbox", "bogus"}, `unknown command "bogus" for "appwheel sandbox"`},
-		{[]string{"apps", "list", "--bogus", "--data-dir", dir}, "unknown flag: --bogus"},
-		{[]string{"serve", "--data-dir", dir, "-x"}, "unknown shorthand flag: 'x'"},
-		{[]string{"apps", "rotate-secret", "app_x", "--grace", "soon", "--data-dir", dir}, `invalid argument "soon" for "--grace"`},
-		{[]string{"apps", "show", "--data-dir", dir}, "apps show takes one app ID"},
-		{[]string{"apps", "list", "extra", "--data-dir", dir}, "apps list takes no arguments"},
-		{[]string{"serve", "extra", "--data-dir", dir}, "serve takes no arguments"},
-		{[]string{"apps", "--data-dir", dir}, "unknown flag: --data-dir"},
-		{[]string{"migrate", "--log-level", "warn", "--data-dir", dir}, "unknown flag: --log-level"},
-		{[]string{"sandbox", "advance", "--days", "1", "--addr", "x", "--data-dir", dir}, "unknown flag: --addr"},
-	} {
-		_, err := runCLI(t, tt.args...)
-		var ue *usageError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("appwheel %v: err = %v; want a usage error mentioning %q", tt.args, err, tt.want)
-		}
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("usage errors created %v in the data directory", entries)
-	}
 }
 
 // A database URL that names no supported database is refused at start,
