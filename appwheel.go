@@ -12,7 +12,8 @@
 //	http/                the HTTP API: authentication, the envelope, one handler file per resource
 //	apiref/              the API reference: openapi.json, and the /docs page rendered from it
 //	stripe/              the Stripe provider over stripe-go v85: the only importer of stripe-go
-//	sqlite/, postgres/   the stores (SQLite by default, PostgreSQL for several replicas);
+//	sqlite/, postgres/   the stores (SQLite by default, PostgreSQL for several replicas), sharing
+//	                     their rows' columns and mapping (internal/storerow);
 //	storetest/           the conformance suite both pass
 //	jobs/                background work on River: applying webhook events, sweeping, reconciling
 //	apps/, crypt/        tenant administration, and the sealing of secrets at rest
