@@ -158,31 +158,9 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 	if err != nil {
 		return nil, err
 	}
-	remaining := slices.DeleteFunc(slices.Clone(methods), func(pm *appwheel.PaymentMethod) bool { return pm.ID == p.MethodID })
-	stays := attachedTo(remaining)
-	// The card that pays from now on: the default if it stays, else the
-	// newest remaining; "" when none remains.
-	target := cus.DefaultPaymentMethodID
-	if !stays(target) {
-		target = ""
-		if len(remaining) > 0 {
-			target = remaining[0].ID
-		}
-	}
-	attached := attachedTo(methods)
-	var charging []*appwheel.Subscription // live subscriptions that charge the method
-	for _, sub := range subs {
-		if !sub.Live() {
-			continue
-		}
-		if target == "" && !p.Force {
-			return nil, appwheel.Errorf(appwheel.ELASTMETHOD,
-				"this is the user's last payment method and subscription %s is %s; add another card first, or pass force=true to remove it anyway",
-				sub.ID, sub.Status)
-		}
-		if sub.ChargedMethod(cus.DefaultPaymentMethodID, attached) == p.MethodID {
-			charging = append(charging, sub)
-		}
+	target, charging, err := planRemoval(p.MethodID, methods, cus.DefaultPaymentMethodID, subs, p.Force)
+	if err != nil {
+		return nil, err
 	}
 	key := func(op string, params ...string) string {
 		return stripeIdempotencyKey(op, app.ID, p.IdempotencyKey, append([]string{p.AppUserID, p.MethodID}, params...)...)
@@ -231,6 +209,38 @@ func (s *Service) removePaymentMethod(ctx context.Context, app *appwheel.App, p 
 		return nil, err
 	}
 	return removed, nil
+}
+
+// planRemoval decides what removing methodID from methods (the user's
+// cards, newest first) changes: target, the card that pays from now on
+// (the customer default if it stays, else the newest remaining; "" when
+// none remains), and the live subscriptions that charge methodID now.
+// Returns ELASTMETHOD when no card would remain for a live subscription,
+// unless force.
+func planRemoval(methodID string, methods []*appwheel.PaymentMethod, customerDefault string, subs []*appwheel.Subscription, force bool) (target string, charging []*appwheel.Subscription, err error) {
+	remaining := slices.DeleteFunc(slices.Clone(methods), func(pm *appwheel.PaymentMethod) bool { return pm.ID == methodID })
+	target = customerDefault
+	if !attachedTo(remaining)(target) {
+		target = ""
+		if len(remaining) > 0 {
+			target = remaining[0].ID
+		}
+	}
+	attached := attachedTo(methods)
+	for _, sub := range subs {
+		if !sub.Live() {
+			continue
+		}
+		if target == "" && !force {
+			return "", nil, appwheel.Errorf(appwheel.ELASTMETHOD,
+				"this is the user's last payment method and subscription %s is %s; add another card first, or pass force=true to remove it anyway",
+				sub.ID, sub.Status)
+		}
+		if sub.ChargedMethod(customerDefault, attached) == methodID {
+			charging = append(charging, sub)
+		}
+	}
+	return target, charging, nil
 }
 
 // SetDefaultPaymentMethod makes one of the user's methods the card that
