@@ -14,6 +14,10 @@ type Stripe interface {
 	CreateCustomer(ctx context.Context, acct StripeAccount, p CreateCustomerParams) (*Customer, error)
 	Customer(ctx context.Context, acct StripeAccount, id string) (*Customer, error)
 	SetDefaultPaymentMethod(ctx context.Context, acct StripeAccount, customerID, methodID, idempotencyKey string) error
+	// TagCustomer adds AppWheel's metadata, naming the app and the user, to
+	// an existing customer (one the app created before AppWheel), keeping
+	// the customer's other metadata.
+	TagCustomer(ctx context.Context, acct StripeAccount, customerID, appID, appUserID, idempotencyKey string) error
 
 	CreateCheckoutSession(ctx context.Context, acct StripeAccount, p CreateCheckoutSessionParams) (*CheckoutSession, error)
 	CreateSetupIntent(ctx context.Context, acct StripeAccount, p CreateSetupIntentParams) (*SetupIntent, error)

@@ -71,6 +71,11 @@ func IsNotFound(err error) bool { return ErrorCode(err) == CodeNotFound }
 // the method (1005); retry with Force to remove it anyway.
 func IsLastMethod(err error) bool { return ErrorCode(err) == CodeLastMethod }
 
+// IsConflict reports a request refused because what it would record is
+// another's (1008): on LinkCustomer, the customer is linked to another user
+// of the app, or the user to another customer.
+func IsConflict(err error) bool { return ErrorCode(err) == CodeConflict }
+
 // IsStripeDeclined reports a request Stripe declined or rejected (2001).
 func IsStripeDeclined(err error) bool { return ErrorCode(err) == CodeStripe }
 

@@ -72,6 +72,11 @@ func TestHostileCrossTenantEveryEndpoint(t *testing.T) {
 				{"b defaults a's method", b, "b/u1", "POST", def(w.pmA1), `{"appUserId":"u1"}`, [][2]int{hNotFound}, nil, false},
 				{"a/u2 defaults u1's method", a, "a/u2", "POST", def(w.pmA1b), `{"appUserId":"u2"}`, [][2]int{hNotFound}, nil, false},
 				{"a/u1 defaults u2's method", a, "a/u1", "POST", def(w.pmA2), `{"appUserId":"u1"}`, [][2]int{hNotFound}, nil, false},
+				// Linking another tenant's or user's customer.
+				{"b links a's customer", b, "b/u9", "POST", "/v1/stripe/customer-links", `{"appUserId":"u9","customerId":"` + w.cusA1 + `"}`, [][2]int{hNotFound}, nil, false},
+				{"a/u9 links u1's customer", a, "a/u9", "POST", "/v1/stripe/customer-links", `{"appUserId":"u9","customerId":"` + w.cusA1 + `"}`, [][2]int{{409, appwheel.ECONFLICT}}, nil, false},
+				{"a/u1 links u2's customer", a, "a/u1", "POST", "/v1/stripe/customer-links", `{"appUserId":"u1","customerId":"` + w.cusA2 + `"}`, [][2]int{{409, appwheel.ECONFLICT}}, nil, false},
+				{"link a payment method id", a, "a/u9", "POST", "/v1/stripe/customer-links", `{"appUserId":"u9","customerId":"` + w.pmA1 + `"}`, [][2]int{hInvalid}, nil, true},
 			}
 			// Ids of the wrong kind or shape as methodId: refused before
 			// Stripe is asked, or not routed at all.
@@ -117,7 +122,7 @@ func TestHostileCrossTenantEveryEndpoint(t *testing.T) {
 			}
 
 			// Nothing was detached, and no default moved.
-			for _, n := range []string{"DetachPaymentMethod", "SetDefaultPaymentMethod", "CreateCustomer", "CreateCheckoutSession", "CreateSetupIntent"} {
+			for _, n := range []string{"DetachPaymentMethod", "SetDefaultPaymentMethod", "CreateCustomer", "CreateCheckoutSession", "CreateSetupIntent", "TagCustomer"} {
 				if c := e.Stripe.Calls(n); c != 0 {
 					t.Errorf("%s called %d times by the probes", n, c)
 				}

@@ -434,6 +434,15 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 	expect(subs, e.oaSend(app, "GET", subs+"?appUserId=nobody", "", nil), 200, 0)
 	expect(subs, e.oaSend(app, "GET", subs, "", nil), 400, appwheel.EINVALID)
 
+	// linkCustomer.
+	const links = "/v1/stripe/customer-links"
+	existing := e.Stripe.AddExistingCustomer(app.Stripe, nil).ID
+	linkBody := body(links, "POST", `{"appUserId":"old1","customerId":"`+existing+`"}`, true)
+	expect(links, e.oaSend(app, "POST", links, linkBody, nil), 200, 0)
+	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"`+existing+`"}`, true), nil), 409, appwheel.ECONFLICT)
+	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"cus_nope"}`, true), nil), 404, appwheel.ENOTFOUND)
+	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"pm_1"}`, false), nil), 400, appwheel.EINVALID)
+
 	// A user whose Stripe customer was deleted at Stripe: reads are empty,
 	// and the next createPaymentMethod gives the user a new customer.
 	expect(pm, e.oaSend(app, "POST", pm, `{"appUserId":"gone","type":"setupIntent"}`, nil), 200, 0)

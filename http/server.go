@@ -112,6 +112,7 @@ func NewServer(cfg Config) *Server {
 	s.mux.Handle("POST /v1/stripe/payment-methods/{methodId}/default", s.api(stripe, s.handleSetDefaultPaymentMethod))
 	s.mux.Handle("GET /v1/stripe/invoices", s.api(stripe, s.handleListInvoices))
 	s.mux.Handle("GET /v1/stripe/subscriptions", s.api(stripe, s.handleListSubscriptions))
+	s.mux.Handle("POST /v1/stripe/customer-links", s.api(stripe, s.handleLinkCustomer))
 
 	if s.webhooks != nil {
 		s.mux.HandleFunc("POST /v1/stripe/webhooks/{appId}", s.handleWebhook)

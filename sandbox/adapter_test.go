@@ -44,6 +44,17 @@ func TestAdapter(t *testing.T) {
 			t.Errorf("got %+v, want %s, not deleted, no default", got, cus.ID)
 		}
 	})
+	t.Run("TagCustomer", func(t *testing.T) {
+		existing := e.mustCall(t, 200, key, "POST", "/v1/customers", vals("metadata[user_id]", "u7"))
+		if err := p.TagCustomer(ctx, acct, str(existing, "id"), "app_1", "user-7", "tag-1"); err != nil {
+			t.Fatal(err)
+		}
+		got := e.mustCall(t, 200, key, "GET", "/v1/customers/"+str(existing, "id"), nil)
+		meta, _ := got["metadata"].(map[string]any)
+		if meta["appwheel_app_id"] != "app_1" || meta["appwheel_app_user_id"] != "user-7" || meta["user_id"] != "u7" {
+			t.Errorf("metadata = %v; want AppWheel's added, the app's kept", meta)
+		}
+	})
 	t.Run("CreateCheckoutSession", func(t *testing.T) {
 		s, err := p.CreateCheckoutSession(ctx, acct, appwheel.CreateCheckoutSessionParams{
 			CustomerID: cus.ID, SuccessURL: "https://app.example/ok?s={CHECKOUT_SESSION_ID}", CancelURL: "https://app.example/cancel",

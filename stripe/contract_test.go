@@ -42,6 +42,12 @@ func TestStripeMockContract(t *testing.T) {
 		wantPrefix(t, "customer ID", c.ID, "cus_")
 	})
 
+	t.Run("TagCustomer", func(t *testing.T) {
+		if err := p.TagCustomer(ctx, acct, "cus_123", "app_1", "user-1", "tag-1"); err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+	})
+
 	t.Run("SetDefaultPaymentMethod", func(t *testing.T) {
 		if err := p.SetDefaultPaymentMethod(ctx, acct, "cus_123", "pm_123", "set-default-1"); err != nil {
 			t.Fatalf("got error %v, want none", err)

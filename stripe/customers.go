@@ -42,6 +42,20 @@ func (p *Provider) Customer(ctx context.Context, acct appwheel.StripeAccount, id
 	return customer(c), nil
 }
 
+// TagCustomer adds AppWheel's metadata to an existing customer: Stripe
+// merges metadata keys on update, so the app's own keys stay.
+func (p *Provider) TagCustomer(ctx context.Context, acct appwheel.StripeAccount, customerID, appID, appUserID, key string) error {
+	if customerID == "" {
+		return appwheel.Errorf(appwheel.ENOTFOUND, "no such customer")
+	}
+	params := &stripego.CustomerUpdateParams{Metadata: metadata(appID, appUserID)}
+	params.IdempotencyKey = stripego.String(idempotencyKey(key))
+	return p.call(ctx, opTagCustomer, acct, func(sc *stripego.Client) error {
+		_, err := sc.V1Customers.Update(ctx, customerID, params)
+		return err
+	})
+}
+
 // SetDefaultPaymentMethod sets the customer's
 // invoice_settings.default_payment_method, which subscriptions and invoices
 // charge. An empty methodID clears it. A method Stripe does not know is

@@ -13,6 +13,7 @@ const (
 	opCreateCustomer          = "create_customer"
 	opGetCustomer             = "get_customer"
 	opSetDefaultPaymentMethod = "set_default_payment_method"
+	opTagCustomer             = "tag_customer"
 	opCreateCheckoutSession   = "create_checkout_session"
 	opCreateSetupIntent       = "create_setup_intent"
 	opGetSetupIntent          = "get_setup_intent"
@@ -62,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		requests = are.ExistingCollector.(*prometheus.CounterVec)
 	}
 	operations := []string{
-		opCreateCustomer, opGetCustomer, opSetDefaultPaymentMethod,
+		opCreateCustomer, opGetCustomer, opTagCustomer, opSetDefaultPaymentMethod,
 		opCreateCheckoutSession, opCreateSetupIntent, opGetSetupIntent, opGetPaymentMethod,
 		opListPaymentMethods, opDetachPaymentMethod, opListSubscriptions, opSetSubscriptionPM, opListInvoices,
 		opGetPrice, opGetInvoice,

@@ -376,6 +376,15 @@ func TestWrites(t *testing.T) {
 	}
 	checkRequest(t, f.received()[0], http.MethodPost, "/v1/payment_methods/pm_1/detach", url.Values{})
 
+	f = newFakeStripe(t, reply{status: 200, body: `{"id":"cus_9","object":"customer"}`})
+	h = newHarness(t, f.URL)
+	if err := h.p.TagCustomer(ctx, acct, "cus_9", "app_1", "openid-42", "k7"); err != nil {
+		t.Fatal(err)
+	}
+	checkRequest(t, f.received()[0], http.MethodPost, "/v1/customers/cus_9", url.Values{
+		"metadata[appwheel_app_id]": {"app_1"}, "metadata[appwheel_app_user_id]": {"openid-42"},
+	})
+
 	f = newFakeStripe(t, reply{status: 200, body: `{"id":"sub_1","object":"subscription","default_payment_method":"pm_2"}`})
 	h = newHarness(t, f.URL)
 	if err := h.p.SetSubscriptionPaymentMethod(ctx, acct, "sub_1", "pm_2", "k6"); err != nil {
@@ -411,6 +420,7 @@ func TestEmptyIDs(t *testing.T) {
 		"Subscriptions":                func() error { _, err := h.p.Subscriptions(ctx, acct, ""); return err },
 		"SetSubscriptionPaymentMethod": func() error { return h.p.SetSubscriptionPaymentMethod(ctx, acct, "", "pm_1", "k") },
 		"SetupIntent":                  func() error { _, err := h.p.SetupIntent(ctx, acct, ""); return err },
+		"TagCustomer":                  func() error { return h.p.TagCustomer(ctx, acct, "", "app_1", "u1", "k") },
 		"Invoices":                     func() error { _, err := h.p.Invoices(ctx, acct, appwheel.ListInvoicesParams{Limit: 10}); return err },
 	}
 	for name, call := range calls {

@@ -33,6 +33,7 @@ var ownFlags = map[string][]string{
 	"apps set-read-mode":    {"mode", "json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps disable":          {"json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps enable":           {"json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
+	"apps link":             {"user", "customer", "json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"sandbox":               {},
 	"sandbox subscribe":     {"user", "price", "card", "data-dir"},
 	"sandbox advance":       {"days", "data-dir"},

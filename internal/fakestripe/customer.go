@@ -103,6 +103,39 @@ func (f *Fake) SetDefaultPaymentMethod(ctx context.Context, acct appwheel.Stripe
 	return err
 }
 
+// TagCustomer adds the app's and the user's metadata keys
+// (MetadataAppID, MetadataAppUserID) to a customer, keeping its others.
+func (f *Fake) TagCustomer(ctx context.Context, acct appwheel.StripeAccount, customerID, appID, appUserID, idempotencyKey string) error {
+	_, err := call(ctx, f, "TagCustomer", acct, func(a *account) (struct{}, error) {
+		req := fmt.Sprintf("TagCustomer %q %q %q", customerID, appID, appUserID)
+		return idempotent(a, idempotencyKey, req, func() (struct{}, error) {
+			c, err := a.live(customerID)
+			if err != nil {
+				return struct{}{}, err
+			}
+			if c.metadata == nil {
+				c.metadata = map[string]string{}
+			}
+			c.metadata[MetadataAppID], c.metadata[MetadataAppUserID] = appID, appUserID
+			return struct{}{}, nil
+		})
+	})
+	return err
+}
+
+// AddExistingCustomer seeds a customer as an app's own backend would have
+// created it before AppWheel: with the given metadata (nil for none), none
+// of it AppWheel's. Nothing maps it to a user.
+func (f *Fake) AddExistingCustomer(acct appwheel.StripeAccount, metadata map[string]string) *appwheel.Customer {
+	var v appwheel.Customer
+	f.seed(acct, func(a *account) {
+		c := f.addCustomer(a, "", "")
+		c.metadata = maps.Clone(metadata)
+		v = c.value()
+	})
+	return &v
+}
+
 // attachedTo checks, as Stripe does when a default is set, that methodID
 // is attached to customerID; param names the parameter in Stripe's error.
 // Callers hold mu.

@@ -31,6 +31,7 @@ var methods = map[string]bool{
 	"CreateCustomer":               true,
 	"Customer":                     true,
 	"SetDefaultPaymentMethod":      true,
+	"TagCustomer":                  true,
 	"CreateCheckoutSession":        true,
 	"CreateSetupIntent":            true,
 	"SetupIntent":                  true,

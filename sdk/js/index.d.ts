@@ -27,7 +27,7 @@ export declare const ErrorCodes: Readonly<{
  * A failure's envelope code: 1001 invalid parameter (400), 1002 not authenticated (401),
  * 1003 forbidden (403), 1004 not found (404), 1005 last payment method of a live
  * subscription (409), 1006 rate limited (429), 1007 Idempotency-Key reused (409), 1008 conflict:
- * the Stripe customer is another user's (409),
+ * the Stripe customer is another user's, or (linkCustomer) the user already has another (409),
  * 2001 Stripe declined or rejected (402), 2002 Stripe unavailable, safe to retry (502/503),
  * 5000 internal (500).
  */
@@ -137,6 +137,13 @@ export interface SubscriptionsParams {
   appUserId: string
 }
 
+export interface LinkCustomerParams {
+  /** The user's id in your app (1–128 characters). */
+  appUserId: string
+  /** An existing customer of the app's Stripe account (`cus_…`), e.g. one your backend created before AppWheel. */
+  customerId: string
+}
+
 /** createPaymentMethod's data: all four keys present, `""` where they do not apply. */
 export interface PaymentMethodSetup {
   /** `checkout`: the page to send the user to. */
@@ -239,9 +246,17 @@ export interface RemovedPaymentMethod {
   movedSubscriptionIds: string[]
 }
 
-/** setDefaultPaymentMethod's data. */
+/** setDefaultPaymentMethod's data: the card that pays now, and the live subscriptions that named another card and moved to it. */
 export interface DefaultPaymentMethod {
   defaultMethodId: string
+  movedSubscriptionIds: string[]
+}
+
+/** linkCustomer's data: the user and the Stripe customer it is now linked to. */
+export interface CustomerLink {
+  appUserId: string
+  /** `cus_…` */
+  customerId: string
 }
 
 /**
@@ -334,6 +349,12 @@ export declare class AppWheel {
   setDefaultPaymentMethod(params: SetDefaultPaymentMethodParams, options?: WriteOptions): Promise<TypedResponse<DefaultPaymentMethod>>
   /** GET /v1/stripe/subscriptions?appUserId=… */
   subscriptions(params: SubscriptionsParams, options?: CallOptions): Promise<TypedResponse<SubscriptionList>>
+  /**
+   * POST /v1/stripe/customer-links: links the user to an existing Stripe customer of the app's account.
+   * 1004 when the account has no such customer (or it is deleted); 1008 when the customer is another
+   * user's or the user has another customer. Linking the same pair again re-syncs.
+   */
+  linkCustomer(params: LinkCustomerParams, options?: WriteOptions): Promise<TypedResponse<CustomerLink>>
 }
 
 export default AppWheel

@@ -136,6 +136,19 @@ class AppWheel {
     return this.#request('GET', '/v1/stripe/subscriptions', query({ appUserId }), undefined, options, false)
   }
 
+  /**
+   * Links the user to an existing customer of the app's Stripe account (`cus_…`,
+   * one your backend created before AppWheel) instead of AppWheel creating one:
+   * AppWheel tags the customer with the app and the user and syncs the user's
+   * methods, default, subscriptions and invoices. A customer linked to another
+   * user, or a user linked to another customer, is 1008.
+   * POST /v1/stripe/customer-links
+   */
+  async linkCustomer(params, options) {
+    const { appUserId, customerId } = object(params, 'linkCustomer')
+    return this.#request('POST', '/v1/stripe/customer-links', undefined, { appUserId, customerId }, options, true)
+  }
+
   // Sends one signed request and resolves to fetch's Response, whatever its status.
   async #request(method, path, search, body, options, write) {
     if (options !== undefined && (options === null || typeof options !== 'object')) {

@@ -14,6 +14,7 @@ import AppWheelDefault, {
   type CardNetworks,
   type CardWallet,
   type CreatePaymentMethodParams,
+  type CustomerLink,
   type DefaultPaymentMethod,
   type Envelope,
   type ErrorCode,
@@ -22,6 +23,7 @@ import AppWheelDefault, {
   type Invoice,
   type InvoiceList,
   type InvoicesParams,
+  type LinkCustomerParams,
   type Order,
   type OrderStatus,
   type PaymentMethod,
@@ -164,7 +166,12 @@ async function everyCall(signal: AbortSignal): Promise<void> {
     ]
     void fields
   }
-  void [status, requestId, urls, defaultId, removedIds, more, madeId]
+
+  const linkParams: LinkCustomerParams = { appUserId: 'u1', customerId: 'cus_1' }
+  const linked: CustomerLink = unwrap(await (await appwheel.linkCustomer(linkParams, writeOptions)).json())
+  const linkedIds: [string, string] = [linked.appUserId, linked.customerId]
+  await appwheel.linkCustomer({ appUserId: 'u1', customerId: 'cus_1' })
+  void [status, requestId, urls, defaultId, removedIds, more, madeId, linkedIds]
 }
 void everyCall
 
@@ -181,6 +188,12 @@ appwheel.invoices({ appUserId: 'u1', limit: '10' })
 appwheel.createPaymentMethod({ appUserId: 'u1', type: 'setupIntent', makeDefault: 'yes' })
 // @ts-expect-error reads take no idempotency key
 appwheel.invoices({ appUserId: 'u1' }, { idempotencyKey: 'k' })
+// @ts-expect-error customerId is required
+appwheel.linkCustomer({ appUserId: 'u1' })
+// @ts-expect-error appUserId is required
+appwheel.linkCustomer({ customerId: 'cus_1' })
+// @ts-expect-error linkCustomer takes only appUserId and customerId
+appwheel.linkCustomer({ appUserId: 'u1', customerId: 'cus_1', force: true })
 // @ts-expect-error the constructor needs the platform and the secret
 new AppWheel('app_x')
 async function narrowing(): Promise<void> {

@@ -104,6 +104,14 @@ const cases = [
     url: '/v1/stripe/subscriptions?appUserId=u1',
   },
   {
+    name: 'linkCustomer',
+    call: (c, o) => c.linkCustomer({ appUserId: 'u1', customerId: 'cus_Existing1' }, o),
+    method: 'POST',
+    url: '/v1/stripe/customer-links',
+    body: '{"appUserId":"u1","customerId":"cus_Existing1"}',
+    write: true,
+  },
+  {
     name: 'special characters, encoded in path and query',
     call: (c, o) => c.removePaymentMethod({ appUserId: "用户 a+b&c=d/é'!*()~", methodId: 'pm/x?y#z %' }, o),
     method: 'DELETE',
@@ -227,6 +235,29 @@ describe('requests', () => {
     ])
     assert.ok(!('makeDefault' in JSON.parse(calls[2].init.body)))
     for (const k of calls) assert.equal(k.headers.get('X-AppWheel-Signature'), expectedSignature(k), 'the body sent is the body signed')
+  })
+
+  test('linkCustomer sends exactly appUserId and customerId, and resolves to the link', async () => {
+    const link = { appUserId: 'u1', customerId: 'cus_Existing1' }
+    const { fetch, calls } = recordingFetch(() => envelopeResponse(link))
+    const c = client(fetch)
+    const res = await c.linkCustomer({ customerId: 'cus_Existing1', appUserId: 'u1', force: true, metadata: { a: 'b' } }, { idempotencyKey: 'link-u1' })
+    assert.equal(res, calls[0].response)
+    assert.deepEqual((await res.json()).data, link)
+    const [call] = calls
+    assert.equal(call.init.method, 'POST')
+    assert.equal(call.url, BASE + '/v1/stripe/customer-links')
+    assert.equal(call.init.body, '{"appUserId":"u1","customerId":"cus_Existing1"}', 'only the two fields, in order')
+    assert.equal(call.headers.get('Content-Type'), 'application/json')
+    assert.equal(call.headers.get('Idempotency-Key'), 'link-u1')
+    assert.match(call.headers.get('X-AppWheel-Nonce'), /^[\x21-\x7e]{1,64}$/)
+    assert.equal(call.headers.get('X-AppWheel-Signature'), expectedSignature(call))
+    // Missing fields are left out, for the server to refuse (1001).
+    await c.linkCustomer({ appUserId: 'u1' })
+    assert.equal(calls[1].init.body, '{"appUserId":"u1"}')
+    await assert.rejects(c.linkCustomer(), TypeError)
+    await assert.rejects(c.linkCustomer('u1'), TypeError)
+    assert.equal(calls.length, 2)
   })
 
   test('response data reaches the caller as the server sent it (movedSubscriptionIds, paymentMethodId)', async () => {
@@ -430,16 +461,20 @@ describe('what the real fetch sends', () => {
         c.invoices({ appUserId: user, limit: 3, startingAfter: 'in_ü' }),
         c.setDefaultPaymentMethod({ appUserId: user, methodId: method }),
         c.subscriptions({ appUserId: user }),
+        c.linkCustomer({ appUserId: user, customerId: 'cus_Existing1' }),
       ])
       for (const res of results) assert.equal(res.status, 200)
-      assert.equal(received.length, 6)
+      assert.equal(received.length, 7)
       for (const r of received) {
         assert.ok(r.ok, `${r.method} ${r.url}: signature verified over the raw target`)
         assert.ok(r.url.startsWith('/prefix/v1/stripe/'))
       }
-      const post = received.find((r) => r.method === 'POST' && !r.url.endsWith('/default'))
+      const post = received.find((r) => r.method === 'POST' && r.url === '/prefix/v1/stripe/payment-methods')
       assert.deepEqual(JSON.parse(post.body), { appUserId: user, type: 'checkout', successUrl: 'https://shop.example.com/ok?x=1&y=é', cancelUrl: 'https://shop.example.com/c' })
       assert.equal(post.headers['content-type'], 'application/json')
+      const link = received.find((r) => r.method === 'POST' && r.url === '/prefix/v1/stripe/customer-links')
+      assert.deepEqual(JSON.parse(link.body), { appUserId: user, customerId: 'cus_Existing1' })
+      assert.equal(link.headers['content-type'], 'application/json')
       const del = received.find((r) => r.method === 'DELETE')
       assert.equal(decodeURIComponent(del.url.split('?')[0].split('/').pop()), method)
       assert.equal(new URLSearchParams(del.url.split('?')[1]).get('appUserId'), user)
@@ -519,10 +554,10 @@ describe('runtimes', () => {
 test('exports', () => {
   assert.equal(AppWheelDefault, AppWheel)
   assert.equal(typeof AppWheel, 'function')
-  for (const m of ['createPaymentMethod', 'paymentMethod', 'removePaymentMethod', 'invoices', 'setDefaultPaymentMethod', 'subscriptions']) {
+  for (const m of ['createPaymentMethod', 'paymentMethod', 'removePaymentMethod', 'invoices', 'setDefaultPaymentMethod', 'subscriptions', 'linkCustomer']) {
     assert.equal(typeof AppWheel.prototype[m], 'function', m)
   }
   assert.deepEqual(Object.getOwnPropertyNames(AppWheel.prototype).sort(),
-    ['constructor', 'createPaymentMethod', 'invoices', 'paymentMethod', 'removePaymentMethod', 'setDefaultPaymentMethod', 'subscriptions'])
+    ['constructor', 'createPaymentMethod', 'invoices', 'linkCustomer', 'paymentMethod', 'removePaymentMethod', 'setDefaultPaymentMethod', 'subscriptions'])
   assert.equal(envelopeResponse() instanceof Response, true)
 })
