@@ -8,6 +8,15 @@ type Customer struct {
 	ID                     string
 	DefaultPaymentMethodID string // invoice_settings.default_payment_method, "" when none
 	Deleted                bool
+	// Metadata is the customer's metadata at Stripe, where an app that
+	// created its customers before AppWheel may name its user (apps import).
+	Metadata map[string]string
+}
+
+// CustomerPage is one page of an account's customers, oldest first.
+type CustomerPage struct {
+	Customers []*Customer
+	HasMore   bool
 }
 
 // PaymentMethod is a Stripe PaymentMethod. Raw is Stripe's JSON for it and is

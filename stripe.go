@@ -13,6 +13,9 @@ import "context"
 type Stripe interface {
 	CreateCustomer(ctx context.Context, acct StripeAccount, p CreateCustomerParams) (*Customer, error)
 	Customer(ctx context.Context, acct StripeAccount, id string) (*Customer, error)
+	// ListCustomers returns one page of the account's customers (at most 100),
+	// those created after startingAfter's when it is not "".
+	ListCustomers(ctx context.Context, acct StripeAccount, startingAfter string) (*CustomerPage, error)
 	SetDefaultPaymentMethod(ctx context.Context, acct StripeAccount, customerID, methodID, idempotencyKey string) error
 	// TagCustomer adds AppWheel's metadata, naming the app and the user, to
 	// an existing customer (one the app created before AppWheel), keeping

@@ -32,10 +32,7 @@ type CustomerLink struct {
 // customer is another user's of the app or the user has another customer,
 // ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) LinkCustomer(ctx context.Context, app *appwheel.App, p LinkCustomerParams) (*CustomerLink, error) {
-	if err := validateAppUserID(p.AppUserID); err != nil {
-		return nil, err
-	}
-	if err := validateObjectID("customerId", []string{"cus_"}, p.CustomerID); err != nil {
+	if err := s.checkLink(ctx, app, ImportPair{AppUserID: p.AppUserID, CustomerID: p.CustomerID}); err != nil {
 		return nil, err
 	}
 	noCustomer := appwheel.Errorf(appwheel.ENOTFOUND, "no customer %s in this app's Stripe account", p.CustomerID)
@@ -48,18 +45,6 @@ func (s *Service) LinkCustomer(ctx context.Context, app *appwheel.App, p LinkCus
 	}
 	if cus.Deleted {
 		return nil, noCustomer
-	}
-	current, err := s.customerID(ctx, app, p.AppUserID)
-	if err != nil {
-		return nil, err
-	}
-	if current != "" && current != p.CustomerID {
-		return nil, appwheel.Errorf(appwheel.ECONFLICT, "user %s is linked to another customer already", appwheel.Quote(p.AppUserID))
-	}
-	if owner, err := s.store.CustomerOwner(ctx, app.ID, p.CustomerID); err == nil && owner != p.AppUserID {
-		return nil, appwheel.Errorf(appwheel.ECONFLICT, "customer %s is linked to another user of this app", p.CustomerID)
-	} else if err != nil && !isNotFound(err) {
-		return nil, err
 	}
 	if err := s.stripe.TagCustomer(ctx, app.Stripe, p.CustomerID, app.ID, p.AppUserID,
 		stripeIdempotencyKey("tag_customer", app.ID, p.IdempotencyKey, p.AppUserID, p.CustomerID)); err != nil {
@@ -82,4 +67,31 @@ func (s *Service) LinkCustomer(ctx context.Context, app *appwheel.App, p LinkCus
 		}
 	}
 	return &CustomerLink{AppUserID: p.AppUserID, CustomerID: p.CustomerID}, nil
+}
+
+// checkLink reports why p cannot be linked, as far as AppWheel's own
+// records tell (no Stripe call): EINVALID for bad ids, ECONFLICT when the
+// user has another customer or the customer is another user's.
+func (s *Service) checkLink(ctx context.Context, app *appwheel.App, p ImportPair) error {
+	if err := validateAppUserID(p.AppUserID); err != nil {
+		return err
+	}
+	if err := validateObjectID("customerId", []string{"cus_"}, p.CustomerID); err != nil {
+		return err
+	}
+	current, err := s.customerID(ctx, app, p.AppUserID)
+	if err != nil {
+		return err
+	}
+	if current != "" && current != p.CustomerID {
+		return appwheel.Errorf(appwheel.ECONFLICT, "user %s is linked to another customer already", appwheel.Quote(p.AppUserID))
+	}
+	owner, err := s.store.CustomerOwner(ctx, app.ID, p.CustomerID)
+	switch {
+	case err == nil && owner != p.AppUserID:
+		return appwheel.Errorf(appwheel.ECONFLICT, "customer %s is linked to another user of this app", p.CustomerID)
+	case err != nil && !isNotFound(err):
+		return err
+	}
+	return nil
 }

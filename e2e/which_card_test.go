@@ -64,12 +64,15 @@ func (d *dev) renewal(user string) client.Invoice {
 	d.cli("sandbox", "advance", "--days", "31")
 	var now []client.Invoice
 	eventually(d.t, user+"'s renewal in the mirror", func() bool {
+		// The subscription first: invoices read after it show at least
+		// the status it had, the mirror only moving forward.
+		status := d.subscription(user).Status
 		now = invoices()
 		if len(now) <= before {
 			return false
 		}
 		inv := now[0]
-		return inv.InvoiceStatus == "paid" || (inv.InvoiceStatus == "open" && d.subscription(user).Status == "past_due")
+		return inv.InvoiceStatus == "paid" || (inv.InvoiceStatus == "open" && status == "past_due")
 	})
 	return now[0]
 }

@@ -54,6 +54,19 @@ func TestAdapter(t *testing.T) {
 		if meta["appwheel_app_id"] != "app_1" || meta["appwheel_app_user_id"] != "user-7" || meta["user_id"] != "u7" {
 			t.Errorf("metadata = %v; want AppWheel's added, the app's kept", meta)
 		}
+		// Listed, newest first, with its metadata; paging after it goes on
+		// to the older customer.
+		page, err := p.ListCustomers(ctx, acct, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Customers) != 2 || page.Customers[0].ID != str(existing, "id") || page.Customers[0].Metadata["user_id"] != "u7" {
+			t.Fatalf("ListCustomers = %+v", page.Customers)
+		}
+		next, err := p.ListCustomers(ctx, acct, page.Customers[0].ID)
+		if err != nil || len(next.Customers) != 1 || next.Customers[0].ID != cus.ID || next.HasMore {
+			t.Errorf("the page after it = %+v, %v; want %s alone", next, err, cus.ID)
+		}
 	})
 	t.Run("CreateCheckoutSession", func(t *testing.T) {
 		s, err := p.CreateCheckoutSession(ctx, acct, appwheel.CreateCheckoutSessionParams{

@@ -42,6 +42,17 @@ func TestStripeMockContract(t *testing.T) {
 		wantPrefix(t, "customer ID", c.ID, "cus_")
 	})
 
+	t.Run("ListCustomers", func(t *testing.T) {
+		page, err := p.ListCustomers(ctx, acct, "cus_123")
+		if err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+		if len(page.Customers) == 0 {
+			t.Fatal("got no customers, want stripe-mock's fixture")
+		}
+		wantPrefix(t, "customer ID", page.Customers[0].ID, "cus_")
+	})
+
 	t.Run("TagCustomer", func(t *testing.T) {
 		if err := p.TagCustomer(ctx, acct, "cus_123", "app_1", "user-1", "tag-1"); err != nil {
 			t.Fatalf("got error %v, want none", err)

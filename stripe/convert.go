@@ -28,7 +28,7 @@ func metadata(appID, appUserID string) map[string]string {
 // customer maps a Customer. invoice_settings.default_payment_method is an
 // expandable field; stripe-go fills in the ID whether or not it was expanded.
 func customer(c *stripego.Customer) *appwheel.Customer {
-	out := &appwheel.Customer{ID: c.ID, Deleted: c.Deleted}
+	out := &appwheel.Customer{ID: c.ID, Deleted: c.Deleted, Metadata: c.Metadata}
 	if c.InvoiceSettings != nil && c.InvoiceSettings.DefaultPaymentMethod != nil {
 		out.DefaultPaymentMethodID = c.InvoiceSettings.DefaultPaymentMethod.ID
 	}

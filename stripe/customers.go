@@ -56,6 +56,23 @@ func (p *Provider) TagCustomer(ctx context.Context, acct appwheel.StripeAccount,
 	})
 }
 
+// ListCustomers returns one page of the account's customers, in Stripe's list
+// order (newest first), the page after startingAfter's customer.
+func (p *Provider) ListCustomers(ctx context.Context, acct appwheel.StripeAccount, startingAfter string) (*appwheel.CustomerPage, error) {
+	params := &stripego.CustomerListParams{ListParams: listParams(startingAfter)}
+	pg, err := fetchPage(ctx, p, opListCustomers, acct, func(sc *stripego.Client) *stripego.V1List[*stripego.Customer] {
+		return sc.V1Customers.List(ctx, params)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &appwheel.CustomerPage{Customers: make([]*appwheel.Customer, 0, len(pg.data)), HasMore: pg.hasMore}
+	for _, c := range pg.data {
+		out.Customers = append(out.Customers, customer(c))
+	}
+	return out, nil
+}
+
 // SetDefaultPaymentMethod sets the customer's
 // invoice_settings.default_payment_method, which subscriptions and invoices
 // charge. An empty methodID clears it. A method Stripe does not know is

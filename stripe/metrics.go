@@ -14,6 +14,7 @@ const (
 	opGetCustomer             = "get_customer"
 	opSetDefaultPaymentMethod = "set_default_payment_method"
 	opTagCustomer             = "tag_customer"
+	opListCustomers           = "list_customers"
 	opCreateCheckoutSession   = "create_checkout_session"
 	opCreateSetupIntent       = "create_setup_intent"
 	opGetSetupIntent          = "get_setup_intent"
@@ -63,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		requests = are.ExistingCollector.(*prometheus.CounterVec)
 	}
 	operations := []string{
-		opCreateCustomer, opGetCustomer, opTagCustomer, opSetDefaultPaymentMethod,
+		opCreateCustomer, opGetCustomer, opListCustomers, opTagCustomer, opSetDefaultPaymentMethod,
 		opCreateCheckoutSession, opCreateSetupIntent, opGetSetupIntent, opGetPaymentMethod,
 		opListPaymentMethods, opDetachPaymentMethod, opListSubscriptions, opSetSubscriptionPM, opListInvoices,
 		opGetPrice, opGetInvoice,

@@ -123,8 +123,8 @@ func TestMetricsSharedRegistry(t *testing.T) {
 	if len(families) != 1 {
 		t.Fatalf("got %d metric families, want 1", len(families))
 	}
-	if n := len(families[0].GetMetric()); n != 75 {
-		t.Errorf("got %d series, want 75 (15 operations × 5 outcomes, all initialised)", n)
+	if n := len(families[0].GetMetric()); n != 80 {
+		t.Errorf("got %d series, want 80 (16 operations × 5 outcomes, all initialised)", n)
 	}
 	problems, err := promlint.NewWithMetricFamilies(families).Lint()
 	if err != nil {

@@ -29,7 +29,7 @@ a server running.`,
   appwheel apps rotate-secret app_… --grace 24h`,
 	})
 	c.AddCommand(appsCreateCommand(), appsListCommand(), appsShowCommand(), appsRotateSecretCommand(),
-		appsSetReadModeCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand())
+		appsSetReadModeCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand(), appsImportCommand())
 	return c
 }
 

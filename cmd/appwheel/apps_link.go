@@ -42,14 +42,7 @@ re-syncs it.`,
 		if err != nil {
 			return cliError(err)
 		}
-		svc := billing.New(billing.Config{
-			Store:       d.store,
-			Stripe:      stripe.New(stripe.Options{HTTPClient: &http.Client{Timeout: stripe.DefaultTimeout}, Logger: d.logger}),
-			Apps:        d.apps,
-			DecodeEvent: stripe.DecodeEvent,
-			Logger:      d.logger,
-		})
-		link, err := svc.LinkCustomer(cmd.Context(), app, p)
+		link, err := newBilling(d).LinkCustomer(cmd.Context(), app, p)
 		if err != nil {
 			return cliError(err)
 		}
@@ -58,5 +51,17 @@ re-syncs it.`,
 		}
 		_, err = fmt.Fprintf(cmd.OutOrStdout(), "user %s of %s is linked to %s\n", link.AppUserID, app.ID, link.CustomerID)
 		return err
+	})
+}
+
+// newBilling is the billing service of an apps command, which talks to each
+// app's Stripe account (or its own API base) as serve does.
+func newBilling(d *deps) *billing.Service {
+	return billing.New(billing.Config{
+		Store:       d.store,
+		Stripe:      stripe.New(stripe.Options{HTTPClient: &http.Client{Timeout: stripe.DefaultTimeout}, Logger: d.logger}),
+		Apps:        d.apps,
+		DecodeEvent: stripe.DecodeEvent,
+		Logger:      d.logger,
 	})
 }

@@ -29,16 +29,18 @@ func sandboxCommand() *cobra.Command {
 data directory, over the Stripe sandbox's HTTP API (the same calls a script
 could make with curl).`,
 		Example: `  appwheel sandbox subscribe --user u1 --price monthly
-  appwheel sandbox advance --days 31`,
+  appwheel sandbox advance --days 31
+  appwheel sandbox seed-existing --users 50`,
 	})
-	c.AddCommand(sandboxSubscribeCommand(), sandboxAdvanceCommand())
+	c.AddCommand(sandboxSubscribeCommand(), sandboxAdvanceCommand(), sandboxSeedExistingCommand())
 	return c
 }
 
 // sandboxSubcommand is one sandbox command: c's own flags are added by
-// flags, and fn gets a client for the running dev's sandbox and the facts
-// dev.json holds. Its only configuration is --data-dir.
-func sandboxSubcommand(c *cobra.Command, flags func(fs *pflag.FlagSet), fn func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error) *cobra.Command {
+// flags, and fn gets a client for the running dev's sandbox, the facts
+// dev.json holds and the data directory it is in. Its only configuration
+// is --data-dir.
+func sandboxSubcommand(c *cobra.Command, flags func(fs *pflag.FlagSet), fn func(cmd *cobra.Command, sc *sandboxClient, dev *devFile, dataDir string) error) *cobra.Command {
 	c.Args = noArgs("sandbox " + c.Name())
 	flags(c.Flags())
 	withConfig(c, "dev-data", []flagSet{dataDirFlags}, func(cmd *cobra.Command, cfg *Config, _ []string) error {
@@ -49,8 +51,11 @@ func sandboxSubcommand(c *cobra.Command, flags func(fs *pflag.FlagSet), fn func(
 		if err != nil {
 			return err
 		}
-		sc := &sandboxClient{base: dev.StripeAPIBase, key: dev.StripeSecretKey, http: &http.Client{Timeout: 30 * time.Second}}
-		return fn(cmd, sc, dev)
+		// Connections are kept for a few requests at a time (seed-existing's).
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 8
+		sc := &sandboxClient{base: dev.StripeAPIBase, key: dev.StripeSecretKey, http: &http.Client{Timeout: 30 * time.Second, Transport: transport}}
+		return fn(cmd, sc, dev, cfg.DataDir)
 	})
 	describeFlag(c, "data-dir", "the running appwheel dev's data `directory`, where its dev.json is")
 	return c
@@ -72,7 +77,7 @@ card a user adds through AppWheel becomes the customer's default.`,
 		fs.StringVar(&user, "user", "", "the `appUserId` to subscribe (required)")
 		fs.StringVar(&price, "price", "monthly", "the `price`: monthly or yearly (the demo product's), or a price_… id")
 		fs.StringVar(&card, "card", "", "the user's payment method (`pm_ID`) to charge, set as the subscription's default_payment_method; default the customer's default payment method")
-	}, func(cmd *cobra.Command, sc *sandboxClient, dev *devFile) error {
+	}, func(cmd *cobra.Command, sc *sandboxClient, dev *devFile, _ string) error {
 		if user == "" {
 			return usageErrorf("sandbox subscribe needs --user")
 		}
@@ -155,7 +160,7 @@ sandbox sends the webhooks Stripe would.`,
 	}
 	return sandboxSubcommand(c, func(fs *pflag.FlagSet) {
 		fs.IntVar(&days, "days", 0, "days to move the sandbox clock on, 1 or more (required)")
-	}, func(cmd *cobra.Command, sc *sandboxClient, _ *devFile) error {
+	}, func(cmd *cobra.Command, sc *sandboxClient, _ *devFile, _ string) error {
 		if days < 1 {
 			return usageErrorf("sandbox advance needs --days N (N ≥ 1)")
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -102,6 +104,186 @@ func TestSandboxSubscribe(t *testing.T) {
 	out, stderr, err := subscribe("--user", "u2")
 	if err != nil || stderr != "" || !strings.HasSuffix(strings.TrimSpace(out), "for u2: active") {
 		t.Errorf("u2 on its default: %q, stderr %q, err %v", out, stderr, err)
+	}
+}
+
+// TestSandboxSeedExisting runs appwheel dev in-process and seeds customers
+// as an app's own backend made them before AppWheel: the app's user_id in
+// their metadata and none of AppWheel's, cards, some customer defaults,
+// subscriptions on one of their cards whose first invoices are paid.
+func TestSandboxSeedExisting(t *testing.T) {
+	dir := t.TempDir()
+	dev := startDev(t, dir)
+	ctx := t.Context()
+	sc := &sandboxClient{base: dev.StripeAPIBase, key: dev.StripeSecretKey, http: &http.Client{Timeout: 10 * time.Second}}
+	seed := func(args ...string) (string, error) {
+		t.Helper()
+		return runCLI(t, append([]string{"sandbox", "seed-existing", "--data-dir", dir}, args...)...)
+	}
+
+	// --users out of range is a usage error, with a dev running or not.
+	for _, args := range [][]string{{"--users", "0"}, {"--users", "10001"}, {"--users", "-3"}, {}, {"--users", "0", "--data-dir", t.TempDir()}} {
+		_, err := seed(args...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), "needs --users N, from 1 to 10000") {
+			t.Errorf("%v: err = %v (exit %d); want a usage error", args, err, exitCode(err))
+		}
+	}
+
+	type customer struct {
+		ID              string            `json:"id"`
+		Email           string            `json:"email"`
+		Metadata        map[string]string `json:"metadata"`
+		InvoiceSettings struct {
+			DefaultPaymentMethod string `json:"default_payment_method"`
+		} `json:"invoice_settings"`
+	}
+	// seeded is the sandbox's customers with a metadata user_id, by it.
+	seeded := func() map[string]customer {
+		t.Helper()
+		var list struct {
+			Data []customer `json:"data"`
+		}
+		if err := sc.do(ctx, "GET", "/v1/customers?limit=100", nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		byUser := map[string]customer{}
+		for _, c := range list.Data {
+			if u, ok := c.Metadata["user_id"]; ok {
+				byUser[u] = c
+			}
+		}
+		return byUser
+	}
+
+	out, err := seed("--users", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"seeded 5 customers (3 with a default card), 9 cards, 4 subscriptions (3 monthly, 1 yearly; 4 active) with 4 paid invoices",
+		"existing-1 … existing-5", "apps import " + dev.AppID + " --metadata-key user_id --data-dir " + shellQuote(dir)} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("output has %d lines, want the summary and the import hint:\n%s", n, out)
+	}
+
+	customers := seeded()
+	if len(customers) != 5 {
+		t.Fatalf("%d customers with a user_id, want 5: %v", len(customers), customers)
+	}
+	cards := map[string][]string{} // by customer
+	for i := 1; i <= 5; i++ {
+		user := fmt.Sprintf("existing-%d", i)
+		c, ok := customers[user]
+		if !ok {
+			t.Errorf("no customer for %s", user)
+			continue
+		}
+		for k := range c.Metadata {
+			if strings.HasPrefix(k, "appwheel_") {
+				t.Errorf("%s has AppWheel's metadata %s", user, k)
+			}
+		}
+		if c.Email != user+"@example.com" {
+			t.Errorf("%s: email %q", user, c.Email)
+		}
+		var pms struct {
+			Data []struct {
+				ID   string `json:"id"`
+				Card struct {
+					Brand string `json:"brand"`
+				} `json:"card"`
+			} `json:"data"`
+		}
+		if err := sc.do(ctx, "GET", "/v1/customers/"+c.ID+"/payment_methods?limit=100", nil, &pms); err != nil {
+			t.Fatal(err)
+		}
+		if want := 1 + (i-1)%3; len(pms.Data) != want {
+			t.Errorf("%s has %d cards, want %d", user, len(pms.Data), want)
+		}
+		for _, pm := range pms.Data {
+			cards[c.ID] = append(cards[c.ID], pm.ID)
+		}
+		// Odd users have a customer default, one of their cards; even ones none.
+		if d := c.InvoiceSettings.DefaultPaymentMethod; (i%2 == 1) != (d != "") || (d != "" && !slices.Contains(cards[c.ID], d)) {
+			t.Errorf("%s: customer default %q, cards %v", user, d, cards[c.ID])
+		}
+	}
+
+	// Every user but the fifth is subscribed, on one of its own cards, to
+	// the monthly price (the third to the yearly one); each first invoice
+	// is paid.
+	var subs struct {
+		Data []struct {
+			Customer             string `json:"customer"`
+			Status               string `json:"status"`
+			DefaultPaymentMethod string `json:"default_payment_method"`
+			Items                struct {
+				Data []struct {
+					Price struct {
+						ID string `json:"id"`
+					} `json:"price"`
+				} `json:"data"`
+			} `json:"items"`
+		} `json:"data"`
+	}
+	if err := sc.do(ctx, "GET", "/v1/subscriptions?status=all&limit=100", nil, &subs); err != nil {
+		t.Fatal(err)
+	}
+	subscribed := map[string]string{} // customer to price
+	for _, s := range subs.Data {
+		if s.Status != "active" || !slices.Contains(cards[s.Customer], s.DefaultPaymentMethod) || len(s.Items.Data) != 1 {
+			t.Errorf("subscription of %s: %+v", s.Customer, s)
+			continue
+		}
+		subscribed[s.Customer] = s.Items.Data[0].Price.ID
+	}
+	want := map[string]string{}
+	for i, price := range map[int]string{1: "monthly", 2: "monthly", 3: "yearly", 4: "monthly"} {
+		want[customers[fmt.Sprintf("existing-%d", i)].ID] = dev.Prices[price]
+	}
+	if len(subs.Data) != 4 || !maps.Equal(subscribed, want) {
+		t.Errorf("subscriptions (customer: price) %v, want %v", subscribed, want)
+	}
+	var paid struct {
+		Data []struct {
+			Customer string `json:"customer"`
+		} `json:"data"`
+	}
+	if err := sc.do(ctx, "GET", "/v1/invoices?status=paid&limit=100", nil, &paid); err != nil {
+		t.Fatal(err)
+	}
+	if len(paid.Data) != 4 {
+		t.Errorf("%d paid invoices, want 4", len(paid.Data))
+	}
+
+	// The same users again are refused, naming the first, and nothing is
+	// created; another prefix seeds more.
+	if _, err := seed("--users", "7"); exitCode(err) != 1 || !strings.Contains(err.Error(), "(5, the first existing-1: "+customers["existing-1"].ID+")") ||
+		!strings.Contains(err.Error(), "--user-prefix") {
+		t.Errorf("seeding existing-1…7 again: err = %v", err)
+	}
+	if n := len(seeded()); n != 5 {
+		t.Errorf("a refused seed left %d customers, want 5", n)
+	}
+	// Only PREFIX1 … PREFIXN count: fresh-3 is refused when N ≥ 3 only.
+	var other struct {
+		ID string `json:"id"`
+	}
+	if err := sc.do(ctx, "POST", "/v1/customers", url.Values{"metadata[user_id]": {"fresh-3"}}, &other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed("--users", "3", "--user-prefix", "fresh-"); err == nil || !strings.Contains(err.Error(), "(1, the first fresh-3: "+other.ID+")") {
+		t.Errorf("seeding fresh-1…3 with fresh-3 there: err = %v", err)
+	}
+	if out, err := seed("--users", "2", "--user-prefix", "fresh-"); err != nil || !strings.Contains(out, "seeded 2 customers") {
+		t.Errorf("seeding fresh-1…2: %q, err %v", out, err)
+	}
+	got := slices.Sorted(maps.Keys(seeded()))
+	if want := []string{"existing-1", "existing-2", "existing-3", "existing-4", "existing-5", "fresh-1", "fresh-2", "fresh-3"}; !slices.Equal(got, want) {
+		t.Errorf("users %v, want %v", got, want)
 	}
 }
 

@@ -28,7 +28,7 @@ func (c *customer) value() appwheel.Customer {
 	if c.deleted {
 		return appwheel.Customer{ID: c.id, Deleted: true}
 	}
-	return appwheel.Customer{ID: c.id, DefaultPaymentMethodID: c.defaultPM}
+	return appwheel.Customer{ID: c.id, DefaultPaymentMethodID: c.defaultPM, Metadata: maps.Clone(c.metadata)}
 }
 
 // live returns the customer with the given ID unless it is unknown or
@@ -192,6 +192,31 @@ func (f *Fake) Customers(acct appwheel.StripeAccount) []*appwheel.Customer {
 		}
 	})
 	return out
+}
+
+// ListCustomers returns a page of up to 100 of the account's customers,
+// newest first as Stripe lists them (deleted ones left out), after
+// startingAfter's.
+func (f *Fake) ListCustomers(ctx context.Context, acct appwheel.StripeAccount, startingAfter string) (*appwheel.CustomerPage, error) {
+	return call(ctx, f, "ListCustomers", acct, func(a *account) (*appwheel.CustomerPage, error) {
+		cs := slices.SortedFunc(maps.Values(a.customers), func(x, y *customer) int {
+			return cmpNewest(x.created, x.seq, y.created, y.seq)
+		})
+		cs = slices.DeleteFunc(cs, func(c *customer) bool { return c.deleted })
+		if startingAfter != "" {
+			i := slices.IndexFunc(cs, func(c *customer) bool { return c.id == startingAfter })
+			if i < 0 {
+				return nil, notFound("customer", startingAfter)
+			}
+			cs = cs[i+1:]
+		}
+		page := &appwheel.CustomerPage{HasMore: len(cs) > 100}
+		for _, c := range cs[:min(len(cs), 100)] {
+			v := c.value()
+			page.Customers = append(page.Customers, &v)
+		}
+		return page, nil
+	})
 }
 
 // CustomerMetadata returns a copy of a customer's metadata, nil when the

@@ -32,6 +32,7 @@ var methods = map[string]bool{
 	"Customer":                     true,
 	"SetDefaultPaymentMethod":      true,
 	"TagCustomer":                  true,
+	"ListCustomers":                true,
 	"CreateCheckoutSession":        true,
 	"CreateSetupIntent":            true,
 	"SetupIntent":                  true,

@@ -1,0 +1,120 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appwheel/appwheel/client"
+)
+
+// TestImportExistingUsers: 50 users an app's backend made at Stripe before
+// AppWheel (appwheel sandbox seed-existing) are linked by `apps import
+// --metadata-key user_id`; their data is then read from the mirror with no
+// Stripe call. A duplicate claim is reported, a user already linked is left
+// alone, a rerun links nothing, and a CSV import links the rest.
+func TestImportExistingUsers(t *testing.T) {
+	d := startDev(t)
+	c := ctx(t)
+	d.cli("sandbox", "seed-existing", "--users", "50")
+
+	// One more customer claims existing-7: neither is linked. And one user
+	// named by no metadata, for the CSV.
+	_, dup := d.stripe("POST", "/v1/customers", url.Values{"metadata[user_id]": {"existing-7"}})
+	_, bare := d.stripe("POST", "/v1/customers", url.Values{"email": {"csv@example.com"}})
+	// existing-3 is linked already, by hand.
+	q := url.Values{"query": {"metadata['user_id']:'existing-3'"}}
+	_, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
+	three := found["data"].([]any)[0].(map[string]any)["id"].(string)
+	d.cli("apps", "link", d.facts.AppID, "--user", "existing-3", "--customer", three)
+
+	report := filepath.Join(t.TempDir(), "report.jsonl")
+	start := time.Now()
+	out := d.cli("apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--report", report, "--json")
+	took := time.Since(start)
+	var prog struct{ Seen, Total, Linked, Skipped, Failed int }
+	if err := json.Unmarshal([]byte(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]), &prog); err != nil {
+		t.Fatalf("apps import printed %q: %v", out, err)
+	}
+	// 50 seeded + the duplicate + the bare one: 49 linked (not existing-7,
+	// claimed twice; existing-3 was linked before), skipped 3 = the two
+	// claims of existing-7 and the bare customer, plus existing-3 already
+	// linked.
+	if prog.Seen != 52 || prog.Linked != 48 || prog.Failed != 0 || prog.Skipped != 4 {
+		t.Errorf("import: %+v; want 52 seen, 48 linked, 4 skipped", prog)
+	}
+	t.Logf("imported %d customers in %v (%.0f/s)", prog.Linked, took, float64(prog.Linked)/took.Seconds())
+	lines, _ := os.ReadFile(report)
+	for _, want := range []string{dup["id"].(string), bare["id"].(string), "duplicate"} {
+		if !strings.Contains(string(lines), want) {
+			t.Errorf("report lacks %s:\n%s", want, lines)
+		}
+	}
+
+	// Settled, reads are local.
+	var before float64
+	eventually(t, "Stripe calls to settle", func() bool {
+		a := d.stripeCalls()
+		time.Sleep(300 * time.Millisecond)
+		before = d.stripeCalls()
+		return a == before
+	})
+	withSubs := 0
+	for i := 1; i <= 50; i++ {
+		user := fmt.Sprintf("existing-%d", i)
+		list := d.methods(user)
+		subs, err := d.client.Subscriptions(c, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user == "existing-7" {
+			if len(list.Methods) != 0 {
+				t.Errorf("existing-7, claimed twice, has %d methods: it was linked", len(list.Methods))
+			}
+			continue
+		}
+		if len(list.Methods) == 0 || list.DefaultMethodID == "" {
+			t.Errorf("%s: %d methods, default %q; want its cards and a default", user, len(list.Methods), list.DefaultMethodID)
+		}
+		if len(subs) > 0 {
+			withSubs++
+			if subs[0].PaymentMethodID == "" {
+				t.Errorf("%s: subscription charges no card", user)
+			}
+		}
+	}
+	if withSubs == 0 {
+		t.Error("no imported user has a subscription: seed-existing made none?")
+	}
+	if after := d.stripeCalls(); after != before {
+		t.Errorf("reads of imported users made %v Stripe calls, want 0", after-before)
+	}
+
+	// A second run changes nothing.
+	out = d.cli("apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--json")
+	if !strings.Contains(out, `"linked":0`) {
+		t.Errorf("second run: %s; want nothing linked", out)
+	}
+	// The CSV names the bare customer's user.
+	csvPath := filepath.Join(t.TempDir(), "users.csv")
+	os.WriteFile(csvPath, []byte("appUserId,customerId\ncsv-user,"+bare["id"].(string)+"\n"), 0o600)
+	if out := d.cli("apps", "import", d.facts.AppID, "--csv", csvPath, "--json"); !strings.Contains(out, `"linked":1`) {
+		t.Errorf("CSV import: %s; want one linked", out)
+	}
+	if _, err := d.client.PaymentMethods(c, "csv-user"); err != nil {
+		t.Error(err)
+	}
+	// createPaymentMethod for an imported user uses its customer.
+	if _, err := d.client.CreatePaymentMethod(c, client.CreatePaymentMethodParams{AppUserID: "existing-1", Type: client.TypeSetupIntent}); err != nil {
+		t.Fatal(err)
+	}
+	q = url.Values{"query": {"metadata['appwheel_app_user_id']:'existing-1'"}}
+	if _, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil); len(found["data"].([]any)) != 1 {
+		t.Errorf("customers of existing-1 = %d, want 1", len(found["data"].([]any)))
+	}
+}
