@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,5 +118,73 @@ func TestImportExistingUsers(t *testing.T) {
 	q = url.Values{"query": {"metadata['appwheel_app_user_id']:'existing-1'"}}
 	if _, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil); len(found["data"].([]any)) != 1 {
 		t.Errorf("customers of existing-1 = %d, want 1", len(found["data"].([]any)))
+	}
+}
+
+// TestImportKilledHalfWayResumes: the importer killed with SIGKILL part-way
+// through is run again and finishes: every user linked once, to its own
+// customer, and no customer created.
+func TestImportKilledHalfWayResumes(t *testing.T) {
+	d := startDev(t)
+	d.cli("sandbox", "seed-existing", "--users", "30")
+	countCustomers := func() int {
+		n := 0
+		for after := ""; ; {
+			path := "/v1/customers?limit=100"
+			if after != "" {
+				path += "&starting_after=" + after
+			}
+			_, page := d.stripe("GET", path, nil)
+			data := page["data"].([]any)
+			n += len(data)
+			if page["has_more"] != true || len(data) == 0 {
+				return n
+			}
+			after = data[len(data)-1].(map[string]any)["id"].(string)
+		}
+	}
+	customers := countCustomers()
+
+	cmd := exec.Command(binary, "apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--data-dir", d.dataDir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Some users in, not all (the budget lets a few through per second):
+	// users are linked one after the other, so with three tagged at Stripe
+	// the first two are done.
+	eventuallyWithin(t, 20*time.Second, "three users tagged", func() bool {
+		q := url.Values{"query": {"metadata['appwheel_app_id']:'" + d.facts.AppID + "'"}}
+		_, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
+		return len(found["data"].([]any)) >= 3
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	out := d.cli("apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--json")
+	var prog struct{ Seen, Linked, Skipped, Failed int }
+	if err := json.Unmarshal([]byte(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]), &prog); err != nil {
+		t.Fatalf("rerun printed %q: %v", out, err)
+	}
+	if prog.Linked == 0 || prog.Linked == 30 || prog.Failed != 0 || prog.Linked+prog.Skipped != 30 {
+		t.Errorf("rerun: %+v; want the rest linked, those done before left alone", prog)
+	}
+	if n := countCustomers(); n != customers {
+		t.Errorf("customers = %d after the import, want %d: none created", n, customers)
+	}
+	for i := 1; i <= 30; i++ {
+		user := fmt.Sprintf("existing-%d", i)
+		q := url.Values{"query": {"metadata['user_id']:'" + user + "'"}}
+		_, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
+		data := found["data"].([]any)
+		if len(data) != 1 {
+			t.Fatalf("%s: %d customers", user, len(data))
+		}
+		meta := data[0].(map[string]any)["metadata"].(map[string]any)
+		if meta["appwheel_app_user_id"] != user {
+			t.Errorf("%s's customer is tagged %v", user, meta["appwheel_app_user_id"])
+		}
+		if list := d.methods(user); len(list.Methods) == 0 {
+			t.Errorf("%s: no methods after the import", user)
+		}
 	}
 }
