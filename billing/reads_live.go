@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"slices"
 
 	"github.com/appwheel/appwheel"
 )
@@ -55,7 +56,7 @@ func (r liveReader) invoices(ctx context.Context, app *appwheel.App, p ListInvoi
 	}
 	d := &invoiceData{page: page, subs: map[string]*appwheel.Subscription{}}
 	// The customer's subscriptions, only when some invoice belongs to one.
-	if !anyOfSubscription(page.Invoices) {
+	if !slices.ContainsFunc(page.Invoices, func(inv *appwheel.Invoice) bool { return inv.SubscriptionID != "" }) {
 		return d, nil
 	}
 	subs, err := s.stripe.Subscriptions(ctx, app.Stripe, customerID)
@@ -66,15 +67,6 @@ func (r liveReader) invoices(ctx context.Context, app *appwheel.App, p ListInvoi
 		d.subs[sub.ID] = sub
 	}
 	return d, nil
-}
-
-func anyOfSubscription(invoices []*appwheel.Invoice) bool {
-	for _, inv := range invoices {
-		if inv.SubscriptionID != "" {
-			return true
-		}
-	}
-	return false
 }
 
 func (r liveReader) subscriptions(ctx context.Context, app *appwheel.App, appUserID string) (*subscriptionData, error) {

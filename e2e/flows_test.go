@@ -290,11 +290,12 @@ func (d *dev) stripeCalls() float64 {
 	if _, err := io.Copy(&b, resp.Body); err != nil {
 		d.t.Fatal(err)
 	}
-	total := 0.0
+	total, lines := 0.0, 0
 	for line := range strings.Lines(b.String()) {
 		if !strings.HasPrefix(line, "appwheel_stripe_requests_total{") {
 			continue
 		}
+		lines++
 		fields := strings.Fields(line)
 		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
 		if err != nil {
@@ -302,7 +303,26 @@ func (d *dev) stripeCalls() float64 {
 		}
 		total += v
 	}
+	// Every operation and outcome is initialised at start: no line means
+	// the metric was not read, and a comparison of totals would prove nothing.
+	if lines == 0 {
+		d.t.Fatal("no appwheel_stripe_requests_total in /metrics")
+	}
 	return total
+}
+
+// settledStripeCalls waits until background work (webhook events and their
+// re-fetches) stops calling Stripe, and returns the total then.
+func (d *dev) settledStripeCalls() float64 {
+	d.t.Helper()
+	var settled float64
+	eventually(d.t, "Stripe calls to settle", func() bool {
+		a := d.stripeCalls()
+		time.Sleep(300 * time.Millisecond)
+		settled = d.stripeCalls()
+		return a == settled
+	})
+	return settled
 }
 
 // TestSyncedReadsMakeNoStripeCall shows with the Stripe-call metric that
@@ -319,13 +339,7 @@ func TestSyncedReadsMakeNoStripeCall(t *testing.T) {
 	})
 	// The webhook saying the setup finished ends the pending window; wait
 	// until background work (event re-fetches) has settled.
-	var before float64
-	eventually(t, "Stripe calls to settle", func() bool {
-		a := d.stripeCalls()
-		time.Sleep(300 * time.Millisecond)
-		before = d.stripeCalls()
-		return a == before
-	})
+	before := d.settledStripeCalls()
 	// The setup and the subscription called Stripe: a zero here would mean
 	// the metric was not read at all, and the check below could not fail.
 	if before == 0 {

@@ -30,9 +30,7 @@ func TestImportExistingUsers(t *testing.T) {
 	_, dup := d.stripe("POST", "/v1/customers", url.Values{"metadata[user_id]": {"existing-7"}})
 	_, bare := d.stripe("POST", "/v1/customers", url.Values{"email": {"csv@example.com"}})
 	// existing-3 is linked already, by hand.
-	q := url.Values{"query": {"metadata['user_id']:'existing-3'"}}
-	_, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
-	three := found["data"].([]any)[0].(map[string]any)["id"].(string)
+	three := d.customersWhere("user_id", "existing-3")[0]["id"].(string)
 	d.cli("apps", "link", d.facts.AppID, "--user", "existing-3", "--customer", three)
 
 	report := filepath.Join(t.TempDir(), "report.jsonl")
@@ -59,13 +57,7 @@ func TestImportExistingUsers(t *testing.T) {
 	}
 
 	// Settled, reads are local.
-	var before float64
-	eventually(t, "Stripe calls to settle", func() bool {
-		a := d.stripeCalls()
-		time.Sleep(300 * time.Millisecond)
-		before = d.stripeCalls()
-		return a == before
-	})
+	before := d.settledStripeCalls()
 	withSubs := 0
 	for i := 1; i <= 50; i++ {
 		user := fmt.Sprintf("existing-%d", i)
@@ -115,9 +107,8 @@ func TestImportExistingUsers(t *testing.T) {
 	if _, err := d.client.CreatePaymentMethod(c, client.CreatePaymentMethodParams{AppUserID: "existing-1", Type: client.TypeSetupIntent}); err != nil {
 		t.Fatal(err)
 	}
-	q = url.Values{"query": {"metadata['appwheel_app_user_id']:'existing-1'"}}
-	if _, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil); len(found["data"].([]any)) != 1 {
-		t.Errorf("customers of existing-1 = %d, want 1", len(found["data"].([]any)))
+	if found := d.customersWhere("appwheel_app_user_id", "existing-1"); len(found) != 1 {
+		t.Errorf("customers of existing-1 = %d, want 1", len(found))
 	}
 }
 
@@ -153,9 +144,7 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 	// users are linked one after the other, so with three tagged at Stripe
 	// the first two are done.
 	eventuallyWithin(t, 20*time.Second, "three users tagged", func() bool {
-		q := url.Values{"query": {"metadata['appwheel_app_id']:'" + d.facts.AppID + "'"}}
-		_, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
-		return len(found["data"].([]any)) >= 3
+		return len(d.customersWhere("appwheel_app_id", d.facts.AppID)) >= 3
 	})
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
@@ -173,13 +162,11 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 	}
 	for i := 1; i <= 30; i++ {
 		user := fmt.Sprintf("existing-%d", i)
-		q := url.Values{"query": {"metadata['user_id']:'" + user + "'"}}
-		_, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
-		data := found["data"].([]any)
-		if len(data) != 1 {
-			t.Fatalf("%s: %d customers", user, len(data))
+		found := d.customersWhere("user_id", user)
+		if len(found) != 1 {
+			t.Fatalf("%s: %d customers", user, len(found))
 		}
-		meta := data[0].(map[string]any)["metadata"].(map[string]any)
+		meta := found[0]["metadata"].(map[string]any)
 		if meta["appwheel_app_user_id"] != user {
 			t.Errorf("%s's customer is tagged %v", user, meta["appwheel_app_user_id"])
 		}

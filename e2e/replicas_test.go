@@ -137,13 +137,7 @@ func (rs *replicaSet) client(i int, secret string) *client.Client {
 
 // customersOf counts the sandbox's customers for a user.
 func (rs *replicaSet) customersOf(user string) int {
-	q := url.Values{"query": {fmt.Sprintf("metadata['appwheel_app_user_id']:'%s'", user)}}
-	status, body := rs.sandbox.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
-	if status != 200 {
-		rs.t.Fatalf("customer search: HTTP %d %v", status, body)
-	}
-	data, _ := body["data"].([]any)
-	return len(data)
+	return len(rs.sandbox.customersWhere("appwheel_app_user_id", user))
 }
 
 // webhook POSTs a signed Stripe event to replica i.

@@ -15,17 +15,32 @@ import (
 // nothing), webhooks feeding the mirror, driven through the Go SDK and the
 // CLI as a user of the product would.
 
+// customersWhere returns the sandbox's customers whose metadata key is
+// value, as Stripe's customer search finds them.
+func (d *dev) customersWhere(key, value string) []map[string]any {
+	d.t.Helper()
+	q := url.Values{"query": {"metadata['" + key + "']:'" + value + "'"}}
+	status, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
+	data, ok := found["data"].([]any)
+	if status != 200 || !ok {
+		d.t.Fatalf("customer search %s=%s: HTTP %d %v", key, value, status, found)
+	}
+	out := make([]map[string]any, len(data))
+	for i, c := range data {
+		out[i] = c.(map[string]any)
+	}
+	return out
+}
+
 // customerDefault is the sandbox's invoice_settings.default_payment_method
 // of the user's customer, "" when none: what Stripe would charge.
 func (d *dev) customerDefault(user string) string {
 	d.t.Helper()
-	q := url.Values{"query": {"metadata['appwheel_app_user_id']:'" + user + "'"}}
-	status, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
-	data, _ := found["data"].([]any)
-	if status != 200 || len(data) != 1 {
-		d.t.Fatalf("customer of %s: HTTP %d %v", user, status, found)
+	found := d.customersWhere("appwheel_app_user_id", user)
+	if len(found) != 1 {
+		d.t.Fatalf("customers of %s: %v", user, found)
 	}
-	settings, _ := data[0].(map[string]any)["invoice_settings"].(map[string]any)
+	settings, _ := found[0]["invoice_settings"].(map[string]any)
 	dpm, _ := settings["default_payment_method"].(string)
 	return dpm
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
+	"github.com/appwheel/appwheel/billing"
+	"github.com/appwheel/appwheel/stripe"
 )
 
 func appsCommand() *cobra.Command {
@@ -52,6 +55,18 @@ func appsSubcommand(c *cobra.Command, asJSON *bool, flags func(fs *pflag.FlagSet
 		}
 		defer d.Close()
 		return fn(cmd, d, args)
+	})
+}
+
+// newBilling is the billing service of an apps command, which talks to each
+// app's Stripe account (or its own API base) as serve does.
+func newBilling(d *deps) *billing.Service {
+	return billing.New(billing.Config{
+		Store:       d.store,
+		Stripe:      stripe.New(stripe.Options{HTTPClient: &http.Client{Timeout: stripe.DefaultTimeout}, Logger: d.logger}),
+		Apps:        d.apps,
+		DecodeEvent: stripe.DecodeEvent,
+		Logger:      d.logger,
 	})
 }
 

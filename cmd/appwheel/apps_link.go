@@ -3,13 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/appwheel/appwheel/billing"
-	"github.com/appwheel/appwheel/stripe"
 )
 
 // appsLinkCommand links one user of an app to a Stripe customer the app
@@ -51,17 +49,5 @@ re-syncs it.`,
 		}
 		_, err = fmt.Fprintf(cmd.OutOrStdout(), "user %s of %s is linked to %s\n", link.AppUserID, app.ID, link.CustomerID)
 		return err
-	})
-}
-
-// newBilling is the billing service of an apps command, which talks to each
-// app's Stripe account (or its own API base) as serve does.
-func newBilling(d *deps) *billing.Service {
-	return billing.New(billing.Config{
-		Store:       d.store,
-		Stripe:      stripe.New(stripe.Options{HTTPClient: &http.Client{Timeout: stripe.DefaultTimeout}, Logger: d.logger}),
-		Apps:        d.apps,
-		DecodeEvent: stripe.DecodeEvent,
-		Logger:      d.logger,
 	})
 }
