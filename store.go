@@ -23,6 +23,7 @@ type Store interface {
 	IdempotencyStore
 	LockStore
 	MirrorStore
+	ImportStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
