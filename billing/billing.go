@@ -23,6 +23,7 @@ type Store interface {
 	appwheel.CustomerStore
 	appwheel.LockStore
 	appwheel.MirrorStore
+	appwheel.ImportStore
 }
 
 // Apps finds tenants, for work that starts from an app id (webhook events)
@@ -49,6 +50,10 @@ type Config struct {
 	// carry the Stripe URLs last mirrored.
 	LinkBaseURL string
 	LinkKey     []byte
+	// EnqueueImport, when not nil, hands an import started in the
+	// background to the server's jobs (jobs.Jobs.EnqueueImport), which call
+	// ContinueImport until it is done; enqueueing one twice runs it once.
+	EnqueueImport func(ctx context.Context, appID, importID string) error
 	// Now is the clock. Defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -56,16 +61,17 @@ type Config struct {
 
 // Service applies the billing rules over the store and Stripe.
 type Service struct {
-	store    Store
-	stripe   appwheel.Stripe
-	apps     Apps
-	decode   func([]byte) (*appwheel.StripeEvent, error)
-	now      func() time.Time
-	log      *slog.Logger
-	rate     float64
-	linkBase string
-	linkKey  []byte
-	limiters sync.Map // app id → *rate.Limiter
+	store         Store
+	stripe        appwheel.Stripe
+	apps          Apps
+	decode        func([]byte) (*appwheel.StripeEvent, error)
+	now           func() time.Time
+	log           *slog.Logger
+	rate          float64
+	linkBase      string
+	linkKey       []byte
+	enqueueImport func(ctx context.Context, appID, importID string) error
+	limiters      sync.Map // app id → *rate.Limiter
 	// lastVersion is the last mirror version this process assigned.
 	lastVersion atomic.Int64
 	prices      sync.Map // priceKey → *appwheel.Price
@@ -76,7 +82,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, stripe: cfg.Stripe, apps: cfg.Apps, decode: cfg.DecodeEvent,
 		now: cfg.Now, log: cfg.Logger, rate: cfg.BackgroundRate,
-		linkBase: strings.TrimRight(cfg.LinkBaseURL, "/"), linkKey: cfg.LinkKey,
+		linkBase: strings.TrimRight(cfg.LinkBaseURL, "/"), linkKey: cfg.LinkKey, enqueueImport: cfg.EnqueueImport,
 	}
 	if s.now == nil {
 		s.now = time.Now

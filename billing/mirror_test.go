@@ -44,6 +44,13 @@ type mirrorEnv struct {
 
 func newMirrorEnv(tb testing.TB) *mirrorEnv {
 	tb.Helper()
+	return newMirrorEnvWith(tb, nil)
+}
+
+// newMirrorEnvWith is newMirrorEnv with the service's Config changed by
+// configure.
+func newMirrorEnvWith(tb testing.TB, configure func(*billing.Config)) *mirrorEnv {
+	tb.Helper()
 	ctx := context.Background()
 	db := sqlite.NewDB(filepath.Join(tb.TempDir(), "mirror.db"))
 	if err := db.Open(ctx); err != nil {
@@ -67,10 +74,14 @@ func newMirrorEnv(tb testing.TB) *mirrorEnv {
 	// service's now is an hour later, so everything seeded has happened.
 	e.clock.Set(time.Now().Truncate(time.Second).Add(time.Hour))
 	e.apps = apps.NewService(db, box, e.clock.Now)
-	e.svc = billing.New(billing.Config{
+	cfg := billing.Config{
 		Store: db, Stripe: e.fake, Apps: e.apps, DecodeEvent: stripe.DecodeEvent,
 		Now: e.clock.Now, BackgroundRate: 1000,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.svc = billing.New(cfg)
 	return e
 }
 

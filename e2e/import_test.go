@@ -3,11 +3,17 @@ package e2e_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +43,7 @@ func TestImportExistingUsers(t *testing.T) {
 	start := time.Now()
 	out := d.cli("apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--report", report, "--json")
 	took := time.Since(start)
-	var prog struct{ Seen, Total, Linked, Skipped, Failed int }
+	var prog struct{ Seen, Linked, Skipped, Failed int }
 	if err := json.Unmarshal([]byte(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]), &prog); err != nil {
 		t.Fatalf("apps import printed %q: %v", out, err)
 	}
@@ -149,13 +155,23 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
+	// The rerun waits out the killed importer's lease (15 s at most), then
+	// goes on with the same import: at most the one user linked when the
+	// kill came, its outcome not yet written, is found linked already.
+	killed := d.cli("apps", "import-status", d.facts.AppID, "--json")
 	out := d.cli("apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--json")
-	var prog struct{ Seen, Linked, Skipped, Failed int }
-	if err := json.Unmarshal([]byte(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]), &prog); err != nil {
-		t.Fatalf("rerun printed %q: %v", out, err)
+	var before, prog struct {
+		ImportID                      string
+		Seen, Linked, Skipped, Failed int
 	}
-	if prog.Linked == 0 || prog.Linked == 30 || prog.Failed != 0 || prog.Linked+prog.Skipped != 30 {
-		t.Errorf("rerun: %+v; want the rest linked, those done before left alone", prog)
+	for s, v := range map[string]any{killed: &before, out: &prog} {
+		if err := json.Unmarshal([]byte(s[strings.LastIndex(strings.TrimSpace(s), "\n")+1:]), v); err != nil {
+			t.Fatalf("apps import printed %q: %v", s, err)
+		}
+	}
+	if prog.ImportID != before.ImportID || before.Linked < 2 || prog.Seen != 30 || prog.Failed != 0 ||
+		prog.Linked+prog.Skipped != 30 || prog.Skipped > 1 {
+		t.Errorf("killed with %+v, rerun: %+v; want the same import finished, at most one user found linked already", before, prog)
 	}
 	if n := countCustomers(); n != customers {
 		t.Errorf("customers = %d after the import, want %d: none created", n, customers)
@@ -174,4 +190,137 @@ func TestImportKilledHalfWayResumes(t *testing.T) {
 			t.Errorf("%s: no methods after the import", user)
 		}
 	}
+}
+
+// stormProxy stands between an app and the sandbox and answers Stripe's
+// 429 rate_limit error: to each of the first 8 requests (more than the
+// Stripe adapter's own retries of one call), then to every other one up to
+// the 40th.
+type stormProxy struct {
+	mu      sync.Mutex
+	n       int
+	limited int
+}
+
+func (p *stormProxy) handler(target *url.URL) http.Handler {
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.n++
+		limit := p.n <= 8 || p.n <= 40 && p.n%2 == 0
+		if limit {
+			p.limited++
+		}
+		p.mu.Unlock()
+		if limit {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Request rate limit exceeded."}}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+// TestImportInBackgroundThroughA429Storm: an import handed to the server's
+// jobs (apps import --background) finishes while Stripe answers a storm of
+// 429s: slowed, no customer failed. Meanwhile another app's API keeps
+// answering; its read latency before and during the import is logged.
+func TestImportInBackgroundThroughA429Storm(t *testing.T) {
+	d := startDev(t)
+	c := ctx(t)
+	d.cli("sandbox", "seed-existing", "--users", "30")
+
+	storm := &stormProxy{}
+	target, err := url.Parse(d.facts.StripeAPIBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(storm.handler(target))
+	defer proxy.Close()
+	// The importing app shares the demo app's sandbox account, through the
+	// proxy.
+	var created struct {
+		AppID string `json:"appId"`
+	}
+	out := d.cli("apps", "create", "--name", "importer", "--stripe-secret-key", d.facts.StripeSecretKey,
+		"--stripe-api-base", proxy.URL, "--json")
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &created); err != nil || created.AppID == "" {
+		t.Fatalf("apps create printed %q: %v", out, err)
+	}
+
+	// The other app: the demo app, with a user and a card, read 50 times a
+	// second (half its API rate limit).
+	d.mustAddCard("reader", "pm_card_visa")
+	pace := time.NewTicker(20 * time.Millisecond)
+	defer pace.Stop()
+	read := func() time.Duration {
+		<-pace.C
+		start := time.Now()
+		if _, err := d.client.PaymentMethods(c, "reader"); err != nil {
+			t.Errorf("the other app's read failed during the import: %v", err)
+		}
+		return time.Since(start)
+	}
+	var before []time.Duration
+	for range 100 {
+		before = append(before, read())
+	}
+
+	started := time.Now()
+	out = d.cli("apps", "import", created.AppID, "--metadata-key", "user_id", "--background", "--json")
+	var st struct {
+		ImportID, State      string
+		Background           bool
+		Seen, Linked, Failed int
+		Pending, Skipped     int
+	}
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &st); err != nil {
+		t.Fatalf("apps import --background printed %q: %v", out, err)
+	}
+	if !st.Background || st.State == "finished" {
+		t.Errorf("apps import --background: %+v; want a background import under way", st)
+	}
+	var during []time.Duration
+	for {
+		during = append(during, read())
+		if len(during)%50 != 0 {
+			continue
+		}
+		out := d.cli("apps", "import-status", created.AppID, "--json")
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &st); err != nil {
+			t.Fatalf("import-status printed %q: %v", out, err)
+		}
+		if st.State == "finished" {
+			break
+		}
+		if time.Since(started) > 2*time.Minute {
+			t.Fatalf("import not finished after 2 minutes: %+v", st)
+		}
+	}
+	took := time.Since(started)
+	// 31 seen: the 30 users and the demo app's reader, whose customer names
+	// no user_id.
+	if st.Seen != 31 || st.Linked != 30 || st.Failed != 0 {
+		t.Errorf("import: %+v; want 31 seen, 30 linked, none failed", st)
+	}
+	storm.mu.Lock()
+	limited, total := storm.limited, storm.n
+	storm.mu.Unlock()
+	if limited == 0 {
+		t.Error("the proxy answered no 429: no storm")
+	}
+	if found := d.customersWhere("appwheel_app_id", created.AppID); len(found) != 30 {
+		t.Errorf("%d customers tagged for the importing app, want 30", len(found))
+	}
+	t.Logf("imported 30 customers in the background in %v through %d 429s of %d Stripe requests", took.Round(time.Millisecond), limited, total)
+	t.Logf("the other app's paymentMethod reads: before the import p50 %v p99 %v (n=%d); during it p50 %v p99 %v (n=%d)",
+		percentile(before, 50), percentile(before, 99), len(before), percentile(during, 50), percentile(during, 99), len(during))
+}
+
+// percentile returns the p-th percentile of ds (nearest rank).
+func percentile(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[max(0, (len(s)*p+99)/100-1)].Round(10 * time.Microsecond)
 }

@@ -16,10 +16,10 @@ import (
 // CLI as a user of the product would.
 
 // customersWhere returns the sandbox's customers whose metadata key is
-// value, as Stripe's customer search finds them.
+// value, as Stripe's customer search finds them (up to 100).
 func (d *dev) customersWhere(key, value string) []map[string]any {
 	d.t.Helper()
-	q := url.Values{"query": {"metadata['" + key + "']:'" + value + "'"}}
+	q := url.Values{"query": {"metadata['" + key + "']:'" + value + "'"}, "limit": {"100"}}
 	status, found := d.stripe("GET", "/v1/customers/search?"+q.Encode(), nil)
 	data, ok := found["data"].([]any)
 	if status != 200 || !ok {

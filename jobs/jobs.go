@@ -39,6 +39,11 @@ type Handlers interface {
 	// ReconcileApps re-syncs users whose mirror is older than maxAge, for
 	// every app in mirror mode, within the apps' Stripe rate budgets.
 	ReconcileApps(ctx context.Context, maxAge time.Duration) error
+	// ContinueImport works on an app's import of its Stripe customers for
+	// a while, well within the job's timeout, and reports whether it is
+	// done; the job runs again until it is. It must pick up where any
+	// earlier attempt, here or in a process that died, left off.
+	ContinueImport(ctx context.Context, appID, importID string) (done bool, err error)
 }
 
 // Config is what Jobs are built from. Zero durations take their defaults;
@@ -132,7 +137,8 @@ const (
 )
 
 // Jobs runs the background jobs of one process. New, then Start and Stop;
-// EnqueueEvent works while started.
+// EnqueueEvent and EnqueueImport work while started, or after Open in a
+// process that only enqueues (a command).
 type Jobs struct {
 	cfg Config
 	log *slog.Logger
@@ -140,8 +146,9 @@ type Jobs struct {
 	// job's life at info.
 	riverLog *slog.Logger
 
-	mu     sync.Mutex
-	client riverClient
+	mu      sync.Mutex
+	client  riverClient // once opened
+	started bool
 }
 
 // database is River's side of the store's database, SQLite's file or
@@ -272,18 +279,18 @@ func (j *Jobs) migrate(ctx context.Context, db database) error {
 	return nil
 }
 
-// Start opens River's side of the store's database (see Config.Store),
-// migrates River's tables and starts working jobs: apply_event on Workers
-// workers, and the periodic jobs when this process is River's elected
-// leader.
-//
-// ctx bounds starting only: cancelling it later does not stop the jobs (a
-// signal context would otherwise cancel running jobs at once); Stop does.
-func (j *Jobs) Start(ctx context.Context) error {
+// Open opens River's side of the store's database (see Config.Store) and
+// migrates River's tables, so that jobs can be enqueued; it works none.
+// Start opens Jobs not yet opened.
+func (j *Jobs) Open(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	return j.open(ctx)
+}
+
+func (j *Jobs) open(ctx context.Context) error {
 	if j.client != nil {
-		return errors.New("jobs: already started")
+		return nil
 	}
 	db, err := j.openDatabase(ctx)
 	if err != nil {
@@ -296,10 +303,29 @@ func (j *Jobs) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
-	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+	j.client = client
+	return nil
+}
+
+// Start opens Jobs (see Open) and starts working jobs: apply_event on
+// Workers workers, imports on their own, and the periodic jobs when this
+// process is River's elected leader.
+//
+// ctx bounds starting only: cancelling it later does not stop the jobs (a
+// signal context would otherwise cancel running jobs at once); Stop does.
+func (j *Jobs) Start(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.started {
+		return errors.New("jobs: already started")
+	}
+	if err := j.open(ctx); err != nil {
+		return err
+	}
+	if err := j.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	j.client = client
+	j.started = true
 	return nil
 }
 
@@ -335,17 +361,28 @@ func (j *Jobs) Stop(ctx context.Context) error {
 // (app, event) while queued, running, retrying or completed (until River
 // deletes completed jobs, after 24 h), so a webhook delivered twice at once
 // enqueues one job; enqueuing an applied event is harmless either way, as
-// the handler skips it. It fails when Jobs are not started; the sweeper
+// the handler skips it. It fails when Jobs are not open; the sweeper
 // enqueues the event later.
 func (j *Jobs) EnqueueEvent(ctx context.Context, appID, eventID string) error {
+	return j.insert(ctx, applyEventArgs{AppID: appID, EventID: eventID}, "event "+eventID+" of app "+appID)
+}
+
+// EnqueueImport enqueues working on an app's import until it is done
+// (Handlers.ContinueImport). Jobs are unique by (app, import) like events',
+// so enqueuing a running import again adds nothing.
+func (j *Jobs) EnqueueImport(ctx context.Context, appID, importID string) error {
+	return j.insert(ctx, importArgs{AppID: appID, ImportID: importID}, "import "+importID+" of app "+appID)
+}
+
+func (j *Jobs) insert(ctx context.Context, args river.JobArgs, what string) error {
 	j.mu.Lock()
 	client := j.client
 	j.mu.Unlock()
 	if client == nil {
-		return errors.New("jobs: not started")
+		return errors.New("jobs: not open")
 	}
-	if _, err := client.Insert(ctx, applyEventArgs{AppID: appID, EventID: eventID}, nil); err != nil {
-		return fmt.Errorf("jobs: enqueue event %s of app %s: %w", eventID, appID, err)
+	if _, err := client.Insert(ctx, args, nil); err != nil {
+		return fmt.Errorf("jobs: enqueue %s: %w", what, err)
 	}
 	return nil
 }

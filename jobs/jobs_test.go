@@ -44,6 +44,8 @@ type fakeHandlers struct {
 	reconcileOverlaps  int // reconciles started while another ran
 	appliesByCaller    map[string]int
 	reconcilesByCaller map[string]int
+	importCalls        map[eventKey]int // by (app, import)
+	importDoneAt       int              // the call that reports an import done
 }
 
 func newFakeHandlers() *fakeHandlers {
@@ -56,6 +58,25 @@ func (h *fakeHandlers) ApplyRecordedEvent(ctx context.Context, app, event string
 
 func (h *fakeHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
 	return h.reconcileAs(ctx, "", maxAge)
+}
+
+// ContinueImport counts its calls and reports the import done at the
+// importDoneAt-th.
+func (h *fakeHandlers) ContinueImport(ctx context.Context, app, importID string) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.importCalls == nil {
+		h.importCalls = map[eventKey]int{}
+	}
+	k := eventKey{app, importID}
+	h.importCalls[k]++
+	return h.importCalls[k] >= h.importDoneAt, nil
+}
+
+func (h *fakeHandlers) importCallsOf(importID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.importCalls[eventKey{appID, importID}]
 }
 
 // as returns Handlers recording into h as replica name.
@@ -72,6 +93,10 @@ func (r replicaHandlers) ApplyRecordedEvent(ctx context.Context, app, event stri
 
 func (r replicaHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
 	return r.h.reconcileAs(ctx, r.name, maxAge)
+}
+
+func (r replicaHandlers) ContinueImport(ctx context.Context, app, importID string) (bool, error) {
+	return r.h.ContinueImport(ctx, app, importID)
 }
 
 func (h *fakeHandlers) applyAs(ctx context.Context, caller, app, event string) error {
@@ -363,6 +388,47 @@ func TestEnqueueBeforeStart(t *testing.T) {
 		if err := j.Stop(t.Context()); err != nil {
 			t.Errorf("Stop before Start: got error %v, want nil", err)
 		}
+	})
+}
+
+// TestEnqueueImport: an import's job runs until ContinueImport reports it
+// done, a snooze between attempts, and enqueuing it again while it runs
+// adds no second job. A command that only enqueues (Open, no Start) can
+// hand an import to a started process.
+func TestEnqueueImport(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		h := newFakeHandlers()
+		h.importDoneAt = 3
+		j := start(t, config(t, db, h))
+
+		cmd, err := jobs.New(config(t, db, newFakeHandlers()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.EnqueueImport(t.Context(), appID, "imp_1"); err == nil {
+			t.Error("EnqueueImport before Open: got nil error, want one")
+		}
+		if err := cmd.Open(t.Context()); err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		for range 2 {
+			if err := cmd.EnqueueImport(t.Context(), appID, "imp_1"); err != nil {
+				t.Fatalf("EnqueueImport: %v", err)
+			}
+		}
+		if err := cmd.Stop(t.Context()); err != nil {
+			t.Errorf("Stop of opened Jobs: %v", err)
+		}
+		waitFor(t, "imp_1 done", func() bool { return h.importCallsOf("imp_1") == 3 })
+		settle()
+		if got := h.importCallsOf("imp_1"); got != 3 {
+			t.Errorf("ContinueImport calls: got %d, want 3 (done at the third)", got)
+		}
+		if err := j.EnqueueImport(t.Context(), appID, "imp_2"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "imp_2 done", func() bool { return h.importCallsOf("imp_2") == 3 })
 	})
 }
 

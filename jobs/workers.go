@@ -23,6 +23,18 @@ const (
 	// periodic kind can run at the same time as the others.
 	periodicQueue   = "periodic"
 	periodicWorkers = 3
+
+	// importQueue holds the imports, apart from the events and the periodic
+	// jobs, so a long import never holds up either. Two run at once: an
+	// import spends its app's Stripe budget, not the others'.
+	importQueue       = "imports"
+	importWorkers     = 2
+	importMaxAttempts = 10
+	// importSnooze is the pause between two attempts of an unfinished
+	// import: each attempt works a slice of it and snoozes, so that no
+	// attempt outlives the job timeout and a killed process's import is
+	// rescued and goes on. A snooze spends no attempt.
+	importSnooze = time.Second
 )
 
 // applyEventArgs is the apply_event job: apply one recorded webhook event.
@@ -55,12 +67,47 @@ func (w *applyEventWorker) Work(ctx context.Context, job *river.Job[applyEventAr
 	return w.handlers.ApplyRecordedEvent(ctx, job.Args.AppID, job.Args.EventID)
 }
 
+// importArgs is the import job: work on an app's import of its Stripe
+// customers until it is done.
+type importArgs struct {
+	AppID    string `json:"app_id"`
+	ImportID string `json:"import_id"`
+}
+
+func (importArgs) Kind() string { return "import_customers" }
+
+// InsertOpts makes the job unique by its args, like apply_event's.
+func (importArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: importMaxAttempts,
+		Queue:       importQueue,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true},
+	}
+}
+
+type importWorker struct {
+	river.WorkerDefaults[importArgs]
+	handlers Handlers
+}
+
+func (w *importWorker) Work(ctx context.Context, job *river.Job[importArgs]) error {
+	done, err := w.handlers.ContinueImport(ctx, job.Args.AppID, job.Args.ImportID)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return river.JobSnooze(importSnooze)
+	}
+	return nil
+}
+
 // newClient builds the River client on db: the workers, the queues and the
 // periodic jobs.
 func (j *Jobs) newClient(db database) (riverClient, error) {
 	sweeper := &sweepEventsWorker{store: j.cfg.Store, now: j.cfg.Now, after: j.cfg.SweepAfter, log: j.log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &applyEventWorker{handlers: j.cfg.Handlers})
+	river.AddWorker(workers, &importWorker{handlers: j.cfg.Handlers})
 	river.AddWorker(workers, sweeper)
 	river.AddWorker(workers, &reconcileWorker{handlers: j.cfg.Handlers, maxAge: j.cfg.ReconcileMaxAge})
 	river.AddWorker(workers, &cleanupWorker{store: j.cfg.Store, now: j.cfg.Now, log: j.log})
@@ -69,6 +116,7 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: j.cfg.Workers},
 			periodicQueue:      {MaxWorkers: periodicWorkers},
+			importQueue:        {MaxWorkers: importWorkers},
 		},
 		Workers:      workers,
 		PeriodicJobs: j.periodicJobs(),
@@ -131,10 +179,16 @@ func (h *errorHandler) logFailure(ctx context.Context, job *rivertype.JobRow, at
 		slog.Int("attempt", job.Attempt),
 		slog.Int("max_attempts", job.MaxAttempts),
 	)
-	if job.Kind == (applyEventArgs{}).Kind() {
+	switch job.Kind {
+	case applyEventArgs{}.Kind():
 		var args applyEventArgs
 		if json.Unmarshal(job.EncodedArgs, &args) == nil {
 			attrs = append(attrs, slog.String("app_id", args.AppID), slog.String("event_id", args.EventID))
+		}
+	case importArgs{}.Kind():
+		var args importArgs
+		if json.Unmarshal(job.EncodedArgs, &args) == nil {
+			attrs = append(attrs, slog.String("app_id", args.AppID), slog.String("import_id", args.ImportID))
 		}
 	}
 	if job.Attempt < job.MaxAttempts {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,23 +31,32 @@ a server running.`,
   appwheel apps rotate-secret app_… --grace 24h`,
 	})
 	c.AddCommand(appsCreateCommand(), appsListCommand(), appsShowCommand(), appsRotateSecretCommand(),
-		appsSetReadModeCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand(), appsImportCommand())
+		appsSetReadModeCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand(), appsImportCommand(), appsImportStatusCommand())
 	return c
 }
 
 // appsSets are the configuration the apps commands use: the database and
-// the master key that seals the apps' secrets.
-var appsSets = []flagSet{dataDirFlags, storeFlags, masterKeyEnv}
+// the master key that seals the apps' secrets; appsStripeSets add the Stripe
+// client's, for the commands that call Stripe (link, import).
+var (
+	appsSets       = []flagSet{dataDirFlags, storeFlags, masterKeyEnv}
+	appsStripeSets = []flagSet{dataDirFlags, storeFlags, masterKeyEnv, stripeFlags}
+)
 
 // appsSubcommand is one apps command: c's own flags are added by flags
 // (before the configuration's, and with --json into *asJSON, which every
 // apps command takes); it opens the store and runs fn on the app service.
 func appsSubcommand(c *cobra.Command, asJSON *bool, flags func(fs *pflag.FlagSet), fn func(cmd *cobra.Command, d *deps, args []string) error) *cobra.Command {
+	return appsSubcommandOn(appsSets, c, asJSON, flags, fn)
+}
+
+// appsSubcommandOn is appsSubcommand with the configuration of sets.
+func appsSubcommandOn(sets []flagSet, c *cobra.Command, asJSON *bool, flags func(fs *pflag.FlagSet), fn func(cmd *cobra.Command, d *deps, args []string) error) *cobra.Command {
 	if flags != nil {
 		flags(c.Flags())
 	}
 	c.Flags().BoolVar(asJSON, "json", false, "print JSON instead of text")
-	return withConfig(c, "data", appsSets, func(cmd *cobra.Command, cfg *Config, args []string) error {
+	return withConfig(c, "data", sets, func(cmd *cobra.Command, cfg *Config, args []string) error {
 		d, err := open(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		if err != nil {
 			return err
@@ -60,14 +68,22 @@ func appsSubcommand(c *cobra.Command, asJSON *bool, flags func(fs *pflag.FlagSet
 
 // newBilling is the billing service of an apps command, which talks to each
 // app's Stripe account (or its own API base) as serve does.
-func newBilling(d *deps) *billing.Service {
-	return billing.New(billing.Config{
-		Store:       d.store,
-		Stripe:      stripe.New(stripe.Options{HTTPClient: &http.Client{Timeout: stripe.DefaultTimeout}, Logger: d.logger}),
-		Apps:        d.apps,
-		DecodeEvent: stripe.DecodeEvent,
-		Logger:      d.logger,
-	})
+func newBilling(d *deps) *billing.Service { return newBillingWith(d, nil) }
+
+// newBillingWith is newBilling with its Config changed by configure.
+func newBillingWith(d *deps, configure func(*billing.Config)) *billing.Service {
+	cfg := billing.Config{
+		Store:          d.store,
+		Stripe:         newProvider(d.cfg, d.logger, nil),
+		Apps:           d.apps,
+		DecodeEvent:    stripe.DecodeEvent,
+		BackgroundRate: d.cfg.StripeBackgroundRate,
+		Logger:         d.logger,
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	return billing.New(cfg)
 }
 
 func appsCreateCommand() *cobra.Command {

@@ -29,7 +29,7 @@ re-syncs it.`,
 		Example: `  appwheel apps link app_… --user u1 --customer cus_…`,
 		Args:    oneID("apps link"),
 	}
-	return appsSubcommand(c, &asJSON, func(fs *pflag.FlagSet) {
+	return appsSubcommandOn(appsStripeSets, c, &asJSON, func(fs *pflag.FlagSet) {
 		fs.StringVar(&p.AppUserID, "user", "", "the app's user id (appUserId) to link (required)")
 		fs.StringVar(&p.CustomerID, "customer", "", "the Stripe customer (cus_…) to link it to (required)")
 	}, func(cmd *cobra.Command, d *deps, args []string) error {

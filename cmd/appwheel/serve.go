@@ -57,29 +57,23 @@ and its master key.`,
 func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Handler) http.Handler) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	retries := int64(d.cfg.StripeMaxRetries)
-	if retries == 0 {
-		retries = -1 // the provider reads 0 as "default"; here 0 means none
-	}
-	provider := stripe.New(stripe.Options{
-		HTTPClient:        &http.Client{Timeout: d.cfg.StripeTimeout},
-		MaxNetworkRetries: retries,
-		APIBase:           d.cfg.StripeAPIBase,
-		Registerer:        reg,
-		Logger:            d.logger,
-	})
+	provider := newProvider(d.cfg, d.logger, reg)
 	linkKey, err := crypt.DeriveKey(d.masterKey, "invoice links")
 	if err != nil {
 		return err
 	}
+	var background *jobs.Jobs // the billing service enqueues imports on the jobs, which call it
 	bill := billing.New(billing.Config{
 		Store: d.store, Stripe: provider, Apps: d.apps, DecodeEvent: stripe.DecodeEvent,
 		BackgroundRate: d.cfg.StripeBackgroundRate, Logger: d.logger,
 		LinkBaseURL: d.cfg.PublicURL, LinkKey: linkKey,
+		EnqueueImport: func(ctx context.Context, appID, importID string) error {
+			return background.EnqueueImport(ctx, appID, importID)
+		},
 	})
 	jc := jobsConfig(d.cfg, d.store)
 	jc.Handlers, jc.Logger = bill, d.logger.With(slog.String("component", "jobs"))
-	background, err := jobs.New(jc)
+	background, err = jobs.New(jc)
 	if err != nil {
 		return err
 	}
@@ -167,8 +161,11 @@ a rollout to several replicas.`,
 }
 
 // noHandlers stands in for the billing service where jobs are only
-// migrated, never run.
+// migrated or enqueued, never run.
 type noHandlers struct{}
 
 func (noHandlers) ApplyRecordedEvent(context.Context, string, string) error { return nil }
 func (noHandlers) ReconcileApps(context.Context, time.Duration) error       { return nil }
+func (noHandlers) ContinueImport(context.Context, string, string) (bool, error) {
+	return false, errors.New("this process runs no jobs")
+}

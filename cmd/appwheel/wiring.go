@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/appwheel/appwheel/logging"
 	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/sqlite"
+	"github.com/appwheel/appwheel/stripe"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // deps are the parts every command shares, built from the config.
@@ -69,6 +72,22 @@ func openStore(ctx context.Context, cfg *Config) (appwheel.Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// newProvider is the Stripe provider as the configuration sets it, with its
+// metrics on reg when not nil.
+func newProvider(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) *stripe.Provider {
+	retries := int64(cfg.StripeMaxRetries)
+	if retries == 0 {
+		retries = -1 // the provider reads 0 as "default"; here 0 means none
+	}
+	return stripe.New(stripe.Options{
+		HTTPClient:        &http.Client{Timeout: cfg.StripeTimeout},
+		MaxNetworkRetries: retries,
+		APIBase:           cfg.StripeAPIBase,
+		Registerer:        reg,
+		Logger:            logger,
+	})
 }
 
 // jobsConfig configures the background jobs on the store, which hands
