@@ -36,6 +36,7 @@ type options struct {
 	conns         int
 	scaleConns    int
 	users         int
+	importUsers   int
 	rows          map[string]bool
 	largeInvoices int
 	smallInvoices int
@@ -49,9 +50,9 @@ type options struct {
 
 // rowNames are the -rows values, in the order rows run and print; row 6
 // (Stripe calls per request) is a column of every row.
-var rowNames = []string{"ceiling", "mirror", "live", "create", "webhook", "scale"}
+var rowNames = []string{"ceiling", "mirror", "live", "create", "webhook", "scale", "import"}
 
-var rowNumbers = map[string]string{"1": "ceiling", "2": "mirror", "3": "live", "4": "create", "5": "webhook", "7": "scale"}
+var rowNumbers = map[string]string{"1": "ceiling", "2": "mirror", "3": "live", "4": "create", "5": "webhook", "7": "scale", "8": "import"}
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -62,8 +63,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each row (0: none)")
 	fs.IntVar(&o.conns, "conns", 64, "connections (closed-loop clients) of rows 1–5")
 	fs.IntVar(&o.scaleConns, "scale-conns", 8, "connections of the scale rows (7)")
+	fs.IntVar(&o.importUsers, "import-users", 100, "existing customers each import row (8) links")
 	fs.IntVar(&o.users, "users", 1000, "synced users the mirror, live, create and webhook rows spread requests over")
-	fs.StringVar(&rows, "rows", "", "comma list of rows to run: "+strings.Join(rowNames, ",")+" (or their numbers 1,2,3,4,5,7); default all")
+	fs.StringVar(&rows, "rows", "", "comma list of rows to run: "+strings.Join(rowNames, ",")+" (or their numbers 1,2,3,4,5,7,8); default all")
 	fs.IntVar(&o.largeInvoices, "large-invoices", 1_000_000, "invoices of the large scale database (over 100,000 users)")
 	fs.IntVar(&o.smallInvoices, "small-invoices", 10_000, "invoices of the small scale database (over 100,000 users)")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
@@ -217,6 +219,9 @@ func run(ctx context.Context, opt *options) error {
 	}
 	if opt.rows["scale"] {
 		b.scaleRows(ctx)
+	}
+	if opt.rows["import"] {
+		b.importRows(ctx)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
