@@ -324,3 +324,52 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	return s[max(0, (len(s)*p+99)/100-1)].Round(10 * time.Microsecond)
 }
+
+// TestBackgroundImportSurvivesACrash: the server is killed with SIGKILL
+// while its job works on an import; started again on the same data, it
+// finishes the import (River rescues the job after twice the job timeout):
+// every user linked once, to its own customer, and no customer created.
+func TestBackgroundImportSurvivesACrash(t *testing.T) {
+	dir, addr, sandboxAddr := t.TempDir(), freeAddr(t), freeAddr(t)
+	env := []string{"APPWHEEL_JOB_TIMEOUT=4s"}
+	d := startDevIn(t, dir, addr, sandboxAddr, env...)
+	d.cli("sandbox", "seed-existing", "--users", "30")
+	status := func() (st struct {
+		ImportID, State               string
+		Seen, Linked, Skipped, Failed int
+	}) {
+		out := d.cli("apps", "import-status", d.facts.AppID, "--json")
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &st); err != nil {
+			t.Fatalf("import-status printed %q: %v", out, err)
+		}
+		return st
+	}
+	d.cli("apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--background")
+	eventuallyWithin(t, 30*time.Second, "three users linked", func() bool { return status().Linked >= 3 })
+	d.kill()
+	before := status()
+	if before.State == "finished" {
+		t.Fatalf("the import finished before the kill: %+v", before)
+	}
+
+	d = startDevIn(t, dir, addr, sandboxAddr, env...)
+	var after = before
+	eventuallyWithin(t, time.Minute, "the import finished after the restart", func() bool {
+		after = status()
+		return after.State == "finished"
+	})
+	if after.ImportID != before.ImportID || after.Seen != 30 || after.Failed != 0 ||
+		after.Linked+after.Skipped != 30 || after.Skipped > 1 {
+		t.Errorf("killed with %+v, after the restart: %+v; want the same import finished, at most one user found linked already", before, after)
+	}
+	for i := 1; i <= 30; i++ {
+		user := fmt.Sprintf("existing-%d", i)
+		found := d.customersWhere("user_id", user)
+		if len(found) != 1 || found[0]["metadata"].(map[string]any)["appwheel_app_user_id"] != user {
+			t.Errorf("%s: customers %v; want one, tagged for it", user, found)
+		}
+	}
+	if n := len(d.customersWhere("appwheel_app_id", d.facts.AppID)); n != 30 {
+		t.Errorf("%d customers tagged for the app, want 30: none created", n)
+	}
+}
