@@ -187,6 +187,10 @@ func (s *Service) ImportStatus(ctx context.Context, app *appwheel.App) (*ImportS
 	if err != nil {
 		return nil, err
 	}
+	return statusOf(run), nil
+}
+
+func statusOf(run *appwheel.ImportRun) *ImportStatus {
 	st := &ImportStatus{
 		ImportID: run.ID, MetadataKey: run.MetadataKey, DryRun: run.DryRun, Background: run.Background,
 		Seen: run.Counts.Seen, Pending: run.Counts.Pending, Linked: run.Counts.Linked,
@@ -201,7 +205,7 @@ func (s *Service) ImportStatus(ctx context.Context, app *appwheel.App) (*ImportS
 	default:
 		st.State = ImportListing
 	}
-	return st, nil
+	return st
 }
 
 func unixString(t time.Time) string {
@@ -241,12 +245,12 @@ func (s *Service) RunImport(ctx context.Context, app *appwheel.App, importID str
 		if err != nil && !errors.Is(err, errImportBusy) {
 			return nil, err
 		}
-		if done {
-			return s.ImportStatus(ctx, app)
-		}
 		st, err := s.ImportStatus(ctx, app)
-		if err != nil {
-			return nil, err
+		if err == nil && st.ImportID != importID {
+			return nil, appwheel.Errorf(appwheel.ECONFLICT, "import %s was replaced by import %s", importID, st.ImportID)
+		}
+		if done || err != nil {
+			return st, err
 		}
 		if progress != nil {
 			progress(st)
@@ -329,9 +333,12 @@ func (s *Service) withImportLease(ctx context.Context, appID string, fn func(con
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stop := make(chan struct{})
-	defer close(stop)
+	// The renewal stops before the lease is released (the deferred Unlock
+	// above runs last), so it cannot take the lease again after.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	defer func() { close(stop); <-stopped }()
 	go func() {
+		defer close(stopped)
 		tick := time.NewTicker(importRenew)
 		defer tick.Stop()
 		for {
@@ -364,13 +371,11 @@ type importWork struct {
 
 func (w *importWork) timeUp() bool { return !w.until.IsZero() && time.Now().After(w.until) }
 
-// tell reports progress.
-func (w *importWork) tell(ctx context.Context) {
-	if w.progress == nil {
-		return
-	}
-	if st, err := w.s.ImportStatus(ctx, w.app); err == nil {
-		w.progress(st)
+// tell reports progress: w.run as this stretch of work has changed it,
+// without reading the store again.
+func (w *importWork) tell() {
+	if w.progress != nil {
+		w.progress(statusOf(w.run))
 	}
 }
 
@@ -385,7 +390,7 @@ func (w *importWork) do(ctx context.Context) (bool, error) {
 		if err := w.listPage(ctx); err != nil {
 			return false, err
 		}
-		w.tell(ctx)
+		w.tell()
 	}
 	claims, err := w.claims(ctx)
 	if err != nil {
@@ -410,17 +415,30 @@ func (w *importWork) do(ctx context.Context) (bool, error) {
 			if err := ctx.Err(); err != nil {
 				return false, err // its outcome is the interruption's, not the user's
 			}
-			if err := w.s.store.SetImportOutcomes(ctx, w.app.ID, w.run.ID, []appwheel.ImportItem{it}, w.s.now()); err != nil {
+			now := w.s.now()
+			if err := w.s.store.SetImportOutcomes(ctx, w.app.ID, w.run.ID, []appwheel.ImportItem{it}, now); err != nil {
 				return false, err
 			}
-			w.tell(ctx)
+			w.run.Counts.Pending--
+			switch it.Outcome {
+			case appwheel.ImportLinked, appwheel.ImportWouldLink:
+				w.run.Counts.Linked++
+			case appwheel.ImportFailed:
+				w.run.Counts.Failed++
+			default:
+				w.run.Counts.Skipped++
+			}
+			w.run.UpdatedAt, w.run.Error = now, ""
+			w.tell()
 		}
 		after = items[len(items)-1].Seq
 	}
-	if err := w.s.store.FinishImport(ctx, w.app.ID, w.run.ID, w.s.now()); err != nil {
+	now := w.s.now()
+	if err := w.s.store.FinishImport(ctx, w.app.ID, w.run.ID, now); err != nil {
 		return false, err
 	}
-	w.tell(ctx)
+	w.run.FinishedAt, w.run.UpdatedAt = now, now
+	w.tell()
 	return true, nil
 }
 
@@ -440,11 +458,14 @@ func (w *importWork) listPage(ctx context.Context) error {
 	}
 	seq := w.run.Counts.Seen
 	items := make([]appwheel.ImportItem, 0, len(page.Customers))
+	pending := 0
 	for _, c := range page.Customers {
 		seq++
 		it := appwheel.ImportItem{Seq: seq, CustomerID: c.ID, AppUserID: c.Metadata[w.run.MetadataKey]}
 		if it.AppUserID == "" {
 			it.Outcome, it.Reason = appwheel.ImportSkipped, fmt.Sprintf("no %q in its metadata", w.run.MetadataKey)
+		} else {
+			pending++
 		}
 		items = append(items, it)
 	}
@@ -453,10 +474,13 @@ func (w *importWork) listPage(ctx context.Context) error {
 	if len(page.Customers) > 0 {
 		after = page.Customers[len(page.Customers)-1].ID
 	}
-	if err := w.s.store.AddImportItems(ctx, w.app.ID, w.run.ID, after, listed, items, w.s.now()); err != nil {
+	now := w.s.now()
+	if err := w.s.store.AddImportItems(ctx, w.app.ID, w.run.ID, after, listed, items, now); err != nil {
 		return err
 	}
-	w.run.ListedAfter, w.run.Listed, w.run.Counts.Seen = after, listed, seq
+	w.run.ListedAfter, w.run.Listed, w.run.UpdatedAt, w.run.Error = after, listed, now, ""
+	c := &w.run.Counts
+	c.Seen, c.Pending, c.Skipped = seq, c.Pending+pending, c.Skipped+len(items)-pending
 	return nil
 }
 

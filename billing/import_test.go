@@ -51,7 +51,13 @@ func (w *importWorld) run(t *testing.T, ctx context.Context, p billing.ImportPar
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err = w.e.svc.RunImport(ctx, w.app, st.ImportID, nil)
+	var told *billing.ImportStatus
+	st, err = w.e.svc.RunImport(ctx, w.app, st.ImportID, func(st *billing.ImportStatus) { told = st })
+	// The progress told, counted as the import goes, ends where the
+	// store's count of the items does.
+	if err == nil && (told == nil || *told != *st) {
+		t.Errorf("last progress told %+v; the store says %+v", told, st)
+	}
 	return st, w.outcomes(t), err
 }
 
@@ -270,6 +276,27 @@ func TestImportOneAtATime(t *testing.T) {
 	}
 	if st, _ := w.e.svc.ImportStatus(ctx, w.app); st.ImportID != second.ImportID || st.Seen != 0 {
 		t.Errorf("status after the replaced import's job: %+v", st)
+	}
+	if _, err := w.e.svc.RunImport(ctx, w.app, first.ImportID, nil); appwheel.ErrorCode(err) != appwheel.ECONFLICT {
+		t.Errorf("RunImport of the replaced import: %v, want ECONFLICT", err)
+	}
+
+	// Run while another works on it, an import waits for the lease and
+	// then goes on.
+	if ok, err := w.e.db.TryLock(ctx, "import/"+w.app.ID, "someone", now, now.Add(time.Minute)); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		w.e.db.Unlock(ctx, "import/"+w.app.ID, "someone")
+	}()
+	start := time.Now()
+	st, err := w.e.svc.RunImport(ctx, w.app, second.ImportID, nil)
+	if err != nil || st.State != billing.ImportFinished || st.Seen != 7 {
+		t.Errorf("RunImport after waiting: %+v, %v; want finished, 7 seen", st, err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("RunImport finished after %v, while another held the lease", waited)
 	}
 }
 
