@@ -77,6 +77,10 @@ func TestHostileCrossTenantEveryEndpoint(t *testing.T) {
 				{"a/u9 links u1's customer", a, "a/u9", "POST", "/v1/stripe/customer-links", `{"appUserId":"u9","customerId":"` + w.cusA1 + `"}`, [][2]int{{409, appwheel.ECONFLICT}}, nil, false},
 				{"a/u1 links u2's customer", a, "a/u1", "POST", "/v1/stripe/customer-links", `{"appUserId":"u1","customerId":"` + w.cusA2 + `"}`, [][2]int{{409, appwheel.ECONFLICT}}, nil, false},
 				{"link a payment method id", a, "a/u9", "POST", "/v1/stripe/customer-links", `{"appUserId":"u9","customerId":"` + w.pmA1 + `"}`, [][2]int{hInvalid}, nil, true},
+				// The app's latest import: neither has one here (that an app
+				// never sees another's is TestCustomerImportsPerApp's).
+				{"b reads its latest import", b, "b/u1", "GET", latestPath, "", [][2]int{hNotFound}, nil, true},
+				{"a reads its latest import", a, "a/u1", "GET", latestPath, "", [][2]int{hNotFound}, nil, true},
 			}
 			// Ids of the wrong kind or shape as methodId: refused before
 			// Stripe is asked, or not routed at all.

@@ -443,6 +443,32 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"cus_nope"}`, true), nil), 404, appwheel.ENOTFOUND)
 	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"pm_1"}`, false), nil), 400, appwheel.EINVALID)
 
+	// startCustomerImport and customerImportStatus, on a server whose
+	// billing hands imports to a queue, as serve's hands them to its jobs.
+	const (
+		imports = "/v1/stripe/customer-imports"
+		latest  = "/v1/stripe/customer-imports/latest"
+	)
+	ie, _ := e.withImportQueue()
+	expect(latest, ie.oaSend(app, "GET", latest, "", nil), 404, appwheel.ENOTFOUND)
+	importKey := map[string]string{"Idempotency-Key": "import-1"}
+	pairs := body(imports, "POST", `{"pairs":[{"appUserId":"old3","customerId":"`+existing+`"}],"dryRun":true}`, true)
+	var started importStatus
+	expect(imports, ie.oaSend(app, "POST", imports, pairs, importKey), 200, 0).data(t, &started)
+	expect(imports, ie.oaSend(app, "POST", imports, pairs, importKey), 200, 0)
+	expect(imports, ie.oaSend(app, "POST", imports, body(imports, "POST", `{"metadataKey":"user_id"}`, true), importKey), 409, appwheel.EIDEMPOTENCY)
+	expect(imports, ie.oaSend(app, "POST", imports, body(imports, "POST", `{"metadataKey":"user_id","pairs":[{"appUserId":"u","customerId":"cus_1"}]}`, false), nil), 400, appwheel.EINVALID)
+	expect(imports, ie.oaSend(app, "POST", imports, body(imports, "POST", `{"dryRun":true}`, false), nil), 400, appwheel.EINVALID)
+	expect(imports, ie.oaSend(app, "POST", imports, body(imports, "POST", `{"pairs":[{"appUserId":"u","customerId":"cus_1","email":"x"}]}`, false), nil), 400, appwheel.EINVALID)
+	body(imports, "POST", `{"metadataKey":"`+strings.Repeat("k", 41)+`"}`, false)
+	body(imports, "POST", `{"pairs":[]}`, false)
+	var status importStatus
+	expect(latest, ie.oaSend(app, "GET", latest, "", nil), 200, 0).data(t, &status)
+	if status.ImportID != started.ImportID || !status.DryRun || status.Seen != 1 {
+		t.Errorf("latest import = %+v, want %s, a dry run of 1 pair", status, started.ImportID)
+	}
+	expect(latest, ie.oaSend(app, "GET", latest+"?importId="+started.ImportID, "", nil), 400, appwheel.EINVALID)
+
 	// A user whose Stripe customer was deleted at Stripe: reads are empty,
 	// and the next createPaymentMethod gives the user a new customer.
 	expect(pm, e.oaSend(app, "POST", pm, `{"appUserId":"gone","type":"setupIntent"}`, nil), 200, 0)

@@ -113,6 +113,8 @@ func NewServer(cfg Config) *Server {
 	s.mux.Handle("GET /v1/stripe/invoices", s.api(stripe, s.handleListInvoices))
 	s.mux.Handle("GET /v1/stripe/subscriptions", s.api(stripe, s.handleListSubscriptions))
 	s.mux.Handle("POST /v1/stripe/customer-links", s.api(stripe, s.handleLinkCustomer))
+	s.mux.Handle("POST /v1/stripe/customer-imports", s.api(stripe, s.handleStartCustomerImport))
+	s.mux.Handle("GET /v1/stripe/customer-imports/latest", s.api(stripe, s.handleCustomerImportStatus))
 
 	if s.webhooks != nil {
 		s.mux.HandleFunc("POST /v1/stripe/webhooks/{appId}", s.handleWebhook)

@@ -27,7 +27,8 @@ export declare const ErrorCodes: Readonly<{
  * A failure's envelope code: 1001 invalid parameter (400), 1002 not authenticated (401),
  * 1003 forbidden (403), 1004 not found (404), 1005 last payment method of a live
  * subscription (409), 1006 rate limited (429), 1007 Idempotency-Key reused (409), 1008 conflict:
- * the Stripe customer is another user's, or (linkCustomer) the user already has another (409),
+ * the Stripe customer is another user's, or (linkCustomer) the user already has another, or
+ * (startCustomerImport) another import of the app is being worked on (409),
  * 2001 Stripe declined or rejected (402), 2002 Stripe unavailable, safe to retry (502/503),
  * 5000 internal (500).
  */
@@ -144,6 +145,32 @@ export interface LinkCustomerParams {
   customerId: string
 }
 
+/** One user and the existing Stripe customer to link it to. */
+export interface CustomerImportPair {
+  /** The user's id in your app (1–128 characters); a pair that cannot be linked is skipped, with the reason. */
+  appUserId: string
+  /** A customer of the app's Stripe account (`cus_…`). */
+  customerId: string
+}
+
+/**
+ * startCustomerImport's parameters: exactly one of `metadataKey` and `pairs`.
+ * `dryRun` links nothing and counts what would be linked.
+ */
+export type StartCustomerImportParams =
+  | {
+      /** The customer metadata key holding the user's appUserId (at most 40 characters): every customer of the account is considered. */
+      metadataKey: string
+      pairs?: undefined
+      dryRun?: boolean | undefined
+    }
+  | {
+      metadataKey?: undefined
+      /** The users and the customers to link them to (at most what fits in the 1 MiB body). */
+      pairs: CustomerImportPair[]
+      dryRun?: boolean | undefined
+    }
+
 /** createPaymentMethod's data: all four keys present, `""` where they do not apply. */
 export interface PaymentMethodSetup {
   /** `checkout`: the page to send the user to. */
@@ -259,6 +286,37 @@ export interface CustomerLink {
   customerId: string
 }
 
+/** An import's state: listing the app's Stripe customers (metadataKey only), linking the users found, or finished. */
+export type CustomerImportState = 'listing' | 'linking' | 'finished'
+
+/** startCustomerImport's and customerImportStatus's data. Times are strings of Unix seconds, "0" when none. */
+export interface CustomerImport {
+  /** `imp_…`, new for each import started; the same when one is resumed. */
+  importId: string
+  state: CustomerImportState
+  /** `""` for an import of pairs. */
+  metadataKey: string
+  dryRun: boolean
+  /** Worked on by AppWheel's jobs: true for every import startCustomerImport started. */
+  background: boolean
+  /** The customers considered so far: those listed, or the pairs. */
+  seen: number
+  /** Of those, the ones without an outcome yet. */
+  pending: number
+  /** The users linked; in a dry run, that would be linked. */
+  linked: number
+  /** Left unlinked: duplicate claims, customers without the key, pairs that cannot be linked, users linked already. */
+  skipped: number
+  /** Not linked for another reason (Stripe failing past the retries); a new import tries them again. */
+  failed: number
+  /** The failure that stopped the import last, while it has made no progress since; `""` otherwise. */
+  error: string
+  createdAt: string
+  updatedAt: string
+  /** `"0"` until it is finished. */
+  finishedAt: string
+}
+
 /**
  * The subscription's status during an invoice's period: 0 none (one-off), 1 active,
  * 2 trialing, 3 past_due, 4 unpaid, 5 canceled, 6 incomplete, 7 incomplete_expired, 8 paused.
@@ -355,6 +413,15 @@ export declare class AppWheel {
    * user's or the user has another customer. Linking the same pair again re-syncs.
    */
   linkCustomer(params: LinkCustomerParams, options?: WriteOptions): Promise<TypedResponse<CustomerLink>>
+  /**
+   * POST /v1/stripe/customer-imports: starts linking the app's existing Stripe customers to its users
+   * in AppWheel's background jobs, by a metadata key or a list of pairs, and resolves to the import's
+   * status. The same parameters while it is unfinished resume it (the same importId); others replace
+   * it, unless it is being worked on at that moment (1008). Both or neither of metadataKey and pairs: 1001.
+   */
+  startCustomerImport(params: StartCustomerImportParams, options?: WriteOptions): Promise<TypedResponse<CustomerImport>>
+  /** GET /v1/stripe/customer-imports/latest: the app's latest import, finished or not; 1004 when it has none. */
+  customerImportStatus(options?: CallOptions): Promise<TypedResponse<CustomerImport>>
 }
 
 export default AppWheel

@@ -149,6 +149,36 @@ class AppWheel {
     return this.#request('POST', '/v1/stripe/customer-links', undefined, { appUserId, customerId }, options, true)
   }
 
+  /**
+   * Starts linking the app's existing Stripe customers to its users, each as
+   * linkCustomer links one, in AppWheel's background jobs: every customer whose
+   * metadata holds a user's appUserId under metadataKey, or the given pairs
+   * ([{ appUserId, customerId }]); exactly one of the two, else 1001. dryRun:
+   * true links nothing and counts what would be linked. Resolves to the import's
+   * status; starting the same import again while it is unfinished resumes it
+   * (the same importId), and other parameters replace it unless it is being
+   * worked on at that moment (1008). Follow it with customerImportStatus().
+   * POST /v1/stripe/customer-imports
+   */
+  async startCustomerImport(params, options) {
+    const { metadataKey, pairs, dryRun } = object(params, 'startCustomerImport')
+    // Each pair as linkCustomer's parameters: only the two fields, in order.
+    // Anything else is sent as given, for the server to refuse (1001).
+    const sent = Array.isArray(pairs)
+      ? pairs.map((p) => (p !== null && typeof p === 'object' && !Array.isArray(p) ? { appUserId: p.appUserId, customerId: p.customerId } : p))
+      : pairs
+    return this.#request('POST', '/v1/stripe/customer-imports', undefined, { metadataKey, pairs: sent, dryRun }, options, true)
+  }
+
+  /**
+   * The status of the app's latest import (startCustomerImport's, or the CLI's),
+   * finished or not; 1004 when the app has never started one.
+   * GET /v1/stripe/customer-imports/latest
+   */
+  async customerImportStatus(options) {
+    return this.#request('GET', '/v1/stripe/customer-imports/latest', undefined, undefined, options, false)
+  }
+
   // Sends one signed request and resolves to fetch's Response, whatever its status.
   async #request(method, path, search, body, options, write) {
     if (options !== undefined && (options === null || typeof options !== 'object')) {

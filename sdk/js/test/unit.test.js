@@ -112,6 +112,28 @@ const cases = [
     write: true,
   },
   {
+    name: 'startCustomerImport by metadataKey',
+    call: (c, o) => c.startCustomerImport({ metadataKey: 'user_id' }, o),
+    method: 'POST',
+    url: '/v1/stripe/customer-imports',
+    body: '{"metadataKey":"user_id"}',
+    write: true,
+  },
+  {
+    name: 'startCustomerImport pairs, dry run',
+    call: (c, o) => c.startCustomerImport({ pairs: [{ appUserId: 'u1', customerId: 'cus_1' }, { appUserId: 'u2', customerId: 'cus_2' }], dryRun: true }, o),
+    method: 'POST',
+    url: '/v1/stripe/customer-imports',
+    body: '{"pairs":[{"appUserId":"u1","customerId":"cus_1"},{"appUserId":"u2","customerId":"cus_2"}],"dryRun":true}',
+    write: true,
+  },
+  {
+    name: 'customerImportStatus',
+    call: (c, o) => c.customerImportStatus(o),
+    method: 'GET',
+    url: '/v1/stripe/customer-imports/latest',
+  },
+  {
     name: 'special characters, encoded in path and query',
     call: (c, o) => c.removePaymentMethod({ appUserId: "用户 a+b&c=d/é'!*()~", methodId: 'pm/x?y#z %' }, o),
     method: 'DELETE',
@@ -258,6 +280,62 @@ describe('requests', () => {
     await assert.rejects(c.linkCustomer(), TypeError)
     await assert.rejects(c.linkCustomer('u1'), TypeError)
     assert.equal(calls.length, 2)
+  })
+
+  test('startCustomerImport sends exactly metadataKey, pairs and dryRun, and resolves to the status', async () => {
+    const status = { importId: 'imp_0123456789abcdef01234567', state: 'linking', metadataKey: '', dryRun: false, background: true,
+      seen: 2, pending: 2, linked: 0, skipped: 0, failed: 0, error: '', createdAt: '1700000000', updatedAt: '1700000000', finishedAt: '0' }
+    const { fetch, calls } = recordingFetch(() => envelopeResponse(status))
+    const c = client(fetch)
+    const pairs = [{ customerId: 'cus_1', appUserId: 'u1', email: 'a@example.com' }, { appUserId: 'u2', customerId: 'cus_2' }]
+    const res = await c.startCustomerImport({ pairs, dryRun: false, background: false, appUserId: 'u1' }, { idempotencyKey: 'import-1' })
+    assert.equal(res, calls[0].response)
+    assert.deepEqual((await res.json()).data, status)
+    const [call] = calls
+    assert.equal(call.init.method, 'POST')
+    assert.equal(call.url, BASE + '/v1/stripe/customer-imports')
+    assert.equal(call.init.body, '{"pairs":[{"appUserId":"u1","customerId":"cus_1"},{"appUserId":"u2","customerId":"cus_2"}],"dryRun":false}',
+      'only the three fields, and each pair with only its two, in order')
+    assert.equal(call.headers.get('Content-Type'), 'application/json')
+    assert.equal(call.headers.get('Idempotency-Key'), 'import-1')
+    assert.match(call.headers.get('X-AppWheel-Nonce'), /^[\x21-\x7e]{1,64}$/)
+    assert.equal(call.headers.get('X-AppWheel-Signature'), expectedSignature(call))
+    assert.equal(pairs[0].email, 'a@example.com', "the caller's pairs are left as they are")
+    // What the server refuses (1001) is sent as given: both, neither, pairs that are not objects.
+    await c.startCustomerImport({ metadataKey: 'user_id', pairs: [{ appUserId: 'u1', customerId: 'cus_1' }] })
+    await c.startCustomerImport({})
+    await c.startCustomerImport({ pairs: [['u1', 'cus_1'], null, 'u2'] })
+    await c.startCustomerImport({ pairs: { u1: 'cus_1' } })
+    assert.deepEqual(calls.slice(1).map((k) => k.init.body), [
+      '{"metadataKey":"user_id","pairs":[{"appUserId":"u1","customerId":"cus_1"}]}',
+      '{}',
+      '{"pairs":[["u1","cus_1"],null,"u2"]}',
+      '{"pairs":{"u1":"cus_1"}}',
+    ])
+    await assert.rejects(c.startCustomerImport(), TypeError)
+    await assert.rejects(c.startCustomerImport('user_id'), TypeError)
+    assert.equal(calls.length, 5)
+  })
+
+  test('customerImportStatus asks for the latest import, with no body, and resolves to its status', async () => {
+    const status = { importId: 'imp_1', state: 'finished', metadataKey: 'user_id', dryRun: true, background: true,
+      seen: 5, pending: 0, linked: 2, skipped: 3, failed: 0, error: '', createdAt: '1700000000', updatedAt: '1700000009', finishedAt: '1700000009' }
+    const { fetch, calls } = recordingFetch(() => envelopeResponse(status))
+    const c = client(fetch)
+    const res = await c.customerImportStatus()
+    assert.deepEqual((await res.json()).data, status)
+    const [call] = calls
+    assert.equal(call.init.method, 'GET')
+    assert.equal(call.url, BASE + '/v1/stripe/customer-imports/latest')
+    assert.equal(call.init.body, undefined)
+    assert.equal(call.headers.get('Content-Type'), null)
+    assert.equal(call.headers.get('X-AppWheel-Signature'), expectedSignature(call))
+    await assert.rejects(c.customerImportStatus('latest'), TypeError)
+    const none = { code: 1004, data: null, message: 'app app_test has no import' }
+    const missing = client(recordingFetch(() => new Response(JSON.stringify(none), { status: 404 })).fetch)
+    const r = await missing.customerImportStatus()
+    assert.equal(r.status, 404)
+    assert.equal((await r.json()).code, ErrorCodes.NOT_FOUND)
   })
 
   test('response data reaches the caller as the server sent it (movedSubscriptionIds, paymentMethodId)', async () => {
@@ -462,9 +540,11 @@ describe('what the real fetch sends', () => {
         c.setDefaultPaymentMethod({ appUserId: user, methodId: method }),
         c.subscriptions({ appUserId: user }),
         c.linkCustomer({ appUserId: user, customerId: 'cus_Existing1' }),
+        c.startCustomerImport({ pairs: [{ appUserId: user, customerId: 'cus_Existing1' }], dryRun: true }),
+        c.customerImportStatus(),
       ])
       for (const res of results) assert.equal(res.status, 200)
-      assert.equal(received.length, 7)
+      assert.equal(received.length, 9)
       for (const r of received) {
         assert.ok(r.ok, `${r.method} ${r.url}: signature verified over the raw target`)
         assert.ok(r.url.startsWith('/prefix/v1/stripe/'))
@@ -475,6 +555,10 @@ describe('what the real fetch sends', () => {
       const link = received.find((r) => r.method === 'POST' && r.url === '/prefix/v1/stripe/customer-links')
       assert.deepEqual(JSON.parse(link.body), { appUserId: user, customerId: 'cus_Existing1' })
       assert.equal(link.headers['content-type'], 'application/json')
+      const imp = received.find((r) => r.method === 'POST' && r.url === '/prefix/v1/stripe/customer-imports')
+      assert.deepEqual(JSON.parse(imp.body), { pairs: [{ appUserId: user, customerId: 'cus_Existing1' }], dryRun: true })
+      const latest = received.find((r) => r.method === 'GET' && r.url === '/prefix/v1/stripe/customer-imports/latest')
+      assert.equal(latest.body, '')
       const del = received.find((r) => r.method === 'DELETE')
       assert.equal(decodeURIComponent(del.url.split('?')[0].split('/').pop()), method)
       assert.equal(new URLSearchParams(del.url.split('?')[1]).get('appUserId'), user)
@@ -554,10 +638,12 @@ describe('runtimes', () => {
 test('exports', () => {
   assert.equal(AppWheelDefault, AppWheel)
   assert.equal(typeof AppWheel, 'function')
-  for (const m of ['createPaymentMethod', 'paymentMethod', 'removePaymentMethod', 'invoices', 'setDefaultPaymentMethod', 'subscriptions', 'linkCustomer']) {
+  for (const m of ['createPaymentMethod', 'paymentMethod', 'removePaymentMethod', 'invoices', 'setDefaultPaymentMethod', 'subscriptions', 'linkCustomer',
+    'startCustomerImport', 'customerImportStatus']) {
     assert.equal(typeof AppWheel.prototype[m], 'function', m)
   }
   assert.deepEqual(Object.getOwnPropertyNames(AppWheel.prototype).sort(),
-    ['constructor', 'createPaymentMethod', 'invoices', 'linkCustomer', 'paymentMethod', 'removePaymentMethod', 'setDefaultPaymentMethod', 'subscriptions'])
+    ['constructor', 'createPaymentMethod', 'customerImportStatus', 'invoices', 'linkCustomer', 'paymentMethod', 'removePaymentMethod',
+      'setDefaultPaymentMethod', 'startCustomerImport', 'subscriptions'])
   assert.equal(envelopeResponse() instanceof Response, true)
 })
