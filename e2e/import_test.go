@@ -326,7 +326,7 @@ func percentile(ds []time.Duration, p int) time.Duration {
 }
 
 // TestBackgroundImportSurvivesACrash: the server is killed with SIGKILL
-// while its job works on an import; started again on the same data, it
+// while its job works on an import the app started through the API; started again on the same data, it
 // finishes the import (River rescues the job after twice the job timeout):
 // every user linked once, to its own customer, and no customer created.
 func TestBackgroundImportSurvivesACrash(t *testing.T) {
@@ -344,7 +344,11 @@ func TestBackgroundImportSurvivesACrash(t *testing.T) {
 		}
 		return st
 	}
-	d.cli("apps", "import", d.facts.AppID, "--metadata-key", "user_id", "--background")
+	// Started from the app's backend, through the Go SDK.
+	started, err := d.client.StartCustomerImport(ctx(t), client.CustomerImportParams{MetadataKey: "user_id"})
+	if err != nil || !started.Background || started.State == client.ImportFinished {
+		t.Fatalf("StartCustomerImport: %+v, %v; want a background import under way", started, err)
+	}
 	eventuallyWithin(t, 30*time.Second, "three users linked", func() bool { return status().Linked >= 3 })
 	d.kill()
 	before := status()
@@ -358,6 +362,9 @@ func TestBackgroundImportSurvivesACrash(t *testing.T) {
 		after = status()
 		return after.State == "finished"
 	})
+	if got, err := d.client.CustomerImportStatus(ctx(t)); err != nil || got.ImportID != started.ImportID || got.State != client.ImportFinished {
+		t.Errorf("CustomerImportStatus: %+v, %v; want import %s finished", got, err, started.ImportID)
+	}
 	if after.ImportID != before.ImportID || after.Seen != 30 || after.Failed != 0 ||
 		after.Linked+after.Skipped != 30 || after.Skipped > 1 {
 		t.Errorf("killed with %+v, after the restart: %+v; want the same import finished, at most one user found linked already", before, after)
