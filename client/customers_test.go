@@ -15,27 +15,27 @@ import (
 	"github.com/appwheel/appwheel/signature"
 )
 
-// linkRequest is what the stand-in server saw of one request.
-type linkRequest struct {
+// recordedRequest is what the stand-in server saw of one request.
+type recordedRequest struct {
 	method, target, contentType, idempotencyKey, nonce string
 	body                                               []byte
 	signed                                             bool // the signature verifies, nonce line included
 }
 
-// linkServer stands in for AppWheel's POST /v1/stripe/customer-links: it
-// records each request, checks its signature as the server does, and
-// answers with status and the envelope body.
-func linkServer(t *testing.T, status int, envelope string) (*client.Client, *[]linkRequest) {
+// recordingServer stands in for AppWheel (POST /v1/stripe/customer-links,
+// the customer imports): it records each request, checks its signature as
+// the server does, and answers with status and the envelope body.
+func recordingServer(t *testing.T, status int, envelope string) (*client.Client, *[]recordedRequest) {
 	t.Helper()
 	const appID, secret = "app_link", "aws_link_secret"
 	now := time.Unix(1_700_000_000, 0)
-	var seen []linkRequest
+	var seen []recordedRequest
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Error(err)
 		}
-		req := linkRequest{
+		req := recordedRequest{
 			method: r.Method, target: r.URL.RequestURI(), contentType: r.Header.Get("Content-Type"),
 			idempotencyKey: r.Header.Get("Idempotency-Key"), nonce: r.Header.Get(signature.HeaderNonce), body: body,
 		}
@@ -46,7 +46,7 @@ func linkServer(t *testing.T, status int, envelope string) (*client.Client, *[]l
 			signature.Valid(sum, secret, ts, r.Method, r.URL.RequestURI(), body, req.nonce)
 		seen = append(seen, req)
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Request-Id", "req_link")
+		w.Header().Set("X-Request-Id", "req_recorded")
 		w.WriteHeader(status)
 		io.WriteString(w, envelope)
 	}))
@@ -57,7 +57,7 @@ func linkServer(t *testing.T, status int, envelope string) (*client.Client, *[]l
 }
 
 func TestLinkCustomer(t *testing.T) {
-	c, seen := linkServer(t, http.StatusOK, `{"code":0,"data":{"appUserId":"u1","customerId":"cus_Existing1"},"message":"success"}`)
+	c, seen := recordingServer(t, http.StatusOK, `{"code":0,"data":{"appUserId":"u1","customerId":"cus_Existing1"},"message":"success"}`)
 	ctx := context.Background()
 
 	link, err := c.LinkCustomer(ctx, client.LinkCustomerParams{AppUserID: "u1", CustomerID: "cus_Existing1", IdempotencyKey: "link-u1"})
@@ -113,10 +113,10 @@ func TestLinkCustomerErrors(t *testing.T) {
 		{http.StatusBadRequest, client.CodeInvalid, false, false},
 	} {
 		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
-			c, _ := linkServer(t, tc.status, fmt.Sprintf(`{"code":%d,"data":null,"message":"refused"}`, tc.code))
+			c, _ := recordingServer(t, tc.status, fmt.Sprintf(`{"code":%d,"data":null,"message":"refused"}`, tc.code))
 			link, err := c.LinkCustomer(context.Background(), client.LinkCustomerParams{AppUserID: "u1", CustomerID: "cus_Other"})
 			var ce *client.Error
-			if link != nil || !errors.As(err, &ce) || ce.Code != tc.code || ce.HTTPStatus != tc.status || ce.RequestID != "req_link" {
+			if link != nil || !errors.As(err, &ce) || ce.Code != tc.code || ce.HTTPStatus != tc.status || ce.RequestID != "req_recorded" {
 				t.Fatalf("link, err = %v, %v; want a %d *client.Error, HTTP %d, with the request id", link, err, tc.code, tc.status)
 			}
 			if client.IsConflict(err) != tc.conflict || client.IsNotFound(err) != tc.absent {

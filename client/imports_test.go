@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,41 +19,6 @@ import (
 	"github.com/appwheel/appwheel/stripe"
 )
 
-// importServer stands in for AppWheel's POST /v1/stripe/customer-imports
-// and GET /v1/stripe/customer-imports/latest: it records each request,
-// checks its signature as the server does, and answers with status and the
-// envelope body.
-func importServer(t *testing.T, status int, envelope string) (*client.Client, *[]linkRequest) {
-	t.Helper()
-	const appID, secret = "app_import", "aws_import_secret"
-	now := time.Unix(1_700_000_000, 0)
-	var seen []linkRequest
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Error(err)
-		}
-		req := linkRequest{
-			method: r.Method, target: r.URL.RequestURI(), contentType: r.Header.Get("Content-Type"),
-			idempotencyKey: r.Header.Get("Idempotency-Key"), nonce: r.Header.Get(signature.HeaderNonce), body: body,
-		}
-		ts, err := signature.ParseTimestamp(r.Header.Get(signature.HeaderTimestamp))
-		sum, serr := signature.Parse(r.Header.Get(signature.HeaderSignature))
-		req.signed = err == nil && serr == nil && ts == now.Unix() &&
-			r.Header.Get(signature.HeaderAppID) == appID && r.Header.Get(signature.HeaderPlatform) == "stripe" &&
-			signature.Valid(sum, secret, ts, r.Method, r.URL.RequestURI(), body, req.nonce)
-		seen = append(seen, req)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Request-Id", "req_import")
-		w.WriteHeader(status)
-		io.WriteString(w, envelope)
-	}))
-	t.Cleanup(srv.Close)
-	c := client.New(appID, "stripe", secret, client.WithBaseURL(srv.URL), client.WithHTTPClient(srv.Client()),
-		client.WithClock(func() time.Time { return now }))
-	return c, &seen
-}
-
 const importData = `{"importId":"imp_0123456789abcdef01234567","state":"linking","metadataKey":"","dryRun":true,"background":true,` +
 	`"seen":2,"pending":1,"linked":1,"skipped":0,"failed":0,"error":"","createdAt":"1700000000","updatedAt":"1700000005","finishedAt":"0"}`
 
@@ -64,7 +28,7 @@ var wantImport = client.CustomerImport{
 }
 
 func TestStartCustomerImport(t *testing.T) {
-	c, seen := importServer(t, http.StatusOK, `{"code":0,"data":`+importData+`,"message":"success"}`)
+	c, seen := recordingServer(t, http.StatusOK, `{"code":0,"data":`+importData+`,"message":"success"}`)
 	ctx := context.Background()
 
 	st, err := c.StartCustomerImport(ctx, client.CustomerImportParams{
@@ -114,7 +78,7 @@ func TestStartCustomerImport(t *testing.T) {
 }
 
 func TestCustomerImportStatus(t *testing.T) {
-	c, seen := importServer(t, http.StatusOK, `{"code":0,"data":`+importData+`,"message":"success"}`)
+	c, seen := recordingServer(t, http.StatusOK, `{"code":0,"data":`+importData+`,"message":"success"}`)
 	st, err := c.CustomerImportStatus(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +107,7 @@ func TestCustomerImportErrors(t *testing.T) {
 		{http.StatusNotFound, client.CodeNotFound, false, false, true},
 	} {
 		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
-			c, _ := importServer(t, tc.status, fmt.Sprintf(`{"code":%d,"data":null,"message":"refused"}`, tc.code))
+			c, _ := recordingServer(t, tc.status, fmt.Sprintf(`{"code":%d,"data":null,"message":"refused"}`, tc.code))
 			start, err := c.StartCustomerImport(context.Background(), client.CustomerImportParams{MetadataKey: "user_id"})
 			latest, lerr := c.CustomerImportStatus(context.Background())
 			for _, got := range []struct {
@@ -151,7 +115,7 @@ func TestCustomerImportErrors(t *testing.T) {
 				err error
 			}{{start, err}, {latest, lerr}} {
 				var ce *client.Error
-				if got.st != nil || !errors.As(got.err, &ce) || ce.Code != tc.code || ce.HTTPStatus != tc.status || ce.RequestID != "req_import" {
+				if got.st != nil || !errors.As(got.err, &ce) || ce.Code != tc.code || ce.HTTPStatus != tc.status || ce.RequestID != "req_recorded" {
 					t.Fatalf("status, err = %v, %v; want a %d *client.Error, HTTP %d, with the request id", got.st, got.err, tc.code, tc.status)
 				}
 				if client.IsInvalid(got.err) != tc.invalid || client.IsConflict(got.err) != tc.conflict || client.IsNotFound(got.err) != tc.absent {
