@@ -41,6 +41,15 @@ func (db *DB) PutCustomer(ctx context.Context, appID, appUserID, customerID stri
 		ON CONFLICT (app_id, app_user_id) DO NOTHING`,
 		appID, appUserID, customerID, now)
 	if isUniqueViolation(err) {
+		// ON CONFLICT arbitrates the primary key only. Two inserts of the
+		// same pair at once (replicas recording the customer Stripe gave
+		// them all for one idempotency key) can meet first in the
+		// UNIQUE (app_id, stripe_customer_id) index instead, and the one
+		// that loses there gets a violation though the customer is its own
+		// user's. Only a customer another user holds is a conflict.
+		if owner, oerr := db.CustomerOwner(ctx, appID, customerID); oerr == nil && owner == appUserID {
+			return customerID, nil
+		}
 		return "", customerTaken(customerID)
 	}
 	if err != nil {

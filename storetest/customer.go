@@ -161,6 +161,24 @@ func testCustomers(t *testing.T, newStore NewStoreFunc) {
 		}
 		checkCustomer(t, s, "app_a", "user_1", winner)
 	})
+
+	// Replicas creating a user's first customer at once all send Stripe one
+	// idempotency key, get the same customer back, and record the same
+	// pair: every one of them must get it, none a conflict with itself.
+	t.Run("RaceSamePair", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		for round := range 5 {
+			user, cus := fmt.Sprintf("user_%d", round), fmt.Sprintf("cus_same_%d", round)
+			got := race(t, func(int) (string, error) {
+				return s.PutCustomer(t.Context(), "app_a", user, cus, t0)
+			})
+			for i, id := range got {
+				if id != cus {
+					t.Errorf("round %d, racer %d: got %q, want %q", round, i, id, cus)
+				}
+			}
+		}
+	})
 }
 
 func checkCustomer(t *testing.T, s appwheel.Store, appID, appUserID, want string) {
