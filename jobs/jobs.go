@@ -1,7 +1,8 @@
 // Package jobs runs AppWheel's background work on River, a job queue kept in
 // the database: applying recorded webhook events to the mirror, re-enqueuing
-// events whose enqueue was lost, reconciling stale mirrors and deleting
-// expired nonces and idempotency keys.
+// events whose enqueue was lost, reconciling stale mirrors, working on the
+// imports of apps' existing Stripe customers, and deleting expired nonces
+// and idempotency keys.
 //
 // River's tables live in the store's database, its SQLite file or its
 // PostgreSQL schema, so a job survives a crash or a restart like any other
