@@ -1,5 +1,11 @@
 // Package apps administers tenants: creating apps, rotating their secrets,
 // disabling them. It is the only code that seals and opens app secrets.
+//
+// A Service keeps the apps it opens in memory for up to CacheTTL (one
+// second), so that a request need not read and decrypt its app: a change
+// made through one Service, such as one replica or the CLI, is seen by
+// every other after at most CacheTTL, and by the one that made it at once.
+// Reload reads past the memory when that second matters.
 package apps
 
 import (
@@ -22,6 +28,7 @@ type Service struct {
 	store appwheel.AppStore
 	box   *crypt.Box
 	now   func() time.Time
+	cache cache
 }
 
 // NewService returns a Service over store, sealing secrets with box. now is
@@ -30,7 +37,7 @@ func NewService(store appwheel.AppStore, box *crypt.Box, now func() time.Time) *
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, box: box, now: now}
+	return &Service{store: store, box: box, now: now, cache: cache{flights: map[string]*flight{}}}
 }
 
 // CreateParams describes a new app.
@@ -64,7 +71,8 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*appwheel.App, er
 	if err := validateCreate(p); err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
+	start := s.now()
+	now := start.UTC()
 	app := &appwheel.App{
 		ReadMode: p.ReadMode,
 		ID:       "app_" + randomHex(12),
@@ -83,13 +91,12 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*appwheel.App, er
 	if err := s.store.CreateApp(ctx, s.seal(app)); err != nil {
 		return nil, err
 	}
+	s.written(app, start)
 	return app, nil
 }
 
-// App returns the app with the given ID, secrets opened.
-//
-// Returns ENOTFOUND when there is no such app.
-func (s *Service) App(ctx context.Context, id string) (*appwheel.App, error) {
+// load reads the app from the store, never from memory, and opens it.
+func (s *Service) load(ctx context.Context, id string) (*appwheel.App, error) {
 	rec, err := s.store.App(ctx, id)
 	if err != nil {
 		return nil, err
@@ -97,7 +104,7 @@ func (s *Service) App(ctx context.Context, id string) (*appwheel.App, error) {
 	return s.open(rec)
 }
 
-// Apps returns every app, oldest first, secrets opened.
+// Apps returns every app, oldest first, secrets opened, from the store.
 func (s *Service) Apps(ctx context.Context) ([]*appwheel.App, error) {
 	recs, err := s.store.Apps(ctx)
 	if err != nil {
@@ -122,10 +129,11 @@ func (s *Service) RotateSecret(ctx context.Context, id string, grace time.Durati
 	if grace < 0 {
 		return nil, appwheel.Errorf(appwheel.EINVALID, "grace must not be negative")
 	}
-	return s.update(ctx, id, func(app *appwheel.App, now time.Time) {
+	return s.update(ctx, id, func(app *appwheel.App, now time.Time) error {
 		app.PreviousSecret = app.Secret
 		app.PreviousSecretExpiresAt = now.Add(grace)
 		app.Secret = newSecret()
+		return nil
 	})
 }
 
@@ -134,7 +142,10 @@ func (s *Service) RotateSecret(ctx context.Context, id string, grace time.Durati
 //
 // Returns ENOTFOUND when there is no such app.
 func (s *Service) SetDisabled(ctx context.Context, id string, disabled bool) (*appwheel.App, error) {
-	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) { app.Disabled = disabled })
+	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) error {
+		app.Disabled = disabled
+		return nil
+	})
 }
 
 // SetStripe replaces the app's Stripe account settings.
@@ -145,20 +156,30 @@ func (s *Service) SetStripe(ctx context.Context, id string, acct appwheel.Stripe
 		return nil, err
 	}
 	acct.APIBase = strings.TrimRight(acct.APIBase, "/")
-	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) { app.Stripe = acct })
+	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) error {
+		app.Stripe = acct
+		return nil
+	})
 }
 
-func (s *Service) update(ctx context.Context, id string, change func(*appwheel.App, time.Time)) (*appwheel.App, error) {
-	app, err := s.App(ctx, id)
+// update applies change to the app as stored, stores it, and serves it
+// from memory at once. It reads the store, not the cache: the change must
+// start from the latest app, and it changes what it read.
+func (s *Service) update(ctx context.Context, id string, change func(*appwheel.App, time.Time) error) (*appwheel.App, error) {
+	app, err := s.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
-	change(app, now)
+	start := s.now()
+	now := start.UTC()
+	if err := change(app, now); err != nil {
+		return nil, err
+	}
 	app.UpdatedAt = now
 	if err := s.store.UpdateApp(ctx, s.seal(app)); err != nil {
 		return nil, err
 	}
+	s.written(app, start)
 	return app, nil
 }
 
@@ -256,14 +277,14 @@ func validateReadMode(mode, webhookSecret string) error {
 // Returns ENOTFOUND when there is no such app, EINVALID for an unknown mode
 // or a mirror without a webhook secret.
 func (s *Service) SetReadMode(ctx context.Context, id, mode string) (*appwheel.App, error) {
-	app, err := s.App(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := validateReadMode(mode, app.Stripe.WebhookSecret); err != nil {
-		return nil, err
-	}
-	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) { app.ReadMode = mode })
+	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) error {
+		// Checked against the app as stored, which update reads.
+		if err := validateReadMode(mode, app.Stripe.WebhookSecret); err != nil {
+			return err
+		}
+		app.ReadMode = mode
+		return nil
+	})
 }
 
 func validateStripe(secretKey, webhookSecret, apiBase string) error {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/appwheel/appwheel/apps"
 	"github.com/appwheel/appwheel/client"
 	"github.com/appwheel/appwheel/internal/apitest"
 	"github.com/appwheel/appwheel/internal/pgtest"
@@ -351,17 +352,44 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("RotatedSecretSeenByAll", func(t *testing.T) {
+		// The replicas keep apps in memory for apps.CacheTTL. A secret
+		// that matches none there is checked against the database, so the
+		// new one works at once; the old one is refused once CacheTTL has
+		// passed since the rotation, which the CLI made before returning.
 		var rotated struct{ AppSecret string }
 		json.Unmarshal([]byte(rs.run("apps", "rotate-secret", "--json", "--grace", "0s", rs.app.AppID)), &rotated)
+		returned := time.Now()
+		for i := range 2 {
+			if _, err := rs.client(i, rotated.AppSecret).PaymentMethods(c, "race"); err != nil {
+				t.Errorf("replica %d with the new secret at once: %v", i, err)
+			}
+		}
+		time.Sleep(time.Until(returned.Add(apps.CacheTTL)))
 		for i := range 2 {
 			if _, err := rs.client(i, rs.app.AppSecret).PaymentMethods(c, "race"); !client.IsUnauthenticated(err) {
-				t.Errorf("replica %d with the old secret: err = %v, want 1002", i, err)
-			}
-			if _, err := rs.client(i, rotated.AppSecret).PaymentMethods(c, "race"); err != nil {
-				t.Errorf("replica %d with the new secret: %v", i, err)
+				t.Errorf("replica %d with the old secret after CacheTTL: err = %v, want 1002", i, err)
 			}
 		}
 		rs.app.AppSecret = rotated.AppSecret
+	})
+
+	t.Run("DisabledAppSeenByAll", func(t *testing.T) {
+		// The subtests after this one use the app: it ends enabled, and
+		// served by both replicas.
+		rs.run("apps", "disable", rs.app.AppID)
+		time.Sleep(apps.CacheTTL)
+		for i := range 2 {
+			if _, err := rs.client(i, rs.app.AppSecret).PaymentMethods(c, "race"); !client.IsForbidden(err) {
+				t.Errorf("replica %d CacheTTL after apps disable: err = %v, want 1003", i, err)
+			}
+		}
+		rs.run("apps", "enable", rs.app.AppID)
+		time.Sleep(apps.CacheTTL)
+		for i := range 2 {
+			if _, err := rs.client(i, rs.app.AppSecret).PaymentMethods(c, "race"); err != nil {
+				t.Errorf("replica %d CacheTTL after apps enable: %v", i, err)
+			}
+		}
 	})
 
 	t.Run("KilledReplicaLosesNothing", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -25,7 +26,11 @@ import (
 //     1–64 printable ASCII characters and required on writes (see
 //     isWrite), and the HMAC checked in constant time against every active
 //     secret (both during a rotation's grace). Any failure is 1002, and
-//     nothing below is revealed to a request that fails here.
+//     nothing below is revealed to a request that fails here. The app may
+//     come from memory (apps.CacheTTL), so a secret or MAC that matches no
+//     secret there is checked once more against the app as stored: a
+//     secret rotated on another replica works at once everywhere, and an
+//     old one is refused after at most CacheTTL.
 //  3. The authorisation: the platform header must be the app's platform and
 //     the route's, and the app must be enabled; otherwise 1003. These
 //     checks touch no state, so a wrong platform is 1003 however often the
@@ -55,21 +60,36 @@ func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*a
 		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header", signature.HeaderPlatform)
 	}
 
-	app, err := s.apps.App(r.Context(), appID)
-	if appwheel.ErrorCode(err) == appwheel.ENOTFOUND {
-		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "unknown app %s", appwheel.Quote(appID))
-	}
+	app, err := findApp(r, appID, s.apps.App)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
 	var signed *signedRequest
-	if isBasic {
-		if !basicSecretMatches(basicSecret, app.ActiveSecrets(now)) {
-			return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "wrong AppSecret")
+	if !isBasic {
+		if signed, err = parseSignature(r, now); err != nil {
+			return nil, err
 		}
-	} else if signed, err = s.verifySignature(r, body, app, now); err != nil {
-		return nil, err
+	}
+	matches := func(a *appwheel.App) bool {
+		if isBasic {
+			return basicSecretMatches(basicSecret, a.ActiveSecrets(now))
+		}
+		return signed.matches(r, body, a.ActiveSecrets(now))
+	}
+	if !matches(app) {
+		// The app may be from memory, older than a rotation on another
+		// replica: only the database can refuse the credential.
+		if app, err = findApp(r, appID, s.apps.Reload); err != nil {
+			return nil, err
+		}
+		if !matches(app) {
+			if isBasic {
+				return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "wrong AppSecret")
+			}
+			s.logger.InfoContext(r.Context(), "signature mismatch", slog.String("app_id", app.ID))
+			return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "signature does not match the request")
+		}
 	}
 
 	if gotPlatform != app.Platform {
@@ -98,15 +118,28 @@ func isWrite(method string) bool {
 	return method != http.MethodGet && method != http.MethodHead
 }
 
-// signedRequest is what a verified signature leaves for the replay check.
-type signedRequest struct {
-	sum []byte // the MAC
-	ts  int64  // its timestamp, Unix seconds
+// findApp looks up the request's app with find (apps.Service App or
+// Reload); an unknown app is 1002.
+func findApp(r *http.Request, id string, find func(context.Context, string) (*appwheel.App, error)) (*appwheel.App, error) {
+	app, err := find(r.Context(), id)
+	if appwheel.ErrorCode(err) == appwheel.ENOTFOUND {
+		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "unknown app %s", appwheel.Quote(id))
+	}
+	return app, err
 }
 
-// verifySignature checks the signature headers of a request and its MAC
-// under the app's active secrets. It reads no state and writes none.
-func (s *Server) verifySignature(r *http.Request, body []byte, app *appwheel.App, now time.Time) (*signedRequest, error) {
+// signedRequest is a request's signature, its headers checked, for the MAC
+// check and then the replay check.
+type signedRequest struct {
+	sum   []byte // the MAC
+	ts    int64  // its timestamp, Unix seconds
+	nonce string
+}
+
+// parseSignature checks the signature headers of a request: everything
+// but the MAC, which needs the app's secrets (signedRequest.matches). It
+// reads no state and writes none.
+func parseSignature(r *http.Request, now time.Time) (*signedRequest, error) {
 	tsHeader := r.Header.Get(signature.HeaderTimestamp)
 	sigHeader := r.Header.Get(signature.HeaderSignature)
 	switch {
@@ -133,16 +166,17 @@ func (s *Server) verifySignature(r *http.Request, body []byte, app *appwheel.App
 	if nonce == "" && isWrite(r.Method) {
 		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header: required on %s (1–%d printable ASCII characters, new for each request, and signed)", signature.HeaderNonce, r.Method, signature.MaxNonceLen)
 	}
+	return &signedRequest{sum: sum, ts: ts, nonce: nonce}, nil
+}
+
+// matches reports whether the MAC is the request's under one of secrets.
+func (sr *signedRequest) matches(r *http.Request, body []byte, secrets []string) bool {
 	valid := false
-	for _, secret := range app.ActiveSecrets(now) {
+	for _, secret := range secrets {
 		// No early exit: both secrets are always tried, in constant time.
-		valid = signature.Valid(sum, secret, ts, r.Method, r.RequestURI, body, nonce) || valid
+		valid = signature.Valid(sr.sum, secret, sr.ts, r.Method, r.RequestURI, body, sr.nonce) || valid
 	}
-	if !valid {
-		s.logger.InfoContext(r.Context(), "signature mismatch", slog.String("app_id", app.ID))
-		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "signature does not match the request")
-	}
-	return &signedRequest{sum: sum, ts: ts}, nil
+	return valid
 }
 
 // useOnce records a signed write's signature, refusing one already used.

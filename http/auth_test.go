@@ -11,7 +11,12 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apps"
+	"github.com/appwheel/appwheel/crypt"
+	appwheelhttp "github.com/appwheel/appwheel/http"
+	"github.com/appwheel/appwheel/internal/apitest"
 	"github.com/appwheel/appwheel/signature"
+	"github.com/appwheel/appwheel/sqlite"
 
 	_ "modernc.org/sqlite"
 )
@@ -313,4 +318,114 @@ func TestNonceMakesIdenticalWritesDistinct(t *testing.T) {
 	// A malformed nonce is refused on a read too.
 	e.raw("GET", listTarget, "", signedHeaders(app, app.Secret, ts, "GET", listTarget, "", "not valid")).
 		want(t, 401, appwheel.EUNAUTHENTICATED)
+}
+
+// newReplicaEnv is the API and, beside it, a second apps.Service over its
+// database on a connection of its own, as another replica or the CLI would
+// be. Both share the server's clock and one master key, so the server's
+// apps.Service is made here (apitest keeps its key to itself) and stands in
+// e.Apps: create the test's apps with e.NewApp. Billing keeps apitest's
+// own apps.Service, which cannot open these apps: fine for the reads and
+// setup writes these tests make, which take the app from authentication.
+func newReplicaEnv(t *testing.T) (*env, *apps.Service) {
+	t.Helper()
+	key, err := crypt.ParseKey(crypt.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := crypt.NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server *apps.Service
+	e := &env{t: t, Env: apitest.New(t, func(cfg *appwheelhttp.Config) {
+		server = apps.NewService(cfg.Store.(*sqlite.DB), box, cfg.Now)
+		cfg.Apps = server
+	})}
+	e.Apps = server
+	db := sqlite.NewDB(e.DBPath)
+	if err := db.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return e, apps.NewService(db, box, e.Clock.Now)
+}
+
+// TestSecretRotatedOnAnotherReplica: the server has the app in memory
+// when another replica rotates its secret; the new secret works at once,
+// and the old one, still in memory, is refused once the server has read
+// the app again (at the latest after apps.CacheTTL).
+func TestSecretRotatedOnAnotherReplica(t *testing.T) {
+	e, other := newReplicaEnv(t)
+	app := e.NewApp("a")
+	old := app.Secret
+	ts := e.Clock.Now().Unix()
+	get := func(secret string) response {
+		return e.raw("GET", listTarget, "", signedHeaders(app, secret, ts, "GET", listTarget, "", ""))
+	}
+	basic := func(secret string) response {
+		return e.raw("GET", listTarget, "", map[string]string{"Authorization": basicAuth(app.ID, secret), signature.HeaderPlatform: "stripe"})
+	}
+	get(old).want(t, 200, 0) // the server has the app in memory
+
+	rotated, err := other.RotateSecret(context.Background(), app.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Within CacheTTL the server may still accept the old secret: the
+	// documented window, and a sign the app came from memory.
+	get(old).want(t, 200, 0)
+	get(rotated.Secret).want(t, 200, 0)
+	// That request made the server read the app again: the old secret is
+	// refused now, by both schemes, with the usual messages.
+	if r := get(old).want(t, 401, appwheel.EUNAUTHENTICATED); r.Msg != "signature does not match the request" {
+		t.Errorf("message = %q", r.Msg)
+	}
+	if r := basic(old).want(t, 401, appwheel.EUNAUTHENTICATED); r.Msg != "wrong AppSecret" {
+		t.Errorf("message = %q", r.Msg)
+	}
+	basic(rotated.Secret).want(t, 200, 0)
+
+	// Rotated again, used first with Basic: accepted at once too.
+	again, err := other.RotateSecret(context.Background(), app.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic(again.Secret).want(t, 200, 0)
+	get(again.Secret).want(t, 200, 0)
+	e.Clock.Advance(apps.CacheTTL)
+	get(rotated.Secret).want(t, 401, appwheel.EUNAUTHENTICATED)
+	get(old).want(t, 401, appwheel.EUNAUTHENTICATED)
+}
+
+// TestAppDisabledOnAnotherReplica: a disable by another replica takes
+// effect after apps.CacheTTL, and so does the enable that undoes it.
+func TestAppDisabledOnAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	e, other := newReplicaEnv(t)
+	app := e.NewApp("a")
+	get := func() response {
+		ts := e.Clock.Now().Unix()
+		return e.raw("GET", listTarget, "", signedHeaders(app, app.Secret, ts, "GET", listTarget, "", ""))
+	}
+	get().want(t, 200, 0)
+	if _, err := other.SetDisabled(ctx, app.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	get().want(t, 200, 0) // from memory, within CacheTTL
+	e.Clock.Advance(apps.CacheTTL)
+	if r := get().want(t, http.StatusForbidden, appwheel.EFORBIDDEN); r.Msg != "app is disabled" {
+		t.Errorf("message = %q, want %q", r.Msg, "app is disabled")
+	}
+	// A wrong secret, which makes the server read the app again, is still
+	// 1002: it learns nothing of the app's state.
+	ts := e.Clock.Now().Unix()
+	e.raw("GET", listTarget, "", signedHeaders(app, "aws_wrong", ts, "GET", listTarget, "", "")).want(t, 401, appwheel.EUNAUTHENTICATED)
+
+	if _, err := other.SetDisabled(ctx, app.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	get().want(t, http.StatusForbidden, appwheel.EFORBIDDEN)
+	e.Clock.Advance(apps.CacheTTL)
+	get().want(t, 200, 0)
 }
