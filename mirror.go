@@ -59,6 +59,12 @@ type CustomerState struct {
 	// DefaultSetupIntentID is the SetupIntent started with makeDefault whose
 	// card becomes the customer's default once it succeeds; "" when none.
 	DefaultSetupIntentID string
+	// ReadsVersion changes, in the transaction of the change, whenever the
+	// customer's payment methods, subscriptions, their status history or
+	// invoices do (not when a write changes nothing): equal versions mean
+	// the same mirrored data, on every replica. The store keeps it; nothing
+	// sets it.
+	ReadsVersion int64
 }
 
 // StatusChange is one observed subscription status and when it took effect.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/maypok86/otter/v2"
 )
 
 // Store is the part of the database the service uses.
@@ -54,6 +55,9 @@ type Config struct {
 	// background to the server's jobs (jobs.Jobs.EnqueueImport), which call
 	// ContinueImport until it is done; enqueueing one twice runs it once.
 	EnqueueImport func(ctx context.Context, appID, importID string) error
+	// PageCacheBytes bounds the rendered pages the service keeps in memory
+	// (pages.go): 0 means DefaultPageCacheBytes, a negative size keeps none.
+	PageCacheBytes int64
 	// Now is the clock. Defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -74,7 +78,8 @@ type Service struct {
 	limiters      sync.Map // app id → *rate.Limiter
 	// lastVersion is the last mirror version this process assigned.
 	lastVersion atomic.Int64
-	prices      sync.Map // priceKey → *appwheel.Price
+	prices      sync.Map                     // priceKey → *appwheel.Price
+	pages       *otter.Cache[pageKey, *page] // nil when kept off
 }
 
 // New returns a Service. It does no I/O.
@@ -83,6 +88,7 @@ func New(cfg Config) *Service {
 		store: cfg.Store, stripe: cfg.Stripe, apps: cfg.Apps, decode: cfg.DecodeEvent,
 		now: cfg.Now, log: cfg.Logger, rate: cfg.BackgroundRate,
 		linkBase: strings.TrimRight(cfg.LinkBaseURL, "/"), linkKey: cfg.LinkKey, enqueueImport: cfg.EnqueueImport,
+		pages: newPageCache(cfg.PageCacheBytes),
 	}
 	if s.now == nil {
 		s.now = time.Now

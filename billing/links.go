@@ -25,11 +25,23 @@ const (
 	LinkHosted = "hosted"
 )
 
-// invoiceLink returns a signed link to an invoice's PDF or hosted page.
-func (s *Service) invoiceLink(appID, invoiceID, kind string) string {
-	payload := strings.Join([]string{appID, invoiceID, kind, strconv.FormatInt(s.now().Add(InvoiceLinkTTL).Unix(), 10)}, ".")
+// invoiceLink returns a signed link to an invoice's PDF or hosted page,
+// handed out at now (Unix seconds). It expires InvoiceLinkTTL after the end
+// of now's hour, so every link handed out in one hour is the same: a page of
+// invoices rendered in that hour may be served again until the hour ends
+// (linkHourEnd), each link then still valid for at least InvoiceLinkTTL.
+func (s *Service) invoiceLink(appID, invoiceID, kind string, now int64) string {
+	expires := linkHourEnd(now) + int64(InvoiceLinkTTL/time.Second)
+	payload := strings.Join([]string{appID, invoiceID, kind, strconv.FormatInt(expires, 10)}, ".")
 	token := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(s.linkMAC(payload))
 	return s.linkBase + "/invoice-links/" + token
+}
+
+// linkHourEnd is the end of now's hour (Unix seconds), when the links
+// handed out change.
+func linkHourEnd(now int64) int64 {
+	const hour = int64(time.Hour / time.Second)
+	return (now/hour + 1) * hour
 }
 
 func (s *Service) linkMAC(payload string) []byte {

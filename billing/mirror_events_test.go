@@ -135,6 +135,8 @@ func TestMirrorShuffledStreamConverges(t *testing.T) {
 					e.deliver(t, app, stream[i])
 				}
 				seen[i] = true
+				// No page rendered before the event is served after it.
+				e.wantPagesCurrent(t, app, "u1")
 			}
 			if n == 0 {
 				// Same-second events of one object tie: the later one

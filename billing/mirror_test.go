@@ -34,12 +34,15 @@ func (c *testClock) Advance(d time.Duration) { c.us.Add(d.Microseconds()) }
 // real apps service (apps in mirror mode, found by id when an event is
 // applied), stripe.DecodeEvent, and the fake Stripe holding the truth.
 type mirrorEnv struct {
-	db     *sqlite.DB
-	fake   *fakestripe.Fake
-	apps   *apps.Service
-	svc    *billing.Service
-	clock  *testClock
-	events int // event ids handed out
+	db   *sqlite.DB
+	fake *fakestripe.Fake
+	apps *apps.Service
+	svc  *billing.Service
+	// uncached is another replica over the same store that keeps no
+	// rendered pages: what every read must answer (wantPagesCurrent).
+	uncached *billing.Service
+	clock    *testClock
+	events   int // event ids handed out
 }
 
 func newMirrorEnv(tb testing.TB) *mirrorEnv {
@@ -82,6 +85,8 @@ func newMirrorEnvWith(tb testing.TB, configure func(*billing.Config)) *mirrorEnv
 		configure(&cfg)
 	}
 	e.svc = billing.New(cfg)
+	cfg.Store, cfg.PageCacheBytes = db, -1
+	e.uncached = billing.New(cfg)
 	return e
 }
 

@@ -90,54 +90,66 @@ func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUser
 //
 // Returns EINVALID for bad parameters, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoicesParams) (*appwheel.OrderList, error) {
+	list, _, err := s.invoices(ctx, app, p)
+	return list, err
+}
+
+// invoices is Invoices, with the first instant (Unix seconds) at which the
+// clock alone would change the answer: an invoice's period ending changes
+// its orderStatus (statusDuring), and the hour turning its links' expiry.
+func (s *Service) invoices(ctx context.Context, app *appwheel.App, p ListInvoicesParams) (*appwheel.OrderList, int64, error) {
 	if err := validateAppUserID(p.AppUserID); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if p.Limit == 0 {
 		p.Limit = DefaultInvoiceLimit
 	}
 	if p.Limit < 1 || p.Limit > MaxInvoiceLimit {
-		return nil, appwheel.Errorf(appwheel.EINVALID, "limit must be between 1 and %d", MaxInvoiceLimit)
+		return nil, 0, appwheel.Errorf(appwheel.EINVALID, "limit must be between 1 and %d", MaxInvoiceLimit)
 	}
 	if p.StartingAfter != "" {
 		if err := validateObjectID("startingAfter", []string{"in_"}, p.StartingAfter); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	d, err := s.reader(app).invoices(ctx, app, p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	list := &appwheel.OrderList{Invoices: []appwheel.Order{}}
 	if d == nil {
-		return list, nil
+		return list, never, nil
 	}
 	now := s.now().Unix()
+	expires := linkHourEnd(now)
 	for _, inv := range d.page.Invoices {
 		sub := d.subs[inv.SubscriptionID]
 		price := storedPrice(inv)
 		if price == nil { // not mirrored, or mirrored before price terms were kept
 			if price, err = s.invoicePrice(ctx, app, inv, sub); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 		var history []appwheel.StatusChange
 		if sub != nil {
 			history = d.history[sub.ID]
+			if end := periodEnd(inv); end > now && len(history) > 0 {
+				expires = min(expires, end)
+			}
 		}
 		o := OrderFromInvoice(inv, sub, price, history, now)
 		if d.links && s.linkBase != "" && len(s.linkKey) > 0 {
 			if o.InvoicePDF != "" {
-				o.InvoicePDF = s.invoiceLink(app.ID, inv.ID, LinkPDF)
+				o.InvoicePDF = s.invoiceLink(app.ID, inv.ID, LinkPDF, now)
 			}
 			if o.HostedInvoiceURL != "" {
-				o.HostedInvoiceURL = s.invoiceLink(app.ID, inv.ID, LinkHosted)
+				o.HostedInvoiceURL = s.invoiceLink(app.ID, inv.ID, LinkHosted, now)
 			}
 		}
 		list.Invoices = append(list.Invoices, o)
 	}
 	list.HasMore = d.page.HasMore
-	return list, nil
+	return list, expires, nil
 }
 
 // Subscriptions lists the user's subscriptions, newest first, each with the
@@ -215,6 +227,15 @@ func OrderFromInvoice(inv *appwheel.Invoice, sub *appwheel.Subscription, price *
 	return o
 }
 
+// periodEnd is the end of the period an invoice bills for: its
+// subscription line's when it has one.
+func periodEnd(inv *appwheel.Invoice) int64 {
+	if inv.ServicePeriodEnd != 0 {
+		return inv.ServicePeriodEnd
+	}
+	return inv.PeriodEnd
+}
+
 // statusDuring is the subscription's status during an invoice's period:
 // the last status observed before the end of the period the invoice bills
 // for (or the current one, while that period runs). An invoice paid on time
@@ -225,10 +246,7 @@ func statusDuring(changes []appwheel.StatusChange, inv *appwheel.Invoice, now in
 	if len(changes) == 0 {
 		return current
 	}
-	end := inv.ServicePeriodEnd
-	if end == 0 {
-		end = inv.PeriodEnd
-	}
+	end := periodEnd(inv)
 	// Stripe's clock may run ahead of AppWheel's (a test clock does): the
 	// latest change observed is "now" as far as Stripe is concerned too.
 	now = max(now, changes[len(changes)-1].At/1e6)

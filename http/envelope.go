@@ -87,6 +87,11 @@ func (s *Server) reply(r *http.Request, data any, err error) reply {
 			status = he.status
 		}
 	}
+	if raw, ok := data.(json.RawMessage); ok && err == nil {
+		// Already encoded (a rendered page, billing/pages.go): spliced in as
+		// json.Marshal would write it, without checking its bytes again.
+		return reply{status: status, code: 0, body: successBody(raw)}
+	}
 	body, merr := json.Marshal(env)
 	if merr != nil {
 		s.logger.ErrorContext(r.Context(), "encoding response", slog.String("error", merr.Error()))
@@ -94,6 +99,15 @@ func (s *Server) reply(r *http.Request, data any, err error) reply {
 			body: []byte(`{"code":5000,"data":null,"message":"internal error"}`)}
 	}
 	return reply{status: status, code: env.Code, body: body}
+}
+
+// successBody is the envelope of a success whose data is already encoded,
+// byte for byte what json.Marshal makes of envelope{Data: data, Message:
+// "success"}.
+func successBody(data json.RawMessage) []byte {
+	const head, tail = `{"code":0,"data":`, `,"message":"success"}`
+	body := make([]byte, 0, len(head)+len(data)+len(tail))
+	return append(append(append(body, head...), data...), tail...)
 }
 
 // writeReply writes rep and notes its code for the access log and metrics.

@@ -21,7 +21,7 @@ func (s *Server) handleListInvoices(ctx context.Context, r *http.Request, c *cal
 	if q.Has("limit") && limit == 0 {
 		limit = -1 // an explicit 0 is out of range, not "default"
 	}
-	return s.billing.Invoices(ctx, c.app, billing.ListInvoicesParams{
+	return s.billing.InvoicesJSON(ctx, c.app, billing.ListInvoicesParams{
 		AppUserID:     q.Get("appUserId"),
 		Limit:         limit,
 		StartingAfter: q.Get("startingAfter"),

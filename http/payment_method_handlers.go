@@ -41,7 +41,7 @@ func (s *Server) handleListPaymentMethods(ctx context.Context, r *http.Request, 
 	if err != nil {
 		return nil, err
 	}
-	return s.billing.PaymentMethods(ctx, c.app, q.Get("appUserId"))
+	return s.billing.PaymentMethodsJSON(ctx, c.app, q.Get("appUserId"))
 }
 
 // handleRemovePaymentMethod is removePaymentMethod:

@@ -9,4 +9,5 @@ func testMirror(t *testing.T, newStore NewStoreFunc) {
 	t.Run("PaymentMethod", func(t *testing.T) { testMirrorPaymentMethods(t, newStore) })
 	t.Run("Subscription", func(t *testing.T) { testMirrorSubscriptions(t, newStore) })
 	t.Run("Invoice", func(t *testing.T) { testMirrorInvoices(t, newStore) })
+	t.Run("ReadsVersion", func(t *testing.T) { testMirrorReadsVersion(t, newStore) })
 }

@@ -66,6 +66,9 @@ type Config struct {
 	// one process, with bursts of RateBurst. Defaults to 100 and 200.
 	RateLimit float64
 	RateBurst int
+	// PageCacheMB bounds the rendered mirror reads a process keeps in
+	// memory (billing's page cache), in MiB; 0 keeps none. Defaults to 64.
+	PageCacheMB int
 	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
 	// Defaults to 15s.
 	ShutdownTimeout time.Duration
@@ -89,6 +92,7 @@ func defaultConfig(dataDir string) *Config {
 		StripeMaxRetries:     2,
 		RateLimit:            100,
 		RateBurst:            200,
+		PageCacheMB:          64,
 		ShutdownTimeout:      15 * time.Second,
 		LogLevel:             "info",
 	}
@@ -189,6 +193,9 @@ var (
 			"API requests per second one app may make on one process", positive(func(c *Config) float64 { return c.RateLimit })),
 		newFlag("rate-burst", "APPWHEEL_RATE_BURST", func(c *Config) *int { return &c.RateBurst }, (*pflag.FlagSet).IntVar,
 			"burst of API requests one app may make above --rate-limit", atLeast(func(c *Config) int { return c.RateBurst }, 1)),
+		newFlag("page-cache-mb", "APPWHEEL_PAGE_CACHE_MB", func(c *Config) *int { return &c.PageCacheMB }, (*pflag.FlagSet).IntVar,
+			"`MiB` of rendered mirror reads kept in memory, served again while the user's mirror is unchanged (0: none)",
+			atLeast(func(c *Config) int { return c.PageCacheMB }, 0)),
 		newFlag("shutdown-timeout", "APPWHEEL_SHUTDOWN_TIMEOUT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }, (*pflag.FlagSet).DurationVar,
 			"how long SIGTERM waits for requests in flight", positive(func(c *Config) time.Duration { return c.ShutdownTimeout })),
 	}}

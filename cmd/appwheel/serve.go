@@ -52,6 +52,14 @@ and its master key.`,
 
 // serve runs the API and the background jobs on ln until ctx ends, then
 // shuts down gracefully: requests in flight finish, then the jobs stop.
+// pageCacheBytes is --page-cache-mb as billing takes it: 0 keeps none.
+func pageCacheBytes(mb int) int64 {
+	if mb == 0 {
+		return -1
+	}
+	return int64(mb) << 20
+}
+
 // mount, when not nil, wraps the API's handler (appwheel dev adds the
 // sandbox beside it).
 func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Handler) http.Handler) error {
@@ -66,7 +74,7 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 	bill := billing.New(billing.Config{
 		Store: d.store, Stripe: provider, Apps: d.apps, DecodeEvent: stripe.DecodeEvent,
 		BackgroundRate: d.cfg.StripeBackgroundRate, Logger: d.logger,
-		LinkBaseURL: d.cfg.PublicURL, LinkKey: linkKey,
+		LinkBaseURL: d.cfg.PublicURL, LinkKey: linkKey, PageCacheBytes: pageCacheBytes(d.cfg.PageCacheMB),
 		EnqueueImport: func(ctx context.Context, appID, importID string) error {
 			return background.EnqueueImport(ctx, appID, importID)
 		},

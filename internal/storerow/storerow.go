@@ -94,14 +94,14 @@ func blob(b []byte) []byte {
 // MarkSynced, …), so the stores only read this list; bench writes it.
 var CustomerStates = Table{Name: "customers", Columns: []string{
 	"app_user_id", "stripe_customer_id", "default_payment_method_id", "deleted", "synced_at",
-	"setup_pending_until", "setup_pending_intent_id", "default_setup_intent_id",
+	"setup_pending_until", "setup_pending_intent_id", "default_setup_intent_id", "reads_version",
 }}
 
 // CustomerStateValues returns cs's values in CustomerStates order.
 func (c Codec) CustomerStateValues(cs *appwheel.CustomerState) []any {
 	return []any{
 		cs.AppUserID, cs.CustomerID, cs.DefaultPaymentMethodID, cs.Deleted, c.Times.NullArg(cs.SyncedAt),
-		c.Times.NullArg(cs.SetupPendingUntil), cs.SetupPendingIntentID, cs.DefaultSetupIntentID,
+		c.Times.NullArg(cs.SetupPendingUntil), cs.SetupPendingIntentID, cs.DefaultSetupIntentID, cs.ReadsVersion,
 	}
 }
 
@@ -110,7 +110,7 @@ func (c Codec) ScanCustomerState(r Row) (*appwheel.CustomerState, error) {
 	var cs appwheel.CustomerState
 	if err := r.Scan(
 		&cs.AppUserID, &cs.CustomerID, &cs.DefaultPaymentMethodID, &cs.Deleted, c.Times.Dest(&cs.SyncedAt),
-		c.Times.Dest(&cs.SetupPendingUntil), &cs.SetupPendingIntentID, &cs.DefaultSetupIntentID,
+		c.Times.Dest(&cs.SetupPendingUntil), &cs.SetupPendingIntentID, &cs.DefaultSetupIntentID, &cs.ReadsVersion,
 	); err != nil {
 		return nil, err
 	}
