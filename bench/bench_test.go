@@ -3,12 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/apps"
 	"github.com/appwheel/appwheel/internal/pgtest"
+	"github.com/appwheel/appwheel/internal/storerow"
 	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/stripe"
 )
@@ -117,7 +126,8 @@ func TestSeedPostgres(t *testing.T) {
 	if err := db.CreateApp(ctx, &appwheel.AppRecord{ID: "app_scale", SealedSecret: []byte("s"), SealedStripeSecretKey: []byte("k")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := seedPostgres(ctx, url, "app_scale", total, probes, users); err != nil {
+	tables := scaleTables(storerow.Codec{Times: postgres.Times{}}, "app_scale", time.Now(), total, probes, users)
+	if err := seedPostgres(ctx, url, tables); err != nil {
 		t.Fatal(err)
 	}
 	var n, customers, subs int
@@ -186,10 +196,299 @@ func TestParseFlags(t *testing.T) {
 	if fmt.Sprint(o.rows) != "map[ceiling:true mirror:true scale:true]" {
 		t.Errorf("rows %v", o.rows)
 	}
+	if o.rssCheck {
+		t.Error("-rss-check is on by default")
+	}
+	if o, err := parseFlags([]string{"-rss-check"}, &strings.Builder{}); err != nil || !o.rssCheck {
+		t.Errorf("-rss-check: %+v, %v", o, err)
+	}
 	if _, err := parseFlags([]string{"-rows", "6"}, &strings.Builder{}); err == nil {
 		t.Error("row 6 accepted")
 	}
 	if _, err := parseFlags([]string{"-rows", "nope"}, &strings.Builder{}); err == nil {
 		t.Error("unknown row accepted")
+	}
+}
+
+// The PostgreSQL main database's rows (mirrorTables, by COPY) read back
+// through the PostgreSQL store as the SQLite main database's, written
+// through the SQLite store (seedMirrorUser), read through that one: rows
+// 2a–2b and 2c–2d serve the same data.
+func TestMirrorTables(t *testing.T) {
+	ctx := context.Background()
+	const users = 3
+	at := time.Now().Truncate(time.Microsecond)
+	now, synced, version := seedTimes(at)
+
+	lite, svc, err := openStore(ctx, t.TempDir()+"/main.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	app, err := svc.Create(ctx, apps.CreateParams{
+		Name: "bench-mirror", Platform: appwheel.PlatformStripe, StripeSecretKey: stripeKey,
+		StripeWebhookSecret: webhookSecret, ReadMode: appwheel.ReadMirror,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range users {
+		if err := seedMirrorUser(ctx, lite, app.ID, fmt.Sprintf("u-%d", i), i, now, synced, version); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	url := pgtest.NewSchema(t)
+	pg := postgres.NewDB(url, postgres.Options{})
+	if err := pg.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if err := pg.CreateApp(ctx, &appwheel.AppRecord{ID: app.ID, SealedSecret: []byte("s"), SealedStripeSecretKey: []byte("k")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedPostgres(ctx, url, mirrorTables(storerow.Codec{Times: postgres.Times{}}, app.ID, at, users)); err != nil {
+		t.Fatal(err)
+	}
+
+	type reads struct {
+		State    *appwheel.CustomerState
+		Methods  []*appwheel.PaymentMethod
+		Subs     []*appwheel.Subscription
+		History  map[string][]appwheel.StatusChange
+		Invoices *appwheel.InvoicePage
+		Rest     *appwheel.InvoicePage
+	}
+	read := func(s appwheel.MirrorStore, user string) reads {
+		t.Helper()
+		var r reads
+		var err error
+		if r.State, err = s.CustomerState(ctx, app.ID, user); err != nil {
+			t.Fatal(err)
+		}
+		if r.Methods, err = s.PaymentMethodsOf(ctx, app.ID, r.State.CustomerID); err != nil {
+			t.Fatal(err)
+		}
+		if r.Subs, err = s.SubscriptionsOf(ctx, app.ID, r.State.CustomerID); err != nil {
+			t.Fatal(err)
+		}
+		if r.History, err = s.StatusHistory(ctx, app.ID, []string{userSub(0), userSub(1), userSub(2)}); err != nil {
+			t.Fatal(err)
+		}
+		if r.Invoices, err = s.InvoicesOf(ctx, app.ID, appwheel.ListInvoicesParams{CustomerID: r.State.CustomerID, Limit: 20}); err != nil {
+			t.Fatal(err)
+		}
+		if r.Rest, err = s.InvoicesOf(ctx, app.ID, appwheel.ListInvoicesParams{CustomerID: r.State.CustomerID, Limit: 20, StartingAfter: r.Invoices.Invoices[19].ID}); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for i := range users {
+		user := fmt.Sprintf("u-%d", i)
+		want, got := read(lite, user), read(pg, user)
+		if len(want.Methods) != methodsPerUser || len(want.Invoices.Invoices) != 20 || !want.Invoices.HasMore || len(want.History[userSub(i)]) != 2 {
+			t.Fatalf("%s through the SQLite store: %d methods, %d invoices (hasMore %v), history %v", user, len(want.Methods), len(want.Invoices.Invoices), want.Invoices.HasMore, want.History)
+		}
+		// ReadsVersion counts the writes to the user's rows (the page
+		// cache's key), not what the reads show: the store API writes the
+		// subscription twice, COPY once.
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(appwheel.CustomerState{}, "ReadsVersion")); diff != "" {
+			t.Errorf("%s: PostgreSQL (COPY) differs from SQLite (store API) (-sqlite +postgres):\n%s", user, diff)
+		}
+	}
+}
+
+// The eventLogs read what the stores record: pending events, then the
+// phase's applied ones and the last processed_at.
+func TestEventLogs(t *testing.T) {
+	ctx := context.Background()
+	at := time.Now().Truncate(time.Microsecond).UTC()
+	check := func(t *testing.T, s appwheel.MirrorStore, events eventLog, appID string) {
+		t.Helper()
+		for i, id := range []string{"evt_bm001_0000001", "evt_bm001_0000002", "evt_bw001_0000001"} {
+			if _, err := s.RecordEvent(ctx, &appwheel.Event{AppID: appID, ID: id, Type: "invoice.paid", Created: at.Unix(), Payload: []byte("{}"), ReceivedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				continue
+			}
+			if err := s.MarkEventProcessed(ctx, appID, id, at.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := events.pending(ctx, appID); err != nil || n != 1 {
+			t.Errorf("pending = %d, %v; want 1", n, err)
+		}
+		n, last, err := events.applied(ctx, appID, "m")
+		if err != nil || n != 1 || !last.Equal(at.Add(time.Second)) {
+			t.Errorf("applied(m) = %d, %v, %v; want 1, %v", n, last, err, at.Add(time.Second))
+		}
+		if n, last, err := events.applied(ctx, appID, "x"); err != nil || n != 0 || !last.IsZero() && last.Unix() != 0 {
+			t.Errorf("applied(x) = %d, %v, %v; want 0", n, last, err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := t.TempDir() + "/main.db"
+		db, svc, err := openStore(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		app, err := svc.Create(ctx, apps.CreateParams{Name: "x", Platform: appwheel.PlatformStripe, StripeSecretKey: stripeKey, StripeWebhookSecret: webhookSecret, ReadMode: appwheel.ReadMirror})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro, err := openReadOnly(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		check(t, db, sqliteEvents{ro}, app.ID)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.NewSchema(t)
+		db := postgres.NewDB(url, postgres.Options{})
+		if err := db.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.CreateApp(ctx, &appwheel.AppRecord{ID: "app_ev", SealedSecret: []byte("s"), SealedStripeSecretKey: []byte("k")}); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		check(t, db, postgresEvents{conn}, "app_ev")
+	})
+}
+
+func testRead(rate float64, p99 time.Duration, stripe float64) *line {
+	r := &result{requests: 100, lat: []time.Duration{p99 / 4, p99}}
+	return &line{res: r, rate: rate, hasRate: true, stripe: stripe, hasStripe: stripe >= 0}
+}
+
+// judgeRead: throughput against the ceiling's, p99 against the ceiling's
+// own p99 in the same run, no Stripe call.
+func TestJudgeRead(t *testing.T) {
+	sqliteT, pgT := readTargets[0], readTargets[2]
+	ceiling := testRead(10000, 4*time.Millisecond, -1)
+	for _, tc := range []struct {
+		name    string
+		l, ceil *line
+		t       readTarget
+		conns   int
+		verdict string
+		entry   []string // substrings of the Targets entry
+	}{
+		{"met", testRead(5000, 8*time.Millisecond, 0), ceiling, sqliteT, 64, "met",
+			[]string{"throughput 0.50× ceiling 1a (target ≥ 0.5×): met", "p99 8.00 ms, 2.00× 1a's 4.00 ms (target ≤ 2×): met", "Stripe calls per read 0.00 (target 0): met"}},
+		{"p99 over 2×", testRead(6000, 9*time.Millisecond, 0), ceiling, sqliteT, 64, "not met (p99 2.25×)",
+			[]string{"2.25× 1a's 4.00 ms (target ≤ 2×): not met"}},
+		{"slow and a Stripe call", testRead(1000, 4*time.Millisecond, 0.5), ceiling, sqliteT, 64, "not met (throughput 0.10×, Stripe calls)", nil},
+		{"postgres at 0.3× and 3×", testRead(3000, 12*time.Millisecond, 0), ceiling, pgT, 64, "met",
+			[]string{"(target ≥ 0.3×): met", "3.00× 1a's 4.00 ms (target ≤ 3×): met"}},
+		{"postgres p99 over 3×", testRead(3000, 13*time.Millisecond, 0), ceiling, pgT, 64, "not met (p99 3.25×)", nil},
+		{"no ceiling", testRead(3000, 1*time.Millisecond, 0), nil, sqliteT, 64, "not met (no ceiling)",
+			[]string{"throughput vs ceiling: not measured", "p99 1.00 ms vs ceiling: not measured"}},
+		{"other conns", testRead(5000, 8*time.Millisecond, 0), ceiling, sqliteT, 8, "met",
+			[]string{"measured at 8 conns, the target is defined at 64"}},
+		{"not measured", &line{}, ceiling, pgT, 64, "not measured", []string{"not measured"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.l.id, tc.l.what = tc.t.row, "read"
+			entry := judgeRead(tc.l, tc.ceil, tc.t, tc.conns)
+			if tc.l.verdict != tc.verdict {
+				t.Errorf("verdict %q, want %q (entry %q)", tc.l.verdict, tc.verdict, entry)
+			}
+			for _, want := range tc.entry {
+				if !strings.Contains(entry, want) {
+					t.Errorf("entry %q lacks %q", entry, want)
+				}
+			}
+			if tc.l.target != tc.t.String() {
+				t.Errorf("target %q, want %q", tc.l.target, tc.t.String())
+			}
+		})
+	}
+}
+
+// -rss-check: a read row whose peak grows more than 10 % is not met.
+func TestJudgeReadMemory(t *testing.T) {
+	ceiling := testRead(10000, 4*time.Millisecond, -1)
+	for _, tc := range []struct {
+		second  int64
+		verdict string
+	}{{110 << 20, "met"}, {111 << 20, "not met (memory ×1.11)"}} {
+		l := testRead(5000, 8*time.Millisecond, 0)
+		l.id, l.mem = "2a", memPeak{bytes: 100 << 20}
+		l.again = phase{res: &result{requests: 200}, mem: memPeak{bytes: tc.second}}
+		judgeRead(l, ceiling, readTargets[0], 64)
+		if l.verdict != tc.verdict {
+			t.Errorf("second peak %d MiB: verdict %q, want %q", tc.second>>20, l.verdict, tc.verdict)
+		}
+		if e := memoryEntry(l, 10*time.Second); !strings.Contains(e, "100.0 MiB over 10s (100 requests)") || !strings.Contains(e, "over 20s more (200 requests)") {
+			t.Errorf("memory entry %q", e)
+		}
+	}
+}
+
+func TestRatioText(t *testing.T) {
+	for _, tc := range []struct {
+		x, bound float64
+		want     string
+	}{{0.13, 0.5, "0.13"}, {0.5, 0.5, "0.50"}, {0.29971, 0.3, "0.2997"}, {2.0012, 2, "2.0012"}, {7.391, 2, "7.39"}} {
+		if got := ratioText(tc.x, tc.bound); got != tc.want {
+			t.Errorf("ratioText(%v, %v) = %q, want %q", tc.x, tc.bound, got, tc.want)
+		}
+	}
+}
+
+func TestRSSGrowth(t *testing.T) {
+	for _, tc := range []struct {
+		first, second int64
+		ok            bool
+	}{{100, 100, true}, {100, 90, true}, {100, 110, true}, {100, 111, false}, {0, 100, false}, {100, 0, false}} {
+		if _, ok := rssGrowth(memPeak{bytes: tc.first}, memPeak{bytes: tc.second}); ok != tc.ok {
+			t.Errorf("rssGrowth(%d, %d) ok = %v, want %v", tc.first, tc.second, ok, tc.ok)
+		}
+	}
+	if _, ok := rssGrowth(memPeak{bytes: 100, err: "x"}, memPeak{bytes: 100}); ok {
+		t.Error("an unknown peak meets the target")
+	}
+}
+
+func TestStatusField(t *testing.T) {
+	status := "Name:\tappwheel\nVmPeak:\t 1300000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\n"
+	if got, err := statusField(strings.NewReader(status), "VmHWM"); err != nil || got != 50<<20 {
+		t.Errorf("VmHWM = %d, %v; want %d", got, err, 50<<20)
+	}
+	if got, err := statusField(strings.NewReader(status), "VmRSS"); err != nil || got != 40<<20 {
+		t.Errorf("VmRSS = %d, %v; want %d", got, err, 40<<20)
+	}
+	if _, err := statusField(strings.NewReader(status), "VmSwap"); err == nil {
+		t.Error("a missing field is not an error")
+	}
+}
+
+// watchRSS on this process: a peak at least as large as what the phase
+// allocated and touched.
+func TestWatchRSS(t *testing.T) {
+	if _, err := procStatus(os.Getpid(), "VmRSS"); err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	w := watchRSS(os.Getpid())
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = 1
+	}
+	m := w.peak()
+	if !m.known() || m.bytes < 64<<20 {
+		t.Fatalf("peak %+v after touching 64 MiB", m)
+	}
+	runtime.KeepAlive(buf)
+	if m := watchRSS(0).peak(); m.known() {
+		t.Errorf("pid 0: %+v", m)
 	}
 }

@@ -3,12 +3,13 @@
 //	go run ./bench -out BENCHMARKS-results.md
 //
 // It builds cmd/appwheel once, seeds SQLite databases through the store
-// API (and in SQL for the scale rows), starts `appwheel serve` on them as a
-// child process, starts stripe-mock for the live rows, and drives each row
-// with an in-process closed-loop load generator that signs every request.
-// It prints one Markdown table: requests/s, p50, p99, errors and Stripe
-// calls per request for each row, with the targets beside them. See
-// BENCHMARKS.md for what each row measures.
+// API (and in SQL for the scale rows) and PostgreSQL schemas with COPY,
+// starts `appwheel serve` on them as a child process, starts stripe-mock
+// for the live rows, and drives each row with an in-process closed-loop
+// load generator that signs every request. It prints one Markdown table:
+// requests/s, p50, p99, errors, Stripe calls per request and the server's
+// peak RSS for each row, with the targets beside them. See BENCHMARKS.md
+// for what each row measures.
 package main
 
 import (
@@ -25,8 +26,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/appwheel/appwheel"
 )
 
 // options are the command line.
@@ -46,6 +45,7 @@ type options struct {
 	stripeMock    string
 	keep          bool
 	webhookWait   time.Duration
+	rssCheck      bool
 }
 
 // rowNames are the -rows values, in the order rows run and print; row 6
@@ -70,9 +70,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.smallInvoices, "small-invoices", 10_000, "invoices of the small scale database (over 100,000 users)")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&o.cpuprofileDir, "cpuprofile-dir", "", "write a CPU profile of the server for each row's measured phase into this directory")
-	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL for the scale rows' PostgreSQL variant, when the binary supports it")
+	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL database of the PostgreSQL rows (2c, 2d, 5c, 5d, 7d–7f), a schema each, when the binary supports it")
 	fs.StringVar(&o.stripeMock, "stripe-mock", "", "stripe-mock binary (default: on PATH or in $(go env GOPATH)/bin)")
-	fs.DurationVar(&o.webhookWait, "webhook-wait", 10*time.Minute, "how long row 5 waits for the accepted events to be applied")
+	fs.DurationVar(&o.webhookWait, "webhook-wait", 10*time.Minute, "how long rows 5b and 5d wait for the accepted events to be applied")
+	fs.BoolVar(&o.rssCheck, "rss-check", false, "run each mirror read row (2a–2d) a second time, twice as long, on the same server, and compare the server's peak RSS (target: within 10 %)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (binary, databases, server logs) and print where it is")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./bench [flags]   (from the repository root; see BENCHMARKS.md)\n\n")
@@ -214,6 +215,9 @@ func run(ctx context.Context, opt *options) error {
 			return err
 		}
 	}
+	if opt.rows["mirror"] || opt.rows["webhook"] {
+		b.lines = append(b.lines, b.postgresMainRows(ctx, bodies)...)
+	}
 	if opt.rows["ceiling"] && bodies != nil {
 		b.ceilingRows(ctx, bodies)
 	}
@@ -242,24 +246,34 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench %s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-// measured runs one row's measured phase on g, taking a CPU profile of s
-// beside it when asked; it returns the result and the profile's path.
-func (b *bench) measured(ctx context.Context, g *generator, s *server, slug string, mk makeRequest) (*result, string) {
-	var profPath string
+// phase is one measured phase of a row.
+type phase struct {
+	res     *result
+	profile string  // the CPU profile's path, "" when none
+	mem     memPeak // the server's peak RSS over the phase
+}
+
+// measured runs one row's measured phase on g, for d, following the
+// server's RSS and taking a CPU profile of s beside it when asked
+// (profile: its file name, without .pprof).
+func (b *bench) measured(ctx context.Context, g *generator, s *server, d time.Duration, profile string, mk makeRequest) phase {
+	var p phase
 	var profErr chan error
-	if b.opt.cpuprofileDir != "" && s.pprofAddr != "" {
-		profPath = filepath.Join(b.opt.cpuprofileDir, slug+".pprof")
+	if b.opt.cpuprofileDir != "" && s.pprofAddr != "" && profile != "" {
+		p.profile = filepath.Join(b.opt.cpuprofileDir, profile+".pprof")
 		profErr = make(chan error, 1)
-		go func() { profErr <- profile(ctx, s.pprofAddr, b.opt.duration, profPath) }()
+		go func() { profErr <- takeProfile(ctx, s.pprofAddr, d, p.profile) }()
 	}
-	res := g.run(ctx, b.opt.duration, mk)
+	mem := watchRSS(s.pid())
+	p.res = g.run(ctx, d, mk)
+	p.mem = mem.peak()
 	if profErr != nil {
 		if err := <-profErr; err != nil {
-			b.notes = append(b.notes, fmt.Sprintf("CPU profile %s: %v", slug, err))
-			profPath = ""
+			b.notes = append(b.notes, fmt.Sprintf("CPU profile %s: %v", profile, err))
+			p.profile = ""
 		}
 	}
-	return res, profPath
+	return p
 }
 
 // measure is one row: warm-up, then the measured phase, with the server's
@@ -279,7 +293,8 @@ func (b *bench) measure(ctx context.Context, l *line, s *server, conns int, slug
 			countStripe = false
 		}
 	}
-	l.res, l.profile = b.measured(ctx, g, s, slug, mk)
+	p := b.measured(ctx, g, s, b.opt.duration, slug, mk)
+	l.res, l.profile, l.mem = p.res, p.profile, p.mem
 	l.rate, l.hasRate = l.res.rps(), true
 	if countStripe && l.res.requests > 0 {
 		after, err := stripeCalls(ctx, s.base)
@@ -291,6 +306,12 @@ func (b *bench) measure(ctx context.Context, l *line, s *server, conns int, slug
 	}
 	if l.res.errors > 0 {
 		l.note = strings.TrimPrefix(l.note+"; first error: "+l.res.firstErr, "; ")
+	}
+	if b.opt.rssCheck && l.memCheck && ctx.Err() == nil {
+		// The same load again, twice as long, on the same server and
+		// connections: the peak must not grow with the requests served.
+		logf("row %s: again for %v (-rss-check)", l.id, 2*b.opt.duration)
+		l.again = b.measured(ctx, g, s, 2*b.opt.duration, "", mk)
 	}
 }
 
@@ -316,22 +337,6 @@ func (b *bench) mainRows(ctx context.Context) (*sampleBodies, error) {
 	}
 	defer s.stop(30 * time.Second)
 
-	pmTarget := func(users []string) func(w *worker) string {
-		return func(w *worker) string {
-			return "/v1/stripe/payment-methods?appUserId=" + users[w.rng.IntN(len(users))]
-		}
-	}
-	invTarget := func(users []string) func(w *worker) string {
-		return func(w *worker) string {
-			return "/v1/stripe/invoices?appUserId=" + users[w.rng.IntN(len(users))] + "&limit=20"
-		}
-	}
-	get := func(base string, app *appwheel.App, target func(*worker) string) makeRequest {
-		return func(ctx context.Context, w *worker) (*http.Request, error) {
-			return signedRequest(ctx, base, app, http.MethodGet, target(w), nil)
-		}
-	}
-
 	// One body of each read, for the ceiling server; also a check that
 	// the mirror answers.
 	bodies := &sampleBodies{}
@@ -344,10 +349,10 @@ func (b *bench) mainRows(ctx context.Context) (*sampleBodies, error) {
 
 	conns := fmt.Sprintf("%d conns", opt.conns)
 	if opt.rows["mirror"] {
-		pm := &line{id: "2a", what: "paymentMethod from the mirror (3 cards)", setup: "mirror app, SQLite, " + conns}
-		b.measure(ctx, pm, s, opt.conns, "2a-mirror-paymentMethod", true, get(s.base, d.mirror, pmTarget(d.users)))
-		inv := &line{id: "2b", what: "invoices from the mirror (page of 20)", setup: "mirror app, SQLite, " + conns}
-		b.measure(ctx, inv, s, opt.conns, "2b-mirror-invoices", true, get(s.base, d.mirror, invTarget(d.users)))
+		pm := &line{id: "2a", what: "paymentMethod from the mirror (3 cards)", setup: "mirror app, SQLite, " + conns, memCheck: true}
+		b.measure(ctx, pm, s, opt.conns, "2a-mirror-paymentMethod", true, paymentMethodsOf(s.base, d.mirror, d.users))
+		inv := &line{id: "2b", what: "invoices from the mirror (page of 20)", setup: "mirror app, SQLite, " + conns, memCheck: true}
+		b.measure(ctx, inv, s, opt.conns, "2b-mirror-invoices", true, invoicesOf(s.base, d.mirror, d.users))
 		b.lines = append(b.lines, pm, inv)
 	}
 	if opt.rows["live"] {
@@ -356,8 +361,8 @@ func (b *bench) mainRows(ctx context.Context) (*sampleBodies, error) {
 		if b.stripeMockErr != nil {
 			pm.note, inv.note = "skipped: "+b.stripeMockErr.Error(), "skipped: stripe-mock is not running"
 		} else {
-			b.measure(ctx, pm, s, opt.conns, "3a-live-paymentMethod", true, get(s.base, d.live, pmTarget(d.users)))
-			b.measure(ctx, inv, s, opt.conns, "3b-live-invoices", true, get(s.base, d.live, invTarget(d.users)))
+			b.measure(ctx, pm, s, opt.conns, "3a-live-paymentMethod", true, paymentMethodsOf(s.base, d.live, d.users))
+			b.measure(ctx, inv, s, opt.conns, "3b-live-invoices", true, invoicesOf(s.base, d.live, d.users))
 		}
 		b.lines = append(b.lines, pm, inv)
 	}
@@ -376,7 +381,15 @@ func (b *bench) mainRows(ctx context.Context) (*sampleBodies, error) {
 	}
 	if opt.rows["webhook"] {
 		logf("row 5: webhook ingestion")
-		b.lines = append(b.lines, b.webhookRows(ctx, s, d)...)
+		ro, err := openReadOnly(d.path)
+		if err != nil {
+			return nil, err
+		}
+		b.lines = append(b.lines, b.webhookRows(ctx, s, webhookRig{
+			accept: "5a", apply: "5b", store: "SQLite", applySetup: "River workers on the same SQLite file",
+			target: apply5b, profile: "5-webhook", events: sqliteEvents{ro}, app: d.mirror.ID, users: len(d.users),
+		})...)
+		ro.Close()
 	}
 	return bodies, ctx.Err()
 }

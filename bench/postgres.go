@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,7 +41,7 @@ func (b *bench) postgresSupported(ctx context.Context) (bool, error) {
 func (b *bench) postgresRows(ctx context.Context, probes int) []*line {
 	ok, err := b.postgresSupported(ctx)
 	if err != nil || !ok {
-		l := &line{id: "7d", what: "PostgreSQL: not supported by this build", setup: "`appwheel serve -h` does not mention PostgreSQL"}
+		l := &line{id: "7d", what: notSupported, setup: "`appwheel serve -h` does not mention PostgreSQL"}
 		if err != nil {
 			l.note = err.Error()
 		}
@@ -66,36 +67,51 @@ func (b *bench) postgresRows(ctx context.Context, probes int) []*line {
 	return []*line{small, large, ratio}
 }
 
-func (b *bench) scalePostgres(ctx context.Context, l *line, name string, invoices, probes int) error {
-	schema := "appwheel_bench_" + name
-	dbURL, err := withSearchPath(b.opt.postgresURL, schema)
-	if err != nil {
-		return err
+// pgSchema is a fresh schema of -postgres-url's database, with the
+// binary's tables in it and one mirror-mode app.
+type pgSchema struct {
+	name    string
+	url     string // -postgres-url with search_path set to the schema
+	dataDir string // serve's data directory beside it
+	app     *appwheel.App
+	keep    bool
+}
+
+// freshSchema creates the schema appwheel_bench_NAME (dropping one left
+// from an earlier run), its tables by `appwheel migrate` and a mirror-mode
+// app by `appwheel apps create`. Drop it once the server on it has
+// stopped.
+func (b *bench) freshSchema(ctx context.Context, name, appName string) (*pgSchema, error) {
+	p := &pgSchema{name: "appwheel_bench_" + name, dataDir: filepath.Join(b.tmp, "pg-"+name), keep: b.opt.keep}
+	var err error
+	if p.url, err = withSearchPath(b.opt.postgresURL, p.name); err != nil {
+		return nil, err
 	}
-	logf("PostgreSQL: fresh schema %s, %s invoices over %s users", schema, thousands(invoices), thousands(scaleUsers))
 	admin, err := pgx.Connect(ctx, b.opt.postgresURL)
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", b.opt.postgresURL, err)
+		return nil, fmt.Errorf("connect %s: %w", b.opt.postgresURL, err)
 	}
-	_, err = admin.Exec(ctx, fmt.Sprintf(`DROP SCHEMA IF EXISTS %[1]s CASCADE; CREATE SCHEMA %[1]s`, schema))
+	_, err = admin.Exec(ctx, fmt.Sprintf(`DROP SCHEMA IF EXISTS %[1]s CASCADE; CREATE SCHEMA %[1]s`, p.name))
 	admin.Close(ctx)
 	if err != nil {
-		return fmt.Errorf("fresh schema %s: %w", schema, err)
+		return nil, fmt.Errorf("fresh schema %s: %w", p.name, err)
 	}
-	if !b.opt.keep {
-		// The database is shared: leave nothing behind (after serve stops,
-		// deferred below).
-		defer dropSchema(context.WithoutCancel(ctx), b.opt.postgresURL, schema)
+	if err := b.fillSchema(ctx, p, appName); err != nil {
+		p.drop(ctx)
+		return nil, err
 	}
-	dataDir := filepath.Join(b.tmp, "pg-"+name)
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	return p, nil
+}
+
+func (b *bench) fillSchema(ctx context.Context, p *pgSchema, appName string) error {
+	if err := os.MkdirAll(p.dataDir, 0o700); err != nil {
 		return err
 	}
-	env := append(baseEnv(), "APPWHEEL_DATABASE_URL="+dbURL, "APPWHEEL_DATA_DIR="+dataDir, "APPWHEEL_MASTER_KEY="+benchMasterKey, "APPWHEEL_LOG_LEVEL=warn")
+	env := append(baseEnv(), "APPWHEEL_DATABASE_URL="+p.url, "APPWHEEL_DATA_DIR="+p.dataDir, "APPWHEEL_MASTER_KEY="+benchMasterKey, "APPWHEEL_LOG_LEVEL=warn")
 	if out, err := b.appwheel(ctx, env, "migrate"); err != nil {
 		return fmt.Errorf("appwheel migrate: %w\n%s", err, out)
 	}
-	out, err := b.appwheel(ctx, env, "apps", "create", "--json", "--name", "bench-scale", "--platform", appwheel.PlatformStripe,
+	out, err := b.appwheel(ctx, env, "apps", "create", "--json", "--name", appName, "--platform", appwheel.PlatformStripe,
 		"--stripe-secret-key", stripeKey, "--stripe-webhook-secret", webhookSecret, "--read-mode", appwheel.ReadMirror)
 	if err != nil {
 		return fmt.Errorf("appwheel apps create: %w\n%s", err, out)
@@ -104,14 +120,36 @@ func (b *bench) scalePostgres(ctx context.Context, l *line, name string, invoice
 	if err := json.Unmarshal(out, &created); err != nil {
 		return fmt.Errorf("appwheel apps create printed %q: %w", out, err)
 	}
-	app := &appwheel.App{ID: created.AppID, Platform: created.Platform, Secret: created.AppSecret}
+	p.app = &appwheel.App{ID: created.AppID, Platform: created.Platform, Secret: created.AppSecret}
+	return nil
+}
 
+// drop removes the schema, unless -keep: the database is shared, so the
+// harness leaves nothing behind.
+func (p *pgSchema) drop(ctx context.Context) {
+	if !p.keep {
+		dropSchema(context.WithoutCancel(ctx), p.url, p.name)
+	}
+}
+
+// servePostgres starts appwheel serve on the schema.
+func (b *bench) servePostgres(ctx context.Context, p *pgSchema) (*server, error) {
+	return b.startServe(ctx, "pg-"+strings.TrimPrefix(p.name, "appwheel_bench_"), p.dataDir, "APPWHEEL_DATABASE_URL="+p.url)
+}
+
+func (b *bench) scalePostgres(ctx context.Context, l *line, name string, invoices, probes int) error {
+	logf("PostgreSQL: fresh schema appwheel_bench_%s, %s invoices over %s users", name, thousands(invoices), thousands(scaleUsers))
+	p, err := b.freshSchema(ctx, name, "bench-scale")
+	if err != nil {
+		return err
+	}
+	defer p.drop(ctx) // after serve stops, deferred below
 	t0 := time.Now()
-	if err := seedPostgres(ctx, dbURL, app.ID, invoices, probes, scaleUsers); err != nil {
+	if err := seedPostgres(ctx, p.url, scaleTables(storerow.Codec{Times: postgres.Times{}}, p.app.ID, time.Now(), invoices, probes, scaleUsers)); err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
 	logf("seeded in %v", time.Since(t0).Round(time.Millisecond))
-	s, err := b.startServe(ctx, "pg-"+name, dataDir, "APPWHEEL_DATABASE_URL="+dbURL)
+	s, err := b.servePostgres(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -120,7 +158,7 @@ func (b *bench) scalePostgres(ctx context.Context, l *line, name string, invoice
 	for i := range probes {
 		users = append(users, fmt.Sprintf("u-%d", i))
 	}
-	b.measure(ctx, l, s, b.opt.scaleConns, "7-scale-postgres-"+name, true, invoicesOf(s.base, app, users))
+	b.measure(ctx, l, s, b.opt.scaleConns, "7-scale-postgres-"+name, true, invoicesOf(s.base, p.app, users))
 	return nil
 }
 
@@ -163,9 +201,10 @@ func withSearchPath(raw, schema string) (string, error) {
 	return u.String(), nil
 }
 
-// seedPostgres writes the scale rows (scaleTables, as for SQLite) into the
-// schema of dbURL, with COPY, in one transaction.
-func seedPostgres(ctx context.Context, dbURL, appID string, total, probes, users int) error {
+// seedPostgres writes tables (the scale rows, scaleTables, as for SQLite,
+// or the main database's mirror, mirrorTables) into the schema of dbURL,
+// with COPY, in one transaction.
+func seedPostgres(ctx context.Context, dbURL string, tables []scaleTable) error {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
@@ -176,8 +215,7 @@ func seedPostgres(ctx context.Context, dbURL, appID string, total, probes, users
 		return err
 	}
 	defer tx.Rollback(ctx)
-	codec := storerow.Codec{Times: postgres.Times{}}
-	for _, table := range scaleTables(codec, appID, time.Now(), total, probes, users) {
+	for _, table := range tables {
 		if err := insertPostgres(ctx, tx, table); err != nil {
 			return fmt.Errorf("%s: %w", table.name, err)
 		}

@@ -123,6 +123,14 @@ func startProc(name, logPath string, env []string, bin string, args ...string) (
 	return p, nil
 }
 
+// pid is the process's id, 0 when there is none.
+func (p *proc) pid() int {
+	if p == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // stop sends SIGTERM and waits for the process to exit, killing it after
 // grace.
 func (p *proc) stop(grace time.Duration) {
@@ -312,9 +320,9 @@ func sumMetric(r io.Reader, name string) (float64, error) {
 	return sum, nil
 }
 
-// profile takes a CPU profile of length d from a net/http/pprof listener
-// and writes it to path. It runs beside the measured phase.
-func profile(ctx context.Context, pprofAddr string, d time.Duration, path string) error {
+// takeProfile takes a CPU profile of length d from a net/http/pprof
+// listener and writes it to path. It runs beside the measured phase.
+func takeProfile(ctx context.Context, pprofAddr string, d time.Duration, path string) error {
 	secs := max(1, int(math.Round(d.Seconds())))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
 		fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, secs), nil)

@@ -68,6 +68,14 @@ func (b *bench) scaleSQLite(ctx context.Context, l *line, name string, invoices,
 	return nil
 }
 
+// paymentMethodsOf reads the payment methods of users picked at random.
+func paymentMethodsOf(base string, app *appwheel.App, users []string) makeRequest {
+	return func(ctx context.Context, w *worker) (*http.Request, error) {
+		return signedRequest(ctx, base, app, http.MethodGet, "/v1/stripe/payment-methods?appUserId="+users[w.rng.IntN(len(users))], nil)
+	}
+}
+
+// invoicesOf reads the first page of 20 invoices of users picked at random.
 func invoicesOf(base string, app *appwheel.App, users []string) makeRequest {
 	return func(ctx context.Context, w *worker) (*http.Request, error) {
 		return signedRequest(ctx, base, app, http.MethodGet, "/v1/stripe/invoices?appUserId="+users[w.rng.IntN(len(users))]+"&limit=20", nil)

@@ -70,6 +70,12 @@ type mainData struct {
 	setupUsers []string      // users of the mirror app for createPaymentMethod
 }
 
+// seedTimes are the times of a seed made at at: now in Unix seconds, when
+// the users were synced, and the version of the snapshots synced then.
+func seedTimes(at time.Time) (now int64, synced time.Time, version int64) {
+	return at.Unix(), at.Add(-seedSyncedAgo), at.Add(-seedVersionOffset).UnixMicro()
+}
+
 func mirrorCustomer(i int) string { return fmt.Sprintf("cus_bm%07d", i) }
 func liveCustomer(i int) string   { return fmt.Sprintf("cus_bl%07d", i) }
 func setupCustomer(i int) string  { return fmt.Sprintf("cus_bs%07d", i) }
@@ -100,12 +106,11 @@ func seedMain(ctx context.Context, dir string, n int) (*mainData, error) {
 		return nil, err
 	}
 	now := time.Now()
-	synced := now.Add(-seedSyncedAgo)
-	version := now.Add(-seedVersionOffset).UnixMicro()
+	unix, synced, version := seedTimes(now)
 	for i := range n {
 		user := fmt.Sprintf("u-%d", i)
 		d.users = append(d.users, user)
-		if err := seedMirrorUser(ctx, db, d.mirror.ID, user, i, now.Unix(), synced, version); err != nil {
+		if err := seedMirrorUser(ctx, db, d.mirror.ID, user, i, unix, synced, version); err != nil {
 			return nil, err
 		}
 		if _, err := db.PutCustomer(ctx, d.live.ID, user, liveCustomer(i), now); err != nil {
@@ -126,47 +131,109 @@ func seedMain(ctx context.Context, dir string, n int) (*mainData, error) {
 	return d, nil
 }
 
+// A synced user of the mirror app, the same in the SQLite main database
+// (written through the store API, seedMirrorUser) and the PostgreSQL one
+// (written as the store's rows, mirrorTables): user i has 3 cards, the
+// last one the customer's default, an active monthly subscription whose
+// history observed it trialing first, and 25 paid invoices.
+
+// mirrorMethod is user i's k-th card.
+func mirrorMethod(i, k int, now int64) *appwheel.PaymentMethod {
+	pm := &appwheel.PaymentMethod{
+		ID:         fmt.Sprintf("pm_bm%07d_%d", i, k),
+		CustomerID: mirrorCustomer(i),
+		Type:       "card",
+		Created:    now - int64(3-k)*30*day,
+	}
+	pm.Raw = cardJSON(pm.ID, pm.CustomerID, pm.Created, k)
+	return pm
+}
+
+// mirrorDefaultMethod is the id of user i's default card: the last one.
+func mirrorDefaultMethod(i int, now int64) string { return mirrorMethod(i, methodsPerUser-1, now).ID }
+
+// mirrorSubscription is user i's subscription as it is now.
+func mirrorSubscription(i int, now int64) *appwheel.Subscription {
+	return &appwheel.Subscription{
+		ID: userSub(i), CustomerID: mirrorCustomer(i), Status: "active", PriceID: benchPrice,
+		Interval: "month", IntervalCount: 1, CurrentPeriodEnd: now + 15*day, Created: now - invoicesPerUser*month - 14*day,
+	}
+}
+
+// statusAt is one observed status of a subscription, at a version.
+type statusAt struct {
+	status string
+	at     int64
+}
+
+// mirrorStatuses are the statuses observed of sub, oldest first; the last
+// is sub's own, at version. Two, so orderStatus is judged against a
+// history.
+func mirrorStatuses(sub *appwheel.Subscription, version int64) []statusAt {
+	return []statusAt{{"trialing", (sub.Created + day) * 1e6}, {sub.Status, version}}
+}
+
+// mirrorInvoice is user i's j-th most recent invoice.
+func mirrorInvoice(i, j int, now int64) *appwheel.Invoice {
+	return monthlyInvoice(fmt.Sprintf("in_bm%07d_%03d", i, j), fmt.Sprintf("BM%07d-%04d", i, invoicesPerUser-j), i, j, mirrorCustomer(i), userSub(i), now)
+}
+
 func seedMirrorUser(ctx context.Context, db *sqlite.DB, appID, user string, i int, now int64, synced time.Time, version int64) error {
 	cus := mirrorCustomer(i)
 	if _, err := db.PutCustomer(ctx, appID, user, cus, synced); err != nil {
 		return err
 	}
-	var defaultPM string
 	for k := range methodsPerUser {
-		pm := &appwheel.PaymentMethod{
-			ID:         fmt.Sprintf("pm_bm%07d_%d", i, k),
-			CustomerID: cus,
-			Type:       "card",
-			Created:    now - int64(3-k)*30*day,
-		}
-		pm.Raw = cardJSON(pm.ID, cus, pm.Created, k)
-		if _, err := db.SavePaymentMethod(ctx, appID, pm, version); err != nil {
+		if _, err := db.SavePaymentMethod(ctx, appID, mirrorMethod(i, k, now), version); err != nil {
 			return err
 		}
-		defaultPM = pm.ID
 	}
-	if _, err := db.SaveCustomer(ctx, appID, &appwheel.Customer{ID: cus, DefaultPaymentMethodID: defaultPM}, version); err != nil {
+	if _, err := db.SaveCustomer(ctx, appID, &appwheel.Customer{ID: cus, DefaultPaymentMethodID: mirrorDefaultMethod(i, now)}, version); err != nil {
 		return err
 	}
-	sub := &appwheel.Subscription{
-		ID: userSub(i), CustomerID: cus, Status: "trialing", PriceID: benchPrice,
-		Interval: "month", IntervalCount: 1, CurrentPeriodEnd: now + 15*day, Created: now - invoicesPerUser*month - 14*day,
-	}
-	// Two observed statuses, so orderStatus is judged against a history.
-	if _, err := db.SaveSubscription(ctx, appID, sub, (sub.Created+day)*1e6); err != nil {
-		return err
-	}
-	sub.Status = "active"
-	if _, err := db.SaveSubscription(ctx, appID, sub, version); err != nil {
-		return err
+	sub := mirrorSubscription(i, now)
+	for _, st := range mirrorStatuses(sub, version) {
+		observed := *sub
+		observed.Status = st.status
+		if _, err := db.SaveSubscription(ctx, appID, &observed, st.at); err != nil {
+			return err
+		}
 	}
 	for j := range invoicesPerUser {
-		inv := monthlyInvoice(fmt.Sprintf("in_bm%07d_%03d", i, j), fmt.Sprintf("BM%07d-%04d", i, invoicesPerUser-j), i, j, cus, userSub(i), now)
-		if _, err := db.SaveInvoice(ctx, appID, inv, version); err != nil {
+		if _, err := db.SaveInvoice(ctx, appID, mirrorInvoice(i, j, now), version); err != nil {
 			return err
 		}
 	}
 	return db.MarkSynced(ctx, appID, user, synced)
+}
+
+// mirrorTables are the rows seedMirrorUser writes through the store for
+// users u-0 … u-(users-1), at the same times as seedMain (now, and the
+// sync and the snapshots' version before it), for a bulk seed.
+func mirrorTables(c storerow.Codec, appID string, at time.Time, users int) []scaleTable {
+	now, synced, version := seedTimes(at)
+	statuses := len(mirrorStatuses(mirrorSubscription(0, now), version))
+	return []scaleTable{
+		{"customers", append([]string{"app_id", "created_at", "version"}, storerow.CustomerStates.Columns...), users,
+			func(i int) []any {
+				cs := &appwheel.CustomerState{AppUserID: fmt.Sprintf("u-%d", i), CustomerID: mirrorCustomer(i), DefaultPaymentMethodID: mirrorDefaultMethod(i, now), SyncedAt: synced}
+				return append([]any{appID, c.Times.Arg(synced), version}, c.CustomerStateValues(cs)...)
+			}},
+		{"payment_methods", versionedColumns(storerow.PaymentMethods), users * methodsPerUser, func(k int) []any {
+			return storerow.Versioned(appID, c.PaymentMethodValues(mirrorMethod(k/methodsPerUser, k%methodsPerUser, now)), version)
+		}},
+		{"subscriptions", versionedColumns(storerow.Subscriptions), users, func(i int) []any {
+			return storerow.Versioned(appID, c.SubscriptionValues(mirrorSubscription(i, now)), version)
+		}},
+		{"subscription_status_history", []string{"app_id", "subscription_id", "at", "status"}, users * statuses, func(k int) []any {
+			sub := mirrorSubscription(k/statuses, now)
+			st := mirrorStatuses(sub, version)[k%statuses]
+			return []any{appID, sub.ID, st.at, st.status}
+		}},
+		{"invoices", versionedColumns(storerow.Invoices), users * invoicesPerUser, func(k int) []any {
+			return storerow.Versioned(appID, c.InvoiceValues(mirrorInvoice(k/invoicesPerUser, k%invoicesPerUser, now)), version)
+		}},
+	}
 }
 
 // monthlyInvoice is user u's j-th most recent monthly invoice, paid: the

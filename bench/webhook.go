@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Webhook ingestion: signed Stripe events POSTed to
@@ -19,17 +21,26 @@ import (
 // accepted/s is the POSTs answered 200 per second of the measured phase.
 // applied/s is end to end: the accepted events divided by the time from
 // the first POST to the last event's processed_at, which the harness reads
-// from the SQLite file (read-only) once nothing is left unprocessed.
+// from the server's database once nothing is left unprocessed: the SQLite
+// file, read-only (5a, 5b), or the PostgreSQL schema (5c, 5d).
+
+// The targets of applied/s: rows 5b (SQLite) and 5d (PostgreSQL).
+const (
+	apply5b = 2000
+	apply5d = 1000
+)
 
 // eventPrefix is the id prefix of one phase's events (phases are one
 // letter, followed by digits): ids of the measured phase sort between
 // eventPrefix("m") and eventPrefix("m")+"\x7f".
 func eventPrefix(phase string) string { return "evt_b" + phase }
 
-func (b *bench) webhookRequest(d *mainData, base, phase string) makeRequest {
-	url := base + "/v1/stripe/webhooks/" + d.mirror.ID
+// webhookRequest POSTs events for users u-0 … u-(users-1) of the mirror
+// app appID.
+func webhookRequest(appID string, users int, base, phase string) makeRequest {
+	url := base + "/v1/stripe/webhooks/" + appID
 	return func(ctx context.Context, w *worker) (*http.Request, error) {
-		i := w.rng.IntN(len(d.users))
+		i := w.rng.IntN(users)
 		now := time.Now()
 		// The phase, the worker and its sequence number: unique, and every
 		// event id of the phase starts with eventPrefix(phase).
@@ -76,6 +87,19 @@ func invoicePaid(evtID, invID, customer, sub string, user int, created int64) []
 	return eventJSON(evtID, "invoice.paid", created, inv)
 }
 
+// eventLog reads the webhook_events table of the database a server is
+// writing.
+type eventLog interface {
+	// pending returns how many of the app's events are not applied yet.
+	pending(ctx context.Context, appID string) (int, error)
+	// applied returns how many of a phase's events are processed and when
+	// the last of them was.
+	applied(ctx context.Context, appID, phase string) (int, time.Time, error)
+}
+
+// sqliteEvents reads a SQLite file read-only.
+type sqliteEvents struct{ ro *sql.DB }
+
 // openReadOnly opens a SQLite file read-only, for polling a database a
 // server is writing.
 func openReadOnly(path string) (*sql.DB, error) {
@@ -87,13 +111,51 @@ func openReadOnly(path string) (*sql.DB, error) {
 	return db, nil
 }
 
+func (e sqliteEvents) pending(ctx context.Context, appID string) (int, error) {
+	var n int
+	err := e.ro.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL AND app_id = ?`, appID).Scan(&n)
+	return n, err
+}
+
+func (e sqliteEvents) applied(ctx context.Context, appID, phase string) (int, time.Time, error) {
+	var n int
+	var last int64
+	p := eventPrefix(phase)
+	err := e.ro.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(processed_at), 0) FROM webhook_events
+		WHERE app_id = ? AND id >= ? AND id < ? AND processed_at IS NOT NULL`, appID, p, p+"\x7f").Scan(&n, &last)
+	return n, time.UnixMicro(last), err
+}
+
+// postgresEvents reads the server's PostgreSQL schema (its URL's
+// search_path); webhook_events.id is COLLATE "C", so the phase's range is
+// the same byte range as on SQLite.
+type postgresEvents struct{ conn *pgx.Conn }
+
+func (e postgresEvents) pending(ctx context.Context, appID string) (int, error) {
+	var n int
+	err := e.conn.QueryRow(ctx, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL AND app_id = $1`, appID).Scan(&n)
+	return n, err
+}
+
+func (e postgresEvents) applied(ctx context.Context, appID, phase string) (int, time.Time, error) {
+	var n int
+	var last *time.Time
+	p := eventPrefix(phase)
+	err := e.conn.QueryRow(ctx, `SELECT COUNT(*), MAX(processed_at) FROM webhook_events
+		WHERE app_id = $1 AND id >= $2 AND id < $3 AND processed_at IS NOT NULL`, appID, p, p+"\x7f").Scan(&n, &last)
+	if err != nil || last == nil {
+		return n, time.Time{}, err
+	}
+	return n, *last, nil
+}
+
 // drain waits until the app has no unprocessed event, or timeout, and
 // reports how many are left.
-func drain(ctx context.Context, ro *sql.DB, appID string, timeout time.Duration) (int, error) {
+func drain(ctx context.Context, events eventLog, appID string, timeout time.Duration) (int, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		var pending int
-		if err := ro.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL AND app_id = ?`, appID).Scan(&pending); err != nil {
+		pending, err := events.pending(ctx, appID)
+		if err != nil {
 			return 0, err
 		}
 		if pending == 0 || time.Now().After(deadline) {
@@ -107,34 +169,34 @@ func drain(ctx context.Context, ro *sql.DB, appID string, timeout time.Duration)
 	}
 }
 
-// applied returns how many of a phase's events are processed and when the
-// last of them was.
-func applied(ctx context.Context, ro *sql.DB, appID, phase string) (int, time.Time, error) {
-	var n int
-	var last int64
-	p := eventPrefix(phase)
-	err := ro.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(processed_at), 0) FROM webhook_events
-		WHERE app_id = ? AND id >= ? AND id < ? AND processed_at IS NOT NULL`, appID, p, p+"\x7f").Scan(&n, &last)
-	return n, time.UnixMicro(last), err
+// webhookRig is where a pair of webhook rows runs.
+type webhookRig struct {
+	accept, apply string  // the rows' ids: 5a, 5b or 5c, 5d
+	store         string  // "SQLite" or "PostgreSQL", for the setup column
+	applySetup    string  // the setup of the applied row
+	target        float64 // events applied per second
+	profile       string  // the POST phase's CPU profile
+	events        eventLog
+	app           string // the mirror app's id
+	users         int    // its synced users u-0 … u-(users-1)
 }
 
-// webhookRows measures ingestion on the main server: 5a the POSTs, 5b the
+// webhookRows measures ingestion on a server: the POSTs accepted and the
 // events applied.
-func (b *bench) webhookRows(ctx context.Context, s *server, d *mainData) []*line {
-	accept := &line{id: "5a", what: "webhook ingestion: POST accepted (signed events)", setup: fmt.Sprintf("mirror app, SQLite, %d conns", b.opt.conns), unit: "accepted/s"}
-	apply := &line{id: "5b", what: "webhook ingestion: applied end to end (first POST → last processed_at)", setup: "River workers on the same SQLite file", unit: "applied/s",
-		target: "≥ 2,000 applied/s"}
+func (b *bench) webhookRows(ctx context.Context, s *server, rig webhookRig) []*line {
+	accept := &line{id: rig.accept, what: "webhook ingestion: POST accepted (signed events)", setup: fmt.Sprintf("mirror app, %s, %d conns", rig.store, b.opt.conns), unit: "accepted/s"}
+	apply := &line{id: rig.apply, what: "webhook ingestion: applied end to end (first POST → last processed_at)", setup: rig.applySetup, unit: "applied/s",
+		target: "≥ " + thousands(int(rig.target)) + " applied/s", applyTarget: rig.target}
+	if rig.store != "SQLite" {
+		accept.what += ", " + rig.store
+		apply.what += ", " + rig.store
+	}
 	fail := func(err error) []*line {
 		accept.note = "failed: " + err.Error()
 		apply.note = accept.note
 		apply.verdict = "not met"
 		return []*line{accept, apply}
 	}
-	ro, err := openReadOnly(d.path)
-	if err != nil {
-		return fail(err)
-	}
-	defer ro.Close()
 	drainTimeout := b.opt.webhookWait
 
 	g := newGenerator(b.opt.conns)
@@ -143,8 +205,8 @@ func (b *bench) webhookRows(ctx context.Context, s *server, d *mainData) []*line
 		// A short warm-up: every event it sends must be applied before
 		// the measured phase starts, so that the backlog is the measured
 		// events' alone.
-		g.run(ctx, min(b.opt.warmup, 250*time.Millisecond), b.webhookRequest(d, s.base, "w"))
-		if left, err := drain(ctx, ro, d.mirror.ID, drainTimeout); err != nil {
+		g.run(ctx, min(b.opt.warmup, 250*time.Millisecond), webhookRequest(rig.app, rig.users, s.base, "w"))
+		if left, err := drain(ctx, rig.events, rig.app, drainTimeout); err != nil {
 			return fail(err)
 		} else if left > 0 {
 			return fail(fmt.Errorf("%d warm-up events still unapplied after %v", left, drainTimeout))
@@ -154,8 +216,9 @@ func (b *bench) webhookRows(ctx context.Context, s *server, d *mainData) []*line
 	if err != nil {
 		return fail(err)
 	}
-	res, prof := b.measured(ctx, g, s, "5-webhook", b.webhookRequest(d, s.base, "m"))
-	left, err := drain(ctx, ro, d.mirror.ID, drainTimeout)
+	p := b.measured(ctx, g, s, b.opt.duration, rig.profile, webhookRequest(rig.app, rig.users, s.base, "m"))
+	res := p.res
+	left, err := drain(ctx, rig.events, rig.app, drainTimeout)
 	if err != nil {
 		return fail(err)
 	}
@@ -163,13 +226,13 @@ func (b *bench) webhookRows(ctx context.Context, s *server, d *mainData) []*line
 	if err != nil {
 		return fail(err)
 	}
-	n, last, err := applied(ctx, ro, d.mirror.ID, "m")
+	n, last, err := rig.events.applied(ctx, rig.app, "m")
 	if err != nil {
 		return fail(err)
 	}
 	acceptedN := res.requests - res.errors
 	accept.res, accept.rate, accept.hasRate = res, float64(acceptedN)/res.elapsed.Seconds(), true
-	accept.profile = prof
+	accept.profile, accept.mem = p.profile, p.mem
 	if acceptedN > 0 {
 		accept.stripe, accept.hasStripe = (after-before)/float64(acceptedN), true
 		apply.stripe, apply.hasStripe = accept.stripe, true
@@ -182,6 +245,6 @@ func (b *bench) webhookRows(ctx context.Context, s *server, d *mainData) []*line
 	if left > 0 {
 		apply.note += fmt.Sprintf("; %s events still unapplied when the harness stopped waiting (-webhook-wait %v): the rate is of those applied by then", thousands(left), drainTimeout)
 	}
-	apply.verdict = metIf(apply.hasRate && left == 0 && n >= acceptedN && apply.rate >= 2000)
+	apply.verdict = metIf(apply.hasRate && left == 0 && n >= acceptedN && apply.rate >= rig.target)
 	return []*line{accept, apply}
 }
