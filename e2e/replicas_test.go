@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -389,6 +390,71 @@ func TestReplicas(t *testing.T) {
 			if _, err := rs.client(i, rs.app.AppSecret).PaymentMethods(c, "race"); err != nil {
 				t.Errorf("replica %d CacheTTL after apps enable: %v", i, err)
 			}
+		}
+	})
+
+	t.Run("PagesFollowChangesAcrossReplicas", func(t *testing.T) {
+		// A user linked to an existing customer has a synced mirror and no
+		// setup pending: its reads come from the mirror, and each replica
+		// keeps the pages it rendered (billing/pages.go).
+		a, b := rs.client(0, rs.app.AppSecret), rs.client(1, rs.app.AppSecret)
+		_, cus := rs.sandbox.stripe("POST", "/v1/customers", url.Values{"email": {"pages@example.com"}})
+		customer, _ := cus["id"].(string)
+		attach := func() map[string]any {
+			status, pm := rs.sandbox.stripe("POST", "/v1/payment_methods/pm_card_visa/attach", url.Values{"customer": {customer}})
+			if status != 200 {
+				t.Fatalf("attach a card to %s: HTTP %d %v", customer, status, pm)
+			}
+			return pm
+		}
+		first, second := attach()["id"].(string), attach()["id"].(string)
+		if _, err := a.LinkCustomer(c, client.LinkCustomerParams{AppUserID: "pages", CustomerID: customer}); err != nil {
+			t.Fatal(err)
+		}
+		read := func(cl *client.Client) (ids []string, defaultID string) {
+			t.Helper()
+			list, err := cl.PaymentMethods(c, "pages")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pm := range list.Methods {
+				ids = append(ids, pm.ID)
+			}
+			return ids, list.DefaultMethodID
+		}
+		for range 2 { // rendered, then served from memory, on both
+			read(a)
+			read(b)
+		}
+
+		if _, err := a.SetDefaultPaymentMethod(c, "pages", second); err != nil {
+			t.Fatal(err)
+		}
+		if _, def := read(b); def != second {
+			t.Errorf("default read through replica 1 after replica 0 set it = %q, want %s", def, second)
+		}
+
+		added := attach()
+		payload, _ := json.Marshal(map[string]any{
+			"id": "evt_pages_" + strconv.FormatInt(time.Now().UnixNano(), 36), "object": "event",
+			"type": "payment_method.attached", "api_version": "2026-03-25.dahlia", "created": time.Now().Unix(),
+			"livemode": false, "pending_webhooks": 1, "data": map[string]any{"object": added},
+		})
+		var eventID string
+		json.Unmarshal(payload, &struct{ ID *string }{&eventID})
+		if status, env, err := rs.webhook(1, payload); err != nil || status != 200 {
+			t.Fatalf("webhook to replica 1: HTTP %d %v %v", status, env, err)
+		}
+		eventually(t, "the event applied", func() bool { return rs.processed(eventID) })
+		if ids, _ := read(a); !slices.Contains(ids, added["id"].(string)) {
+			t.Errorf("methods read through replica 0 after replica 1 applied %s = %v, want %s among them", eventID, ids, added["id"])
+		}
+
+		if _, err := b.RemovePaymentMethod(c, client.RemovePaymentMethodParams{AppUserID: "pages", MethodID: first}); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := read(a); slices.Contains(ids, first) {
+			t.Errorf("methods read through replica 0 after replica 1 removed %s = %v, want it gone", first, ids)
 		}
 	})
 
