@@ -83,7 +83,7 @@ func (c *countingStore) StatusHistory(ctx context.Context, appID string, ids []s
 }
 
 // newCountingEnv is a mirror environment whose service counts its reads.
-func newCountingEnv(t *testing.T) (*mirrorEnv, *countingStore) {
+func newCountingEnv(t testing.TB) (*mirrorEnv, *countingStore) {
 	var counting *countingStore
 	e := newMirrorEnvWith(t, func(cfg *billing.Config) {
 		counting = &countingStore{Store: cfg.Store}
@@ -95,7 +95,7 @@ func newCountingEnv(t *testing.T) (*mirrorEnv, *countingStore) {
 
 // seedSubscriber gives a synced user two cards and a subscription with
 // three invoices, in Stripe and in the mirror (as events would).
-func (e *mirrorEnv) seedSubscriber(t *testing.T, app *appwheel.App, user string) string {
+func (e *mirrorEnv) seedSubscriber(t testing.TB, app *appwheel.App, user string) string {
 	t.Helper()
 	cus := e.user(t, app, user, true)
 	now := e.clock.Now().Unix()

@@ -1,0 +1,43 @@
+package billing_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/appwheel/appwheel/billing"
+)
+
+// BenchmarkReadJSON is a mirrored read as the API answers it, rendered
+// from the store every time (uncached: the queries, the orders, the links,
+// the encoding, as before rendered pages were kept) and served from the
+// rendered pages (cached: one point read of the customer row), on SQLite.
+func BenchmarkReadJSON(b *testing.B) {
+	ctx := context.Background()
+	e, _ := newCountingEnv(b)
+	app := e.newApp(b, "shop", "sk_test_shop")
+	e.seedSubscriber(b, app, "u1")
+	reads := []struct {
+		name string
+		read func(*billing.Service) (json.RawMessage, error)
+	}{
+		{"paymentMethod", func(s *billing.Service) (json.RawMessage, error) { return s.PaymentMethodsJSON(ctx, app, "u1") }},
+		{"invoices", func(s *billing.Service) (json.RawMessage, error) {
+			return s.InvoicesJSON(ctx, app, billing.ListInvoicesParams{AppUserID: "u1"})
+		}},
+	}
+	for _, r := range reads {
+		for _, svc := range []struct {
+			name string
+			s    *billing.Service
+		}{{"uncached", e.uncached}, {"cached", e.svc}} {
+			b.Run(r.name+"/"+svc.name, func(b *testing.B) {
+				for b.Loop() {
+					if _, err := r.read(svc.s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
