@@ -46,13 +46,16 @@ type options struct {
 	keep          bool
 	webhookWait   time.Duration
 	rssCheck      bool
+	tenantApps    int
+	tenantUsers   int
 }
 
-// rowNames are the -rows values, in the order rows run and print; row 6
-// (Stripe calls per request) is a column of every row.
-var rowNames = []string{"ceiling", "mirror", "live", "create", "webhook", "scale", "import"}
+// rowNames are the -rows values, in the order of their numbers (rows
+// print by number; tenants, 9, runs right after mirror); row 6 (Stripe
+// calls per request) is a column of every row.
+var rowNames = []string{"ceiling", "mirror", "live", "create", "webhook", "scale", "import", "tenants"}
 
-var rowNumbers = map[string]string{"1": "ceiling", "2": "mirror", "3": "live", "4": "create", "5": "webhook", "7": "scale", "8": "import"}
+var rowNumbers = map[string]string{"1": "ceiling", "2": "mirror", "3": "live", "4": "create", "5": "webhook", "7": "scale", "8": "import", "9": "tenants"}
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -65,9 +68,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.scaleConns, "scale-conns", 8, "connections of the scale rows (7)")
 	fs.IntVar(&o.importUsers, "import-users", 100, "existing customers each import row (8) links")
 	fs.IntVar(&o.users, "users", 1000, "synced users the mirror, live, create and webhook rows spread requests over")
-	fs.StringVar(&rows, "rows", "", "comma list of rows to run: "+strings.Join(rowNames, ",")+" (or their numbers 1,2,3,4,5,7,8); default all")
+	fs.StringVar(&rows, "rows", "", "comma list of rows to run: "+strings.Join(rowNames, ",")+" (or their numbers 1,2,3,4,5,7,8,9); default all")
 	fs.IntVar(&o.largeInvoices, "large-invoices", 1_000_000, "invoices of the large scale database (over 100,000 users)")
 	fs.IntVar(&o.smallInvoices, "small-invoices", 10_000, "invoices of the small scale database (over 100,000 users)")
+	fs.IntVar(&o.tenantApps, "tenant-apps", 1000, "mirror apps of the multi-tenant database (rows 9a–9d)")
+	fs.IntVar(&o.tenantUsers, "tenant-users", defaultTenantUsers, "synced users of each app of the multi-tenant database (rows 9a–9d); issue 13's full size is 1000")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&o.cpuprofileDir, "cpuprofile-dir", "", "write a CPU profile of the server for each row's measured phase into this directory")
 	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL database of the PostgreSQL rows (2c, 2d, 5c, 5d, 7d–7f), a schema each, when the binary supports it")
@@ -117,6 +122,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-conns and -scale-conns must be at least 1")
 	case o.users < 1:
 		return nil, errors.New("-users must be at least 1")
+	case o.tenantApps < 1 || o.tenantUsers < 1:
+		return nil, errors.New("-tenant-apps and -tenant-users must be at least 1")
 	case o.smallInvoices < minScaleInvoices || o.largeInvoices < minScaleInvoices:
 		return nil, fmt.Errorf("-small-invoices and -large-invoices must be at least %d", minScaleInvoices)
 	}
@@ -215,6 +222,10 @@ func run(ctx context.Context, opt *options) error {
 			return err
 		}
 	}
+	if opt.rows["tenants"] {
+		// Right after rows 2a and 2b, which 9c and 9d compare with.
+		b.tenantRows(ctx, bodies)
+	}
 	if opt.rows["mirror"] || opt.rows["webhook"] {
 		b.lines = append(b.lines, b.postgresMainRows(ctx, bodies)...)
 	}
@@ -283,7 +294,7 @@ func (b *bench) measure(ctx context.Context, l *line, s *server, conns int, slug
 	g := newGenerator(conns)
 	defer g.close()
 	if b.opt.warmup > 0 {
-		g.run(ctx, b.opt.warmup, mk)
+		l.warm = g.run(ctx, b.opt.warmup, mk)
 	}
 	var before float64
 	var err error

@@ -28,6 +28,7 @@ type line struct {
 	mem      memPeak // the server's peak RSS over the measured phase
 	memCheck bool    // a read row: -rss-check runs it again, twice as long
 	again    phase   // that second run
+	warm     *result // the warm-up, when there was one
 
 	applyTarget float64 // events applied per second (5b, 5d)
 
@@ -244,6 +245,7 @@ func (b *bench) judge() []string {
 			summary = append(summary, fmt.Sprintf("- %s %s: p50 %s, p99 %s (target ≤ 1.5×): %s", id, l.what, orDash(l.p50), orDash(l.p99), l.verdict))
 		}
 	}
+	summary = append(summary, b.tenantEntries()...)
 	if len(unsupported) > 0 {
 		summary = append(summary, fmt.Sprintf("- %s: rows %s not run", notSupported, strings.Join(unsupported, ", ")))
 	}

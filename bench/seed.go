@@ -302,29 +302,37 @@ func seedScale(ctx context.Context, dir string, total, probes, users int) (*scal
 		d.probes = append(d.probes, fmt.Sprintf("u-%d", i))
 	}
 
-	raw, err := sql.Open("sqlite", d.path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
-	if err != nil {
+	codec := storerow.Codec{Times: sqlite.Times{}}
+	if err := insertTablesSQLite(ctx, d.path, scaleTables(codec, d.app.ID, time.Now(), total, probes, users)); err != nil {
 		return nil, err
+	}
+	return d, nil
+}
+
+// insertTablesSQLite writes tables in one transaction into the SQLite
+// database at path, whose schema the store's migrations created, with
+// nothing else using the file, and folds the WAL into the database file
+// before serve opens it.
+func insertTablesSQLite(ctx context.Context, path string, tables []scaleTable) error {
+	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
+	if err != nil {
+		return err
 	}
 	defer raw.Close()
 	raw.SetMaxOpenConns(1)
 	tx, err := raw.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tx.Rollback()
-	codec := storerow.Codec{Times: sqlite.Times{}}
-	for _, table := range scaleTables(codec, d.app.ID, time.Now(), total, probes, users) {
+	for _, table := range tables {
 		if err := insertSQLite(ctx, tx, table); err != nil {
-			return nil, fmt.Errorf("seeding %s: %w", table.name, err)
+			return fmt.Errorf("seeding %s: %w", table.name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, err
+		return err
 	}
-	// Fold the WAL into the database file before serve opens it.
-	if _, err := raw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return nil, err
-	}
-	return d, nil
+	_, err = raw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return err
 }
