@@ -96,6 +96,11 @@ func newCountingEnv(t testing.TB) (*mirrorEnv, *countingStore) {
 // seedSubscriber gives a synced user two cards and a subscription with
 // three invoices, in Stripe and in the mirror (as events would).
 func (e *mirrorEnv) seedSubscriber(t testing.TB, app *appwheel.App, user string) string {
+	return e.seedSubscriberWith(t, app, user, 3)
+}
+
+// seedSubscriberWith is seedSubscriber with n monthly invoices.
+func (e *mirrorEnv) seedSubscriberWith(t testing.TB, app *appwheel.App, user string, n int) string {
 	t.Helper()
 	cus := e.user(t, app, user, true)
 	now := e.clock.Now().Unix()
@@ -104,12 +109,12 @@ func (e *mirrorEnv) seedSubscriber(t testing.TB, app *appwheel.App, user string)
 	}
 	sub := appwheel.Subscription{
 		ID: "sub_" + user, CustomerID: cus, Status: "active", PriceID: "price_pro", Interval: "month", IntervalCount: 1,
-		Created: now - 3*30*day, CurrentPeriodEnd: now + 10*day,
+		Created: now - int64(n)*30*day, CurrentPeriodEnd: now + 10*day,
 	}
 	e.fake.AddSubscription(app.Stripe, cus, sub)
 	e.deliver(t, app, subscriptionEvent(t, e.eventID(), "customer.subscription.created", sub.Created, sub, sub.Created, ""))
-	for i := range 3 {
-		inv := monthlyInvoice(fmt.Sprintf("in_%s%04d", user, i), cus, sub.ID, "price_pro", "paid", now-(3-int64(i))*30*day+10*day)
+	for i := range n {
+		inv := monthlyInvoice(fmt.Sprintf("in_%s%04d", user, i), cus, sub.ID, "price_pro", "paid", now-int64(n-i)*30*day+10*day)
 		e.fake.AddInvoice(app.Stripe, inv)
 		e.deliver(t, app, invoiceEvent(t, e.eventID(), "invoice.paid", inv.Created+60, inv))
 	}
