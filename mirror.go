@@ -6,7 +6,9 @@ import (
 )
 
 // Event is a Stripe webhook event as AppWheel records it: durably, once per
-// event id, before it is applied to the mirror by a background job.
+// event id, before it is applied to the mirror in the background. The
+// recorded events not yet processed are the queue of that work
+// (MirrorStore.ClaimEvents).
 type Event struct {
 	AppID       string
 	ID          string // evt_…
@@ -15,6 +17,21 @@ type Event struct {
 	Payload     []byte // the event's JSON as Stripe sent it
 	ReceivedAt  time.Time
 	ProcessedAt time.Time // zero until applied
+}
+
+// EventKey names one recorded event.
+type EventKey struct {
+	AppID string
+	ID    string
+}
+
+// ClaimedEvent is a recorded event claimed for applying
+// (MirrorStore.ClaimEvents).
+type ClaimedEvent struct {
+	Event
+	// Attempts counts the event's claims, this one included: 1 on its
+	// first.
+	Attempts int
 }
 
 // StripeEvent is what a Stripe event means for the mirror: its object in
@@ -93,9 +110,23 @@ type MirrorStore interface {
 	// returns ENOTFOUND when it is not recorded; marking again keeps the
 	// first time.
 	MarkEventProcessed(ctx context.Context, appID, id string, at time.Time) error
-	// PendingEvents returns up to limit unapplied events received before
-	// receivedBefore, oldest first, for the sweeper that re-enqueues them.
-	PendingEvents(ctx context.Context, receivedBefore time.Time, limit int) ([]*Event, error)
+	// ClaimEvents claims up to limit unprocessed events until until, in one
+	// statement, and returns them, oldest received first. An event is
+	// claimable when it was never claimed, or when its claim (or the retry
+	// time RetryEvents set) is not after now; the events claimable longest
+	// come first. Of claimers racing, on any replica, each event goes to
+	// one: the sets they get are disjoint. A claim is not a lock: it only
+	// keeps other claimers away until it ends, so that a claimer that died
+	// leaves its events to the next.
+	ClaimEvents(ctx context.Context, now, until time.Time, limit int) ([]*ClaimedEvent, error)
+	// MarkEventsProcessed records that the events have been applied at at,
+	// in one statement; events marked already keep their first time, and
+	// unknown ones are ignored.
+	MarkEventsProcessed(ctx context.Context, events []EventKey, at time.Time) error
+	// RetryEvents moves the claims of unprocessed events to end at at, so
+	// that they are claimed again from then on, not before; unknown or
+	// processed events are ignored.
+	RetryEvents(ctx context.Context, events []EventKey, at time.Time) error
 
 	// CustomerState returns the user's mirrored customer, or ENOTFOUND when
 	// the user has no customer.

@@ -397,7 +397,7 @@ func (b *bench) mainRows(ctx context.Context) (*sampleBodies, error) {
 			return nil, err
 		}
 		b.lines = append(b.lines, b.webhookRows(ctx, s, webhookRig{
-			accept: "5a", apply: "5b", store: "SQLite", applySetup: "River workers on the same SQLite file",
+			accept: "5a", apply: "5b", store: "SQLite", applySetup: "the applier on the same SQLite file",
 			target: apply5b, profile: "5-webhook", events: sqliteEvents{ro}, app: d.mirror.ID, users: len(d.users),
 		})...)
 		ro.Close()

@@ -121,7 +121,7 @@ func (b *bench) postgresMainRows(ctx context.Context, sqlite *sampleBodies) []*l
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 		lines = append(lines, b.webhookRows(ctx, s, webhookRig{
-			accept: "5c", apply: "5d", store: "PostgreSQL", applySetup: "River workers on the same PostgreSQL schema",
+			accept: "5c", apply: "5d", store: "PostgreSQL", applySetup: "the applier on the same PostgreSQL schema",
 			target: apply5d, profile: "5-webhook-postgres", events: postgresEvents{conn}, app: p.app.ID, users: len(users),
 		})...)
 	}

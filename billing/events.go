@@ -7,10 +7,12 @@ import (
 	"github.com/appwheel/appwheel"
 )
 
-// ApplyRecordedEvent applies one recorded webhook event to the mirror and
-// marks it processed. An event applied already, or of an app that is gone,
-// is skipped; one that cannot be decoded is logged and marked processed, as
-// retrying cannot help it. Other errors are returned for the job to retry.
+// ApplyRecordedEvent applies one recorded webhook event to the mirror at
+// once and marks it processed, for callers that apply events one by one as
+// they come (tests; the server's jobs apply them in batches, ApplyEvents).
+// An event applied already is skipped; one of an app that is gone, or that
+// cannot be decoded, is marked processed unapplied (see ApplyEvents). Other
+// errors are returned, the event left unprocessed.
 func (s *Service) ApplyRecordedEvent(ctx context.Context, appID, eventID string) error {
 	ev, err := s.store.Event(ctx, appID, eventID)
 	if isNotFound(err) {
@@ -20,18 +22,8 @@ func (s *Service) ApplyRecordedEvent(ctx context.Context, appID, eventID string)
 	if err != nil || !ev.ProcessedAt.IsZero() {
 		return err
 	}
-	app, err := s.apps.App(ctx, appID)
-	if err != nil && !isNotFound(err) {
+	if err := s.ApplyEvents(ctx, []*appwheel.Event{ev})[0]; err != nil {
 		return err
-	}
-	if app != nil {
-		se, derr := s.decode(ev.Payload)
-		if derr != nil {
-			s.log.ErrorContext(ctx, "undecodable event skipped", slog.String("app_id", appID),
-				slog.String("event_id", eventID), slog.String("error", derr.Error()))
-		} else if err := s.ApplyEvent(ctx, app, se); err != nil {
-			return err
-		}
 	}
 	return s.store.MarkEventProcessed(ctx, appID, eventID, s.now())
 }
@@ -134,11 +126,7 @@ func (s *Service) applyCustomer(ctx context.Context, app *appwheel.App, ev *appw
 
 func (s *Service) applyPaymentMethod(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
 	pm := ev.PaymentMethod
-	customerID := pm.CustomerID
-	if customerID == "" {
-		customerID = ev.PreviousCustomerID // detached: whose it was
-	}
-	st, ok := s.ownerState(ctx, app, customerID)
+	st, ok := s.ownerState(ctx, app, eventCustomer(ev))
 	if !ok {
 		return nil
 	}

@@ -7,11 +7,24 @@ import (
 	"github.com/appwheel/appwheel"
 )
 
-// Enqueuer hands a recorded webhook event to the background job that
-// applies it (Service.ApplyRecordedEvent). Enqueueing an event twice runs
-// it once.
+// Enqueuer is told of every delivery once its event is recorded,
+// duplicates too. The record is what queues the event: the server's jobs
+// claim unprocessed events from the store and apply them
+// (Service.ApplyEvents), and its Enqueuer only wakes them (Wake), so the
+// event is applied at once rather than at their next poll. Tests apply
+// the event inline (Service.ApplyRecordedEvent).
 type Enqueuer interface {
 	EnqueueEvent(ctx context.Context, appID, eventID string) error
+}
+
+// Wake is an Enqueuer that calls the function, the wake-up of the applier
+// that claims the recorded events (jobs.Jobs.Wake), and never fails.
+type Wake func()
+
+// EnqueueEvent wakes the applier.
+func (w Wake) EnqueueEvent(context.Context, string, string) error {
+	w()
+	return nil
 }
 
 // EventRecorder records each event once (appwheel.MirrorStore.RecordEvent).
@@ -33,8 +46,8 @@ type IntakeConfig struct {
 }
 
 // Intake receives Stripe's webhook deliveries. It is apart from Service
-// because the job queue it feeds is built on the Service: the queue runs
-// Service.ApplyRecordedEvent, the Intake fills the queue.
+// because the jobs it wakes are built on the Service: they run
+// Service.ApplyEvents on what the Intake records.
 type Intake struct {
 	apps   Apps
 	events EventRecorder
@@ -61,9 +74,10 @@ type WebhookReceipt struct {
 }
 
 // Receive takes one delivery of a Stripe event for an app: it verifies
-// the signature, records the event once by id, and queues it for the job
-// that applies it to the mirror. It succeeds only once the event is
-// durably recorded and queued, so Stripe retries anything less.
+// the signature, records the event once by id, which queues it for the
+// background work that applies it to the mirror, and tells the Queue. It
+// succeeds only once the event is durably recorded, so Stripe retries
+// anything less.
 //
 // Returns ENOTFOUND for an unknown app, EINVALID when the app has no
 // webhook signing secret or the signature or payload is bad (nothing is
@@ -88,9 +102,9 @@ func (in *Intake) Receive(ctx context.Context, appID string, payload []byte, sig
 	if err != nil {
 		return nil, err
 	}
-	// Queued on every delivery, duplicates too: the job runs once per event
-	// and skips an applied one, and a delivery whose queueing failed before
-	// (a 5xx, retried by Stripe) is queued now.
+	// Told on every delivery, duplicates too: an event is applied once
+	// whatever the Queue is told, and a delivery whose telling failed
+	// before (a 5xx, retried by Stripe) is told now.
 	if err := in.queue.EnqueueEvent(ctx, app.ID, ev.ID); err != nil {
 		return nil, err
 	}

@@ -253,9 +253,9 @@ func TestWebhookRejectedDeliveryRecordsNothing(t *testing.T) {
 	}
 }
 
-// onceQueue stands for the job queue as the server runs it: River's unique
-// jobs make one job per (app, event) however often it is enqueued, run here
-// inline by the first enqueuer. It counts the enqueues.
+// onceQueue stands for the server's applier, which applies each recorded
+// event once however often deliveries wake it (it claims the event): here
+// the first enqueuer applies it inline. It counts the enqueues.
 //
 // (apitest's own inline queue applies the event on every enqueue, so two
 // concurrent deliveries there may both apply it: it does not keep the

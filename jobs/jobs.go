@@ -1,16 +1,30 @@
-// Package jobs runs AppWheel's background work on River, a job queue kept in
-// the database: applying recorded webhook events to the mirror, re-enqueuing
-// events whose enqueue was lost, reconciling stale mirrors, working on the
-// imports of apps' existing Stripe customers, and deleting expired nonces
-// and idempotency keys.
+// Package jobs runs AppWheel's background work: applying recorded webhook
+// events to the mirror, reconciling stale mirrors, working on the imports
+// of apps' existing Stripe customers, and deleting expired nonces and
+// idempotency keys.
 //
-// River's tables live in the store's database, its SQLite file or its
-// PostgreSQL schema, so a job survives a crash or a restart like any other
-// row, and with several processes on one database River's leader election
-// makes each periodic job run on one of them only. A job left running by a
-// process that died is run again by another (or the same, restarted) once
-// it has been running for twice JobTimeout. The work itself is done by Handlers (the billing
-// service) and the Store; this package only decides when and how often.
+// Webhook events need no job queue: the store records each one durably
+// before its delivery is answered, unprocessed until applied, and those
+// records are the queue. An applier in each process claims them in
+// batches (appwheel.MirrorStore.ClaimEvents), hands each batch to
+// Handlers.ApplyEvents and marks the applied events processed in one
+// statement; a failed event is claimed again after a backoff. A webhook
+// delivery wakes its process's applier (Wake); otherwise it looks every
+// second, for the events of other processes and for claims that ran out.
+// A claim lasts twice JobTimeout, so events claimed by a process that died
+// are applied by another (or the same, restarted) after that. Claims of
+// replicas racing never overlap, so each event is applied by one process
+// at a time, and applying one again after a crash is harmless.
+//
+// The other jobs run on River, a job queue kept in the same database, its
+// SQLite file or its PostgreSQL schema, so a job survives a crash or a
+// restart like any other row, and with several processes on one database
+// River's leader election makes each periodic job run on one of them only.
+// A job left running by a process that died is run again by another (or
+// the same, restarted) once it has been running for twice JobTimeout.
+//
+// The work itself is done by Handlers (the billing service) and the Store;
+// this package only decides when and how often.
 package jobs
 
 import (
@@ -30,13 +44,17 @@ import (
 )
 
 // Handlers are what the jobs call; billing implements them (wired in cmd).
-// Both are called again after an error, so both must be idempotent.
+// Each is called again after an error, so each must be idempotent.
 type Handlers interface {
-	// ApplyRecordedEvent applies one recorded webhook event to the mirror;
-	// it is idempotent (an applied event is skipped). An error retries the
-	// job; an event that can never apply should be marked processed and nil
-	// returned, or the sweeper keeps enqueuing it.
-	ApplyRecordedEvent(ctx context.Context, appID, eventID string) error
+	// ApplyEvents applies a batch of recorded webhook events to the
+	// mirror, oldest received first, and returns one error per event, in
+	// their order: nil for an event it is done with, applied or never to
+	// be (undecodable, of an app that is gone: it should log those), an
+	// error for one to retry later, which the batch's others do not wait
+	// for. An event may come again after it was applied (its process
+	// died before marking it processed), and applying it again must be
+	// harmless.
+	ApplyEvents(ctx context.Context, events []*appwheel.Event) []error
 	// ReconcileApps re-syncs users whose mirror is older than maxAge, for
 	// every app in mirror mode, within the apps' Stripe rate budgets.
 	ReconcileApps(ctx context.Context, maxAge time.Duration) error
@@ -58,35 +76,23 @@ type Config struct {
 	// pool's statement_timeout (its migrations excepted). Jobs close
 	// neither; close the store after Stop.
 	//
-	// The jobs read it too: the sweeper (PendingEvents) and the cleanup
+	// Its recorded webhook events are the applier's queue (ClaimEvents,
+	// MarkEventsProcessed, RetryEvents), and the cleanup deletes from it
 	// (DeleteExpiredNonces, DeleteExpiredIdempotentRequests). Required.
 	Store appwheel.Store
-	// Handlers do the work of apply_event and reconcile. Required.
+	// Handlers do the work of the events, the imports and reconcile.
+	// Required.
 	Handlers Handlers
 	// Logger receives job failures (kind and ids, never payloads). River's
 	// own messages go to it at warn level and above only. Nil discards.
 	Logger *slog.Logger
 	// Now is the service's clock, for every time the jobs compare with the
-	// store's: the sweeper's cut-off and the cleanup's expiry. River
-	// schedules jobs and retries by its own wall clock, which it compares
-	// with the times it stored, so RetryDelay is measured on that one.
-	// Defaults to time.Now.
+	// store's: the events' claims and retry times, and the cleanup's
+	// expiry. With several processes on one database, their clocks should
+	// agree within a fraction of JobTimeout. River schedules its jobs and
+	// their retries by its own wall clock, which it compares with the times
+	// it stored. Defaults to time.Now.
 	Now func() time.Time
-
-	// Workers is how many apply_event jobs run at once in this process.
-	// Defaults to 32: applying an event is mostly waiting on the database
-	// (and, for a re-fetch, on Stripe, which the per-app budget bounds), so
-	// many run at once. Periodic jobs run on workers of their own, so a
-	// long reconcile never holds up events.
-	Workers int
-	// SweepEvery is how often the sweeper looks for events recorded but
-	// not applied. Defaults to 1 minute.
-	SweepEvery time.Duration
-	// SweepAfter is how old an unapplied event must be for the sweeper to
-	// enqueue it again, long enough that its own job has normally run (or
-	// is retrying, in which case the enqueue is a no-op). Defaults to 1
-	// minute.
-	SweepAfter time.Duration
 	// ReconcileEvery is how often stale mirrors are re-synced. Defaults to
 	// 1 hour.
 	ReconcileEvery time.Duration
@@ -96,10 +102,14 @@ type Config struct {
 	// CleanupEvery is how often expired nonces and idempotency keys are
 	// deleted. Defaults to 1 minute.
 	CleanupEvery time.Duration
-	// JobTimeout bounds one attempt of any job; its context is cancelled
-	// after it. Defaults to 2 minutes.
+	// JobTimeout bounds one attempt of any job, and the application of one
+	// batch of events; its context is cancelled after it. Defaults to 2
+	// minutes.
 	//
-	// Twice JobTimeout is also how long a job may stay running before it is
+	// Twice JobTimeout is how long an applier's claim on a batch of events
+	// lasts: events claimed by a process that died are claimed by another
+	// after that, and the margin lets a batch that timed out record its
+	// end first. It is also how long a job may stay running before it is
 	// rescued: a process killed while running it (SIGKILL, OOM, a lost
 	// host) cannot record its end, and River's elected leader retries it
 	// once it has run that long, an attempt spent (or discards it, after
@@ -112,44 +122,45 @@ type Config struct {
 	// would be an hour, holding up the periodic jobs as long, as a running
 	// one blocks the next).
 	JobTimeout time.Duration
-	// RetryDelay returns how long to wait before retrying a job whose
-	// attempt-th attempt failed. Nil means River's default policy:
-	// attempt⁴ seconds, ±10% jitter (1 s, 16 s, 81 s, …; ~4.3 h over the
-	// apply_event job's 10 attempts). Tests set it short.
+	// RetryDelay returns how long to wait before retrying a job or an
+	// event whose attempt-th attempt failed. Nil means attempt⁴ seconds (1
+	// s, 16 s, 81 s, …), with River's ±10% jitter for jobs. An event is
+	// retried until it applies, at least hourly: its delay is capped at an
+	// hour. Tests set it short.
 	RetryDelay func(attempt int) time.Duration
 }
 
 const (
-	defaultWorkers         = 32
-	defaultSweepEvery      = time.Minute
-	defaultSweepAfter      = time.Minute
 	defaultReconcileEvery  = time.Hour
 	defaultReconcileMaxAge = 6 * time.Hour
 	defaultCleanupEvery    = time.Minute
 	defaultJobTimeout      = 2 * time.Minute
 
-	// rescueFactor times JobTimeout is River's RescueStuckJobsAfter; see
-	// Config.JobTimeout.
+	// rescueFactor times JobTimeout is River's RescueStuckJobsAfter and the
+	// length of an event claim; see Config.JobTimeout.
 	rescueFactor = 2
 
 	// stopGrace is how long Stop waits, once its context is done, for the
-	// cancelled jobs to return before it closes the database under them.
+	// cancelled jobs and batches to return before it closes the database
+	// under them.
 	stopGrace = 5 * time.Second
 )
 
 // Jobs runs the background jobs of one process. New, then Start and Stop;
-// EnqueueEvent and EnqueueImport work while started, or after Open in a
-// process that only enqueues (a command).
+// EnqueueImport works while started, or after Open in a process that only
+// enqueues (a command).
 type Jobs struct {
 	cfg Config
 	log *slog.Logger
 	// riverLog is cfg's logger filtered to warn and above: River logs every
 	// job's life at info.
 	riverLog *slog.Logger
+	// wake holds one pending wake-up of the applier (see Wake).
+	wake chan struct{}
 
 	mu      sync.Mutex
 	client  riverClient // once opened
-	started bool
+	applier *applier    // while started
 }
 
 // database is River's side of the store's database, SQLite's file or
@@ -170,7 +181,7 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
 }
 
 var (
@@ -189,19 +200,14 @@ func New(cfg Config) (*Jobs, error) {
 	default:
 		return nil, fmt.Errorf("jobs: Store %T has no database River can share: it is neither a SQLiteStore nor a PostgresStore", cfg.Store)
 	}
-	switch {
-	case cfg.Handlers == nil:
+	if cfg.Handlers == nil {
 		return nil, errors.New("jobs: Handlers required")
-	case cfg.Workers < 0:
-		return nil, fmt.Errorf("jobs: Workers %d is negative", cfg.Workers)
 	}
 	for _, d := range []struct {
 		name string
 		v    *time.Duration
 		def  time.Duration
 	}{
-		{"SweepEvery", &cfg.SweepEvery, defaultSweepEvery},
-		{"SweepAfter", &cfg.SweepAfter, defaultSweepAfter},
 		{"ReconcileEvery", &cfg.ReconcileEvery, defaultReconcileEvery},
 		{"ReconcileMaxAge", &cfg.ReconcileMaxAge, defaultReconcileMaxAge},
 		{"CleanupEvery", &cfg.CleanupEvery, defaultCleanupEvery},
@@ -214,9 +220,6 @@ func New(cfg Config) (*Jobs, error) {
 			*d.v = d.def
 		}
 	}
-	if cfg.Workers == 0 {
-		cfg.Workers = defaultWorkers
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -228,6 +231,7 @@ func New(cfg Config) (*Jobs, error) {
 		cfg:      cfg,
 		log:      log,
 		riverLog: slog.New(minLevel{Handler: log.Handler(), min: slog.LevelWarn}),
+		wake:     make(chan struct{}, 1),
 	}, nil
 }
 
@@ -308,16 +312,16 @@ func (j *Jobs) open(ctx context.Context) error {
 	return nil
 }
 
-// Start opens Jobs (see Open) and starts working jobs: apply_event on
-// Workers workers, imports on their own, and the periodic jobs when this
-// process is River's elected leader.
+// Start opens Jobs (see Open) and starts working: the applier of webhook
+// events, the imports, and the periodic jobs when this process is River's
+// elected leader.
 //
 // ctx bounds starting only: cancelling it later does not stop the jobs (a
 // signal context would otherwise cancel running jobs at once); Stop does.
 func (j *Jobs) Start(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.started {
+	if j.applier != nil {
 		return errors.New("jobs: already started")
 	}
 	if err := j.open(ctx); err != nil {
@@ -326,26 +330,93 @@ func (j *Jobs) Start(ctx context.Context) error {
 	if err := j.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	j.started = true
+	j.forgetRetiredJobs(ctx)
+	delay := j.cfg.RetryDelay
+	if delay == nil {
+		delay = defaultDelay
+	}
+	j.applier = &applier{
+		store: j.cfg.Store, handlers: j.cfg.Handlers, log: j.log, now: j.cfg.Now,
+		timeout: j.cfg.JobTimeout, lease: rescueFactor * j.cfg.JobTimeout,
+		delay: delay, wake: j.wake,
+	}
+	j.applier.start()
 	return nil
 }
 
-// Stop stops fetching jobs and waits for the running ones to finish. When
-// ctx is done first, it cancels their contexts, waits a few seconds more for
-// them to return, and returns ctx's error; a job cut short this way is
-// retried later (by this or another process). It resigns River's leadership
-// if this process holds it, so that another takes the periodic jobs over
+// Wake tells the applier that an event was recorded, so that it claims at
+// once instead of at its next poll. It never blocks: wake-ups while one is
+// pending are one. Waking Jobs that are not started does nothing.
+func (j *Jobs) Wake() {
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+}
+
+// retiredKinds are the job kinds of earlier versions that nothing works any
+// more: apply_event (one per webhook event) and sweep_events (which
+// re-enqueued them), replaced by the applier.
+var retiredKinds = []string{"apply_event", "sweep_events"}
+
+// forgetRetiredJobs deletes the retired kinds' jobs left from an earlier
+// version, which would otherwise wait in River's tables for good. Their
+// events are applied by the applier anyway, being unprocessed. Running
+// ones are left (River deletes none that run): they fail for want of a
+// worker once rescued, and River discards them. A failure here is logged
+// only: it loses nothing.
+func (j *Jobs) forgetRetiredJobs(ctx context.Context) {
+	const batch = 1000
+	params := river.NewJobDeleteManyParams().Kinds(retiredKinds...).First(batch)
+	for {
+		res, err := j.client.JobDeleteMany(ctx, params)
+		if err != nil {
+			j.log.WarnContext(ctx, "deleting retired jobs failed", slog.String("error", err.Error()))
+			return
+		}
+		if len(res.Jobs) > 0 {
+			j.log.InfoContext(ctx, "retired jobs deleted", slog.Int("jobs", len(res.Jobs)))
+		}
+		if len(res.Jobs) < batch {
+			return
+		}
+	}
+}
+
+// Stop stops claiming events and fetching jobs, and waits for the batches
+// and jobs running to finish. When ctx is done first, it cancels their
+// contexts, waits a few seconds more for them to return, and returns ctx's
+// error; an event or job cut short this way is retried later (by this or
+// another process; the events at once). It resigns River's leadership if
+// this process holds it, so that another takes the periodic jobs over
 // without waiting for it to expire. River's connections stay open: they are
 // the store's, closed with it. Stopping Jobs that are not started does
 // nothing.
 func (j *Jobs) Stop(ctx context.Context) error {
 	j.mu.Lock()
-	client := j.client
-	j.client = nil
+	client, app := j.client, j.applier
+	j.client, j.applier = nil, nil
 	j.mu.Unlock()
 	if client == nil {
 		return nil
 	}
+	applied := make(chan error, 1)
+	go func() {
+		if app == nil {
+			applied <- nil
+			return
+		}
+		applied <- app.stopWait(ctx)
+	}()
+	err := errors.Join(j.stopRiver(ctx, client), <-applied)
+	if err != nil {
+		err = fmt.Errorf("jobs: stop: %w", err)
+	}
+	return err
+}
+
+// stopRiver stops River's client, cancelling its jobs if ctx ends first.
+func (j *Jobs) stopRiver(ctx context.Context, client riverClient) error {
 	err := client.Stop(ctx)
 	if err != nil {
 		hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
@@ -353,37 +424,23 @@ func (j *Jobs) Stop(ctx context.Context) error {
 			j.log.WarnContext(ctx, "jobs still running at stop", slog.String("error", herr.Error()))
 		}
 		cancel()
-		err = fmt.Errorf("jobs: stop: %w", err)
 	}
 	return err
 }
 
-// EnqueueEvent enqueues applying a recorded event. Jobs are unique by
-// (app, event) while queued, running, retrying or completed (until River
-// deletes completed jobs, after 24 h), so a webhook delivered twice at once
-// enqueues one job; enqueuing an applied event is harmless either way, as
-// the handler skips it. It fails when Jobs are not open; the sweeper
-// enqueues the event later.
-func (j *Jobs) EnqueueEvent(ctx context.Context, appID, eventID string) error {
-	return j.insert(ctx, applyEventArgs{AppID: appID, EventID: eventID}, "event "+eventID+" of app "+appID)
-}
-
 // EnqueueImport enqueues working on an app's import until it is done
-// (Handlers.ContinueImport). Jobs are unique by (app, import) like events',
-// so enqueuing a running import again adds nothing.
+// (Handlers.ContinueImport). Jobs are unique by (app, import) while queued,
+// running, retrying or completed (until River deletes completed jobs, after
+// 24 h), so enqueuing a running import again adds nothing.
 func (j *Jobs) EnqueueImport(ctx context.Context, appID, importID string) error {
-	return j.insert(ctx, importArgs{AppID: appID, ImportID: importID}, "import "+importID+" of app "+appID)
-}
-
-func (j *Jobs) insert(ctx context.Context, args river.JobArgs, what string) error {
 	j.mu.Lock()
 	client := j.client
 	j.mu.Unlock()
 	if client == nil {
 		return errors.New("jobs: not open")
 	}
-	if _, err := client.Insert(ctx, args, nil); err != nil {
-		return fmt.Errorf("jobs: enqueue %s: %w", what, err)
+	if _, err := client.Insert(ctx, importArgs{AppID: appID, ImportID: importID}, nil); err != nil {
+		return fmt.Errorf("jobs: enqueue import %s of app %s: %w", importID, appID, err)
 	}
 	return nil
 }

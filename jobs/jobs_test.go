@@ -27,8 +27,8 @@ const appID = "app_1"
 type eventKey struct{ app, event string }
 
 // fakeHandlers records every call. apply, when set, decides what
-// ApplyRecordedEvent does (call counts from 1 for each event); otherwise
-// it succeeds at once. reconcileTakes, when set, is how long ReconcileApps
+// ApplyEvents does with each event of a batch, one after the other (call
+// counts from 1 for each event); otherwise it succeeds at once. reconcileTakes, when set, is how long ReconcileApps
 // takes. Several replicas may share one fakeHandlers (see as), so that
 // calls are counted, and overlaps seen, across them.
 type fakeHandlers struct {
@@ -52,8 +52,8 @@ func newFakeHandlers() *fakeHandlers {
 	return &fakeHandlers{calls: map[eventKey]int{}, inFlight: map[eventKey]bool{}, appliesByCaller: map[string]int{}, reconcilesByCaller: map[string]int{}}
 }
 
-func (h *fakeHandlers) ApplyRecordedEvent(ctx context.Context, app, event string) error {
-	return h.applyAs(ctx, "", app, event)
+func (h *fakeHandlers) ApplyEvents(ctx context.Context, evs []*appwheel.Event) []error {
+	return h.applyEventsAs(ctx, "", evs)
 }
 
 func (h *fakeHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
@@ -87,8 +87,8 @@ type replicaHandlers struct {
 	name string
 }
 
-func (r replicaHandlers) ApplyRecordedEvent(ctx context.Context, app, event string) error {
-	return r.h.applyAs(ctx, r.name, app, event)
+func (r replicaHandlers) ApplyEvents(ctx context.Context, evs []*appwheel.Event) []error {
+	return r.h.applyEventsAs(ctx, r.name, evs)
 }
 
 func (r replicaHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration) error {
@@ -97,6 +97,14 @@ func (r replicaHandlers) ReconcileApps(ctx context.Context, maxAge time.Duration
 
 func (r replicaHandlers) ContinueImport(ctx context.Context, app, importID string) (bool, error) {
 	return r.h.ContinueImport(ctx, app, importID)
+}
+
+func (h *fakeHandlers) applyEventsAs(ctx context.Context, caller string, evs []*appwheel.Event) []error {
+	errs := make([]error, len(evs))
+	for i, ev := range evs {
+		errs[i] = h.applyAs(ctx, caller, ev.AppID, ev.ID)
+	}
+	return errs
 }
 
 func (h *fakeHandlers) applyAs(ctx context.Context, caller, app, event string) error {
@@ -163,6 +171,28 @@ func (h *fakeHandlers) reconcileCalls() []time.Duration {
 	return append([]time.Duration(nil), h.reconciles...)
 }
 
+// wantAppliedOnce waits for each event to be applied, gives the applier
+// time to apply any again, and fails for one applied more than once or
+// twice at once.
+func (h *fakeHandlers) wantAppliedOnce(t *testing.T, ids []string) {
+	t.Helper()
+	waitFor(t, "every event applied", func() bool {
+		for _, id := range ids {
+			if h.callsOf(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	settle()
+	for _, id := range ids {
+		if got := h.callsOf(id); got != 1 {
+			t.Errorf("calls for %s: got %d, want 1", id, got)
+		}
+	}
+	h.checkNoOverlap(t)
+}
+
 func (h *fakeHandlers) checkNoOverlap(t *testing.T) {
 	t.Helper()
 	h.mu.Lock()
@@ -188,7 +218,7 @@ type testDB struct {
 // backend is a database the behavioural tests run on.
 type backend struct {
 	name string
-	open func(t *testing.T) *testDB
+	open func(t testing.TB) *testDB
 }
 
 var backends = []backend{
@@ -208,7 +238,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
 }
 
 // openSQLite opens a real SQLite store in a temporary file, with one app.
-func openSQLite(t *testing.T) *testDB {
+func openSQLite(t testing.TB) *testDB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "db")
 	store := sqlite.NewDB(path)
@@ -221,7 +251,7 @@ func openSQLite(t *testing.T) *testDB {
 }
 
 // openPostgres opens a PostgreSQL store in a fresh schema, with one app.
-func openPostgres(t *testing.T) *testDB {
+func openPostgres(t testing.TB) *testDB {
 	t.Helper()
 	url := pgtest.NewSchema(t)
 	store := openPostgresStore(t, url, postgres.Options{})
@@ -237,7 +267,7 @@ func (db *testDB) replica(t *testing.T) *testDB {
 	return &testDB{store: store, pool: store.Pool(), url: db.url}
 }
 
-func createApp(t *testing.T, store appwheel.Store) {
+func createApp(t testing.TB, store appwheel.Store) {
 	t.Helper()
 	now := time.Now()
 	if err := store.CreateApp(t.Context(), &appwheel.AppRecord{
@@ -250,7 +280,7 @@ func createApp(t *testing.T, store appwheel.Store) {
 }
 
 // config returns a Config over db with h, logging to the test's output.
-func config(t *testing.T, db *testDB, h jobs.Handlers) jobs.Config {
+func config(t testing.TB, db *testDB, h jobs.Handlers) jobs.Config {
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return jobs.Config{Store: db.store, Handlers: h, Logger: log}
 }
@@ -293,9 +323,8 @@ func waitForWithin(t *testing.T, d time.Duration, what string, cond func() bool)
 	}
 }
 
-// settle gives River time to run anything that was (wrongly) enqueued: its
-// SQLite listener polls every 50 ms, PostgreSQL notifies it, and its
-// producers fetch at least every second.
+// settle gives the applier time to apply anything (wrongly) twice: it
+// claims at least every second.
 func settle() { time.Sleep(1500 * time.Millisecond) }
 
 // Each store gives River its database.
@@ -303,6 +332,39 @@ var (
 	_ jobs.SQLiteStore   = (*sqlite.DB)(nil)
 	_ jobs.PostgresStore = (*postgres.DB)(nil)
 )
+
+// record records events of the app as received at receivedAt, as the
+// webhook endpoint does.
+func record(t testing.TB, store appwheel.Store, receivedAt time.Time, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if _, err := store.RecordEvent(t.Context(), &appwheel.Event{
+			AppID: appID, ID: id, Type: "payment_method.attached", Created: receivedAt.Unix(),
+			Payload: []byte(`{"object":"event","note":"the payload of ` + id + `"}`), ReceivedAt: receivedAt,
+		}); err != nil {
+			t.Fatalf("RecordEvent(%s): %v", id, err)
+		}
+	}
+}
+
+// processed reports whether the store has the event marked processed.
+func processed(t *testing.T, store appwheel.Store, id string) bool {
+	t.Helper()
+	ev, err := store.Event(t.Context(), appID, id)
+	if err != nil {
+		t.Fatalf("Event(%s): %v", id, err)
+	}
+	return !ev.ProcessedAt.IsZero()
+}
+
+// eventIDs returns evt_0 … evt_(n-1).
+func eventIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("evt_%d", i)
+	}
+	return ids
+}
 
 func TestNew(t *testing.T) {
 	db := openSQLite(t)
@@ -314,9 +376,6 @@ func TestNew(t *testing.T) {
 		{"no store", func(c *jobs.Config) { c.Store = nil }},
 		{"a store with no database for River", func(c *jobs.Config) { c.Store = struct{ appwheel.Store }{db.store} }},
 		{"no handlers", func(c *jobs.Config) { c.Handlers = nil }},
-		{"negative workers", func(c *jobs.Config) { c.Workers = -1 }},
-		{"negative sweep interval", func(c *jobs.Config) { c.SweepEvery = -time.Second }},
-		{"negative sweep age", func(c *jobs.Config) { c.SweepAfter = -time.Second }},
 		{"negative reconcile interval", func(c *jobs.Config) { c.ReconcileEvery = -time.Second }},
 		{"negative reconcile age", func(c *jobs.Config) { c.ReconcileMaxAge = -time.Second }},
 		{"negative cleanup interval", func(c *jobs.Config) { c.CleanupEvery = -time.Second }},
@@ -375,20 +434,26 @@ func TestUnsharableDatabase(t *testing.T) {
 	}
 }
 
-func TestEnqueueBeforeStart(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, be backend) {
-		db := be.open(t)
-		j, err := jobs.New(config(t, db, newFakeHandlers()))
-		if err != nil {
-			t.Fatalf("New: %v", err)
-		}
-		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err == nil {
-			t.Errorf("EnqueueEvent before Start: got nil error, want one")
-		}
-		if err := j.Stop(t.Context()); err != nil {
-			t.Errorf("Stop before Start: got error %v, want nil", err)
-		}
-	})
+// TestNotStarted: Jobs not started apply nothing, however often woken, and
+// stopping them does nothing.
+func TestNotStarted(t *testing.T) {
+	db := openSQLite(t)
+	h := newFakeHandlers()
+	j, err := jobs.New(config(t, db, h))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	record(t, db.store, time.Now(), "evt_1")
+	for range 3 {
+		j.Wake()
+	}
+	if err := j.Stop(t.Context()); err != nil {
+		t.Errorf("Stop before Start: got error %v, want nil", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := h.callsOf("evt_1"); got != 0 {
+		t.Errorf("calls for evt_1: got %d, want 0", got)
+	}
 }
 
 // TestEnqueueImport: an import's job runs until ContinueImport reports it
@@ -446,12 +511,14 @@ func TestMigrateTwice(t *testing.T) {
 				t.Fatalf("Migrate #%d: got error %v, want nil", i+1, err)
 			}
 		}
-		// Start migrates a third time, and River works on the migrated tables.
+		// Start migrates a third time, and River works on the migrated
+		// tables.
+		h.importDoneAt = 1
 		j = start(t, config(t, db, h))
-		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-			t.Fatalf("EnqueueEvent: %v", err)
+		if err := j.EnqueueImport(t.Context(), appID, "imp_1"); err != nil {
+			t.Fatalf("EnqueueImport: %v", err)
 		}
-		waitFor(t, "evt_1 applied", func() bool { return h.callsOf("evt_1") == 1 })
+		waitFor(t, "imp_1 run", func() bool { return h.importCallsOf("imp_1") == 1 })
 		// The store's own schema is untouched.
 		if err := store.Migrate(t.Context()); err != nil {
 			t.Errorf("store Migrate after River's: got error %v, want nil", err)
@@ -459,28 +526,30 @@ func TestMigrateTwice(t *testing.T) {
 	})
 }
 
-func TestEnqueueEvent(t *testing.T) {
+// TestApplyEvents records more events than one claim takes: each is
+// applied once and marked processed.
+func TestApplyEvents(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
 		h := newFakeHandlers()
 		j := start(t, config(t, db, h))
 
-		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-			t.Fatalf("EnqueueEvent: %v", err)
-		}
-		waitFor(t, "evt_1 applied", func() bool { return h.callsOf("evt_1") == 1 })
-		settle()
-		if got := h.callsOf("evt_1"); got != 1 {
-			t.Errorf("calls for evt_1: got %d, want 1", got)
+		ids := eventIDs(250)
+		record(t, db.store, time.Now(), ids...)
+		j.Wake()
+		h.wantAppliedOnce(t, ids)
+		for _, id := range ids {
+			if !processed(t, db.store, id) {
+				t.Errorf("%s not marked processed", id)
+			}
 		}
 	})
 }
 
-// TestEnqueueEventUnique enqueues one event five times at once while its
-// handler is slow: River's uniqueness by args makes one job. Enqueued again
-// once that job has completed, it is still not run again, because River
-// counts completed jobs as duplicates until it deletes them (after 24 h).
-func TestEnqueueEventUnique(t *testing.T) {
+// TestWakeOnDuplicates wakes the applier many times, at once, for one
+// event whose handler is slow (a duplicate delivery wakes it again), and
+// again after it was applied: it is applied once.
+func TestWakeOnDuplicates(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
 		h := newFakeHandlers()
@@ -494,102 +563,138 @@ func TestEnqueueEventUnique(t *testing.T) {
 		}
 		j := start(t, config(t, db, h))
 
-		enqueue := func() {
+		wake := func() {
 			var wg sync.WaitGroup
-			for range 5 {
-				wg.Go(func() {
-					if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-						t.Errorf("EnqueueEvent: %v", err)
-					}
-				})
+			for range 10 {
+				wg.Go(j.Wake)
 			}
 			wg.Wait()
 		}
-		enqueue()
+		record(t, db.store, time.Now(), "evt_1")
+		wake()
 		waitFor(t, "evt_1 in flight", func() bool { return h.callsOf("evt_1") == 1 })
-		enqueue() // while it runs
+		wake() // while it runs
 		time.Sleep(300 * time.Millisecond)
 		close(release)
+		waitFor(t, "evt_1 processed", func() bool { return processed(t, db.store, "evt_1") })
+		wake() // after it was applied
 		settle()
 		if got := h.callsOf("evt_1"); got != 1 {
-			t.Errorf("calls for evt_1 after enqueuing it 10 times: got %d, want 1", got)
-		}
-
-		enqueue() // after it completed
-		settle()
-		if got := h.callsOf("evt_1"); got != 1 {
-			t.Errorf("calls for evt_1 enqueued after completion: got %d, want 1", got)
+			t.Errorf("calls for evt_1: got %d, want 1", got)
 		}
 		h.checkNoOverlap(t)
 	})
 }
 
+// TestApplyRetried fails one event of a batch once: the others are
+// applied (once) without waiting for it, and it is retried after its
+// delay.
 func TestApplyRetried(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
 		h := newFakeHandlers()
 		h.apply = func(ctx context.Context, k eventKey, call int) error {
-			if call == 1 {
+			if k.event == "evt_1" && call == 1 {
 				return errors.New("stripe unavailable")
 			}
 			return nil
 		}
 		cfg := config(t, db, h)
-		cfg.RetryDelay = func(int) time.Duration { return 10 * time.Millisecond }
+		var attempts []int
+		var mu sync.Mutex
+		cfg.RetryDelay = func(attempt int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts = append(attempts, attempt)
+			return 300 * time.Millisecond
+		}
 		j := start(t, cfg)
 
-		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-			t.Fatalf("EnqueueEvent: %v", err)
+		record(t, db.store, time.Now(), "evt_0", "evt_1", "evt_2")
+		j.Wake()
+		waitFor(t, "evt_0 and evt_2 processed", func() bool {
+			return processed(t, db.store, "evt_0") && processed(t, db.store, "evt_2")
+		})
+		if processed(t, db.store, "evt_1") {
+			t.Errorf("evt_1, which failed, marked processed")
 		}
-		waitFor(t, "evt_1 retried", func() bool { return h.callsOf("evt_1") == 2 })
+		waitFor(t, "evt_1 retried and processed", func() bool { return processed(t, db.store, "evt_1") })
 		settle()
-		if got := h.callsOf("evt_1"); got != 2 {
-			t.Errorf("calls for evt_1 (fails once): got %d, want 2", got)
+		for id, want := range map[string]int{"evt_0": 1, "evt_1": 2, "evt_2": 1} {
+			if got := h.callsOf(id); got != want {
+				t.Errorf("calls for %s: got %d, want %d", id, got, want)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(attempts) != 1 || attempts[0] != 1 {
+			t.Errorf("RetryDelay called for attempts %v, want [1]", attempts)
 		}
 	})
 }
 
-// TestSweeper records events without enqueuing them, as when the process
-// crashed in between: the sweeper enqueues those older than SweepAfter, once.
-func TestSweeper(t *testing.T) {
+// TestHandlerPanics: a batch whose handler panics is retried, and the
+// process goes on.
+func TestHandlerPanics(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
-		store := db.store
-		now := time.Now()
-		for _, ev := range []struct {
-			id         string
-			receivedAt time.Time
-		}{
-			{"evt_old", now.Add(-time.Hour)},
-			{"evt_older", now.Add(-2 * time.Hour)},
-			{"evt_recent", now}, // its own job may still come
-		} {
-			if _, err := store.RecordEvent(t.Context(), &appwheel.Event{
-				AppID: appID, ID: ev.id, Type: "payment_method.attached", Created: now.Unix(),
-				Payload: []byte(`{}`), ReceivedAt: ev.receivedAt,
-			}); err != nil {
-				t.Fatalf("RecordEvent(%s): %v", ev.id, err)
-			}
-		}
 		h := newFakeHandlers()
+		h.apply = func(ctx context.Context, k eventKey, call int) error {
+			if call == 1 {
+				panic("a bug")
+			}
+			return nil
+		}
+		logs := &logBuffer{}
 		cfg := config(t, db, h)
-		cfg.SweepEvery = 100 * time.Millisecond
-		cfg.SweepAfter = 10 * time.Minute
-		start(t, cfg)
+		cfg.Logger = logs.logger()
+		cfg.RetryDelay = func(int) time.Duration { return 10 * time.Millisecond }
+		j := start(t, cfg)
+		record(t, db.store, time.Now(), "evt_1")
+		j.Wake()
+		waitFor(t, "evt_1 processed", func() bool { return processed(t, db.store, "evt_1") })
+		if got := h.callsOf("evt_1"); got != 2 {
+			t.Errorf("calls for evt_1: got %d, want 2 (panicked, then applied)", got)
+		}
+		if !logs.contains("a bug") {
+			t.Errorf("log %s: missing the panic", logs.String())
+		}
+	})
+}
 
-		waitFor(t, "old events applied", func() bool {
-			return h.callsOf("evt_old") == 1 && h.callsOf("evt_older") == 1
+// TestDeadClaimer leaves events claimed, as by a process that died with
+// them (a claim by the store itself, never marked), and records one
+// without waking the applier, as a process that died before it could:
+// the running applier applies the latter at its next poll and the former
+// once their claim has run out, not before.
+func TestDeadClaimer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		db := be.open(t)
+		now := time.Now()
+		record(t, db.store, now, "evt_dead_1", "evt_dead_2")
+		const lease = 2 * time.Second
+		claimed, err := db.store.ClaimEvents(t.Context(), now, now.Add(lease), 10)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("ClaimEvents: got %d events, %v; want 2, nil", len(claimed), err)
+		}
+		record(t, db.store, now, "evt_unwoken")
+
+		h := newFakeHandlers()
+		start(t, config(t, db, h))
+		waitFor(t, "evt_unwoken applied", func() bool { return h.callsOf("evt_unwoken") == 1 })
+		if got := h.callsOf("evt_dead_1"); got != 0 && time.Since(now) < lease {
+			t.Errorf("evt_dead_1 applied %v after it was claimed, before its claim ran out (%v)", time.Since(now), lease)
+		}
+		waitFor(t, "the dead claimer's events applied", func() bool {
+			return processed(t, db.store, "evt_dead_1") && processed(t, db.store, "evt_dead_2")
 		})
-		// The fake never marks them processed, so every sweep finds them
-		// pending again; their completed jobs keep them from running again.
-		settle()
-		for _, id := range []string{"evt_old", "evt_older"} {
+		if d := time.Since(now); d < lease {
+			t.Errorf("the dead claimer's events applied %v after their claim, want after %v", d, lease)
+		}
+		for _, id := range []string{"evt_dead_1", "evt_dead_2", "evt_unwoken"} {
 			if got := h.callsOf(id); got != 1 {
 				t.Errorf("calls for %s: got %d, want 1", id, got)
 			}
-		}
-		if got := h.callsOf("evt_recent"); got != 0 {
-			t.Errorf("calls for evt_recent (younger than SweepAfter): got %d, want 0", got)
 		}
 	})
 }
@@ -621,20 +726,18 @@ func TestCleanup(t *testing.T) {
 	})
 }
 
-// TestClock runs the sweeper and the cleanup on an injected clock two hours
-// ahead: by it, an event received just now is old enough to sweep and a
-// nonce valid for another hour has expired. Neither would be by the wall
-// clock, so the jobs must take their time from Config.Now.
+// TestClock runs the applier and the cleanup on an injected clock two hours
+// ahead: by it, an event claimed for another hour by the wall clock is
+// claimable, and a nonce valid for another hour has expired. Neither would
+// be by the wall clock, so the jobs must take their time from Config.Now.
 func TestClock(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
 		store := db.store
 		now := time.Now()
-		if _, err := store.RecordEvent(t.Context(), &appwheel.Event{
-			AppID: appID, ID: "evt_1", Type: "payment_method.attached", Created: now.Unix(),
-			Payload: []byte(`{}`), ReceivedAt: now,
-		}); err != nil {
-			t.Fatalf("RecordEvent: %v", err)
+		record(t, store, now, "evt_1")
+		if _, err := store.ClaimEvents(t.Context(), now, now.Add(time.Hour), 1); err != nil {
+			t.Fatalf("ClaimEvents: %v", err)
 		}
 		useNonce := func() bool {
 			t.Helper()
@@ -651,10 +754,9 @@ func TestClock(t *testing.T) {
 		h := newFakeHandlers()
 		cfg := config(t, db, h)
 		cfg.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-		cfg.SweepEvery, cfg.SweepAfter = 100*time.Millisecond, 10*time.Minute
 		cfg.CleanupEvery = 100 * time.Millisecond
 		start(t, cfg)
-		waitFor(t, "the event swept by the injected clock", func() bool { return h.callsOf("evt_1") == 1 })
+		waitFor(t, "the event's claim over by the injected clock", func() bool { return h.callsOf("evt_1") == 1 })
 		waitFor(t, "the nonce expired by the injected clock", useNonce)
 	})
 }
@@ -678,9 +780,9 @@ func TestReconcile(t *testing.T) {
 	})
 }
 
-// TestStopAndRestart stops Jobs with a job running and one queued: Stop
-// waits for the running one, leaves the queued one, and new Jobs on the
-// same file run it, and remember the first as done.
+// TestStopAndRestart stops Jobs with a batch being applied: Stop waits for
+// it and claims nothing after, and new Jobs on the same database apply
+// what was recorded meanwhile, and not the batch again.
 func TestStopAndRestart(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
@@ -692,22 +794,16 @@ func TestStopAndRestart(t *testing.T) {
 			}
 			return nil
 		}
-		cfg := config(t, db, ha)
-		cfg.Workers = 1
-		a, err := jobs.New(cfg)
+		a, err := jobs.New(config(t, db, ha))
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
 		if err := a.Start(t.Context()); err != nil {
 			t.Fatalf("Start: %v", err)
 		}
-		if err := a.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-			t.Fatalf("EnqueueEvent(evt_1): %v", err)
-		}
+		record(t, db.store, time.Now(), "evt_1")
+		a.Wake()
 		waitFor(t, "evt_1 running", func() bool { return ha.callsOf("evt_1") == 1 })
-		if err := a.EnqueueEvent(t.Context(), appID, "evt_2"); err != nil {
-			t.Fatalf("EnqueueEvent(evt_2): %v", err)
-		}
 
 		stopped := make(chan error, 1)
 		go func() {
@@ -715,10 +811,12 @@ func TestStopAndRestart(t *testing.T) {
 			defer cancel()
 			stopped <- a.Stop(ctx)
 		}()
-		time.Sleep(300 * time.Millisecond) // Stop has stopped fetching
+		time.Sleep(300 * time.Millisecond) // Stop has stopped claiming
+		record(t, db.store, time.Now(), "evt_2")
+		a.Wake()
 		select {
 		case err := <-stopped:
-			t.Fatalf("Stop returned %v with a job running, want it to wait", err)
+			t.Fatalf("Stop returned %v with a batch in flight, want it to wait", err)
 		default:
 		}
 		began := time.Now()
@@ -729,34 +827,31 @@ func TestStopAndRestart(t *testing.T) {
 				t.Fatalf("Stop: got error %v, want nil", err)
 			}
 			if d := time.Since(began); d > 3*time.Second {
-				t.Errorf("Stop took %v after the running job returned, want well under 3s", d)
+				t.Errorf("Stop took %v after the batch returned, want well under 3s", d)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("Stop did not return")
 		}
-		if err := a.EnqueueEvent(t.Context(), appID, "evt_3"); err == nil {
-			t.Errorf("EnqueueEvent after Stop: got nil error, want one")
+		if !processed(t, db.store, "evt_1") {
+			t.Errorf("evt_1, applied before Stop returned, not marked processed")
 		}
 		if got := ha.callsOf("evt_2"); got != 0 {
-			t.Fatalf("calls for evt_2 before restart: got %d, want 0 (fetched after Stop)", got)
+			t.Fatalf("calls for evt_2 before restart: got %d, want 0 (recorded after Stop)", got)
 		}
 
 		hb := newFakeHandlers()
-		b := start(t, config(t, db, hb))
-		waitFor(t, "queued evt_2 applied after restart", func() bool { return hb.callsOf("evt_2") == 1 })
-		if err := b.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-			t.Fatalf("EnqueueEvent(evt_1) again: %v", err)
-		}
+		start(t, config(t, db, hb))
+		waitFor(t, "evt_2 applied after restart", func() bool { return hb.callsOf("evt_2") == 1 })
 		settle()
 		if got := hb.callsOf("evt_1"); got != 0 {
-			t.Errorf("calls for evt_1, completed before the restart: got %d, want 0", got)
+			t.Errorf("calls for evt_1, applied before the restart: got %d, want 0", got)
 		}
 	})
 }
 
-// TestStopDeadline stops Jobs whose running job outlasts Stop's context:
-// Stop cancels the job, returns the context's error promptly, and the job
-// is run again by the next Jobs.
+// TestStopDeadline stops Jobs whose batch outlasts Stop's context: Stop
+// cancels it, returns the context's error promptly, and the next Jobs
+// apply the event at once, not after its claim would have run out.
 func TestStopDeadline(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
@@ -774,9 +869,8 @@ func TestStopDeadline(t *testing.T) {
 		if err := a.Start(t.Context()); err != nil {
 			t.Fatalf("Start: %v", err)
 		}
-		if err := a.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-			t.Fatalf("EnqueueEvent: %v", err)
-		}
+		record(t, db.store, time.Now(), "evt_1")
+		a.Wake()
 		waitFor(t, "evt_1 running", func() bool { return ha.callsOf("evt_1") == 1 })
 
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -792,17 +886,17 @@ func TestStopDeadline(t *testing.T) {
 		select {
 		case <-cancelled:
 		default:
-			t.Errorf("running job's context not cancelled by Stop")
+			t.Errorf("the batch's context not cancelled by Stop")
 		}
 
 		hb := newFakeHandlers()
-		start(t, config(t, db, hb))
-		waitFor(t, "interrupted evt_1 run again", func() bool { return hb.callsOf("evt_1") == 1 })
+		start(t, config(t, db, hb)) // claims last 4 minutes (the default JobTimeout's twice)
+		waitForWithin(t, 5*time.Second, "interrupted evt_1 applied again", func() bool { return hb.callsOf("evt_1") == 1 })
 	})
 }
 
-// TestFailureLogged checks that a failed job is logged with its kind and
-// ids, and nothing of the event.
+// TestFailureLogged checks that a failed event is logged with its ids and
+// attempt, and nothing of its payload.
 func TestFailureLogged(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		db := be.open(t)
@@ -815,17 +909,16 @@ func TestFailureLogged(t *testing.T) {
 		cfg.Logger = logs.logger()
 		cfg.RetryDelay = func(int) time.Duration { return time.Hour }
 		j := start(t, cfg)
-		if err := j.EnqueueEvent(t.Context(), appID, "evt_1"); err != nil {
-			t.Fatalf("EnqueueEvent: %v", err)
-		}
-		waitFor(t, "failure logged", func() bool { return logs.contains(`"job failed; will retry"`) })
-		for _, want := range []string{`"job_kind":"apply_event"`, `"app_id":"app_1"`, `"event_id":"evt_1"`, `"error":"boom"`, `"attempt":1`} {
+		record(t, db.store, time.Now(), "evt_1")
+		j.Wake()
+		waitFor(t, "failure logged", func() bool { return logs.contains(`"webhook event failed; will retry"`) })
+		for _, want := range []string{`"app_id":"app_1"`, `"event_id":"evt_1"`, `"error":"boom"`, `"attempt":1`, `"retry_in":3600000000000`} {
 			if !logs.contains(want) {
 				t.Errorf("log %s: missing %s", logs.String(), want)
 			}
 		}
-		if logs.contains("Job errored") {
-			t.Errorf("River's info line for the failure logged: %s", logs.String())
+		if logs.contains("the payload of") {
+			t.Errorf("log %s: shows the event's payload", logs.String())
 		}
 	})
 }

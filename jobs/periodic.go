@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -11,10 +10,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
-
-// sweepBatch bounds the events one sweep enqueues; the next sweep takes the
-// rest.
-const sweepBatch = 500
 
 // periodicJobs are inserted by River's elected leader only, so with several
 // processes on one database each runs once per interval, not once per
@@ -28,7 +23,6 @@ func (j *Jobs) periodicJobs() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{ID: id, RunOnStart: true})
 	}
 	return []*river.PeriodicJob{
-		every("sweep_events", j.cfg.SweepEvery, sweepEventsArgs{}),
 		every("reconcile", j.cfg.ReconcileEvery, reconcileArgs{}),
 		every("cleanup", j.cfg.CleanupEvery, cleanupArgs{}),
 	}
@@ -50,52 +44,6 @@ func periodicInsertOpts() river.InsertOpts {
 			rivertype.JobStateScheduled,
 		}},
 	}
-}
-
-// sweepEventsArgs is the sweep_events job: enqueue apply_event again for
-// events recorded but still unapplied after SweepAfter. It recovers events
-// whose enqueue was lost (a crash between recording and enqueuing, Jobs
-// not started) and events whose job was discarded after its last attempt.
-type sweepEventsArgs struct{}
-
-func (sweepEventsArgs) Kind() string                 { return "sweep_events" }
-func (sweepEventsArgs) InsertOpts() river.InsertOpts { return periodicInsertOpts() }
-
-type sweepEventsWorker struct {
-	river.WorkerDefaults[sweepEventsArgs]
-	store appwheel.Store
-	now   func() time.Time
-	after time.Duration
-	log   *slog.Logger
-	// client enqueues; set once the client that runs the worker is built.
-	client riverClient
-}
-
-func (w *sweepEventsWorker) Work(ctx context.Context, job *river.Job[sweepEventsArgs]) error {
-	events, err := w.store.PendingEvents(ctx, w.now().Add(-w.after), sweepBatch)
-	if err != nil || len(events) == 0 {
-		return err
-	}
-	params := make([]river.InsertManyParams, len(events))
-	for i, ev := range events {
-		params[i] = river.InsertManyParams{Args: applyEventArgs{AppID: ev.AppID, EventID: ev.ID}}
-	}
-	// Most of these are duplicates, skipped by uniqueness: events whose job
-	// is still queued or retrying. The rest had lost theirs.
-	res, err := w.client.InsertMany(ctx, params)
-	if err != nil {
-		return fmt.Errorf("enqueue pending events: %w", err)
-	}
-	enqueued := 0
-	for _, r := range res {
-		if !r.UniqueSkippedAsDuplicate {
-			enqueued++
-		}
-	}
-	if enqueued > 0 {
-		w.log.InfoContext(ctx, "sweeper enqueued unapplied events", slog.Int("enqueued", enqueued), slog.Int("pending", len(events)))
-	}
-	return nil
 }
 
 // reconcileArgs is the reconcile job: re-sync mirrors older than

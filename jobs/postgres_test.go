@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 
 // openPostgresStore opens (and so migrates) a store at url, closed when the
 // test ends.
-func openPostgresStore(t *testing.T, url string, opts postgres.Options) *postgres.DB {
+func openPostgresStore(t testing.TB, url string, opts postgres.Options) *postgres.DB {
 	t.Helper()
 	store := postgres.NewDB(url, opts)
 	if err := store.Open(t.Context()); err != nil {
@@ -30,13 +29,13 @@ func openPostgresStore(t *testing.T, url string, opts postgres.Options) *postgre
 	return store
 }
 
-// The replica process of TestPostgresRescueKilledReplica is this test
-// binary again, running runReplica instead of the tests when replicaURLEnv
-// holds the URL of the test's schema.
+// The replica process of TestPostgresKilledReplica is this test binary
+// again, running runReplica instead of the tests when replicaURLEnv holds
+// the URL of the test's schema.
 const replicaURLEnv = "APPWHEEL_JOBS_TEST_REPLICA_URL"
 
-// rescueJobTimeout is the JobTimeout of TestPostgresRescueKilledReplica's
-// replicas: its jobs are rescued after twice that.
+// rescueJobTimeout is the JobTimeout of TestPostgresKilledReplica's
+// replicas: their claims last twice that.
 const rescueJobTimeout = time.Second
 
 func TestMain(m *testing.M) {
@@ -46,9 +45,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runReplica is a replica that enqueues evt_1, writes "running evt_1" to
-// stdout when its handler gets it, and hangs there, past JobTimeout, until
-// it is killed.
+// runReplica is a replica that applies evt_1, recorded by the test: it
+// writes "running evt_1" to stdout when its handler gets it, and hangs
+// there, past JobTimeout, until it is killed.
 func runReplica(url string) int {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -75,23 +74,18 @@ func runReplica(url string) int {
 	if err := j.Start(ctx); err != nil {
 		return fail(err)
 	}
-	if err := j.EnqueueEvent(ctx, appID, "evt_1"); err != nil {
-		return fail(err)
-	}
 	time.Sleep(time.Minute) // killed long before
 	return fail(errors.New("not killed"))
 }
 
-// TestPostgresRescueKilledReplica kills (SIGKILL) a replica running a job,
-// which leaves the job 'running' in the database with nobody to finish it,
-// and checks that the surviving replica runs it again: River's rescuer, on
-// the elected leader, retries a job running longer than
-// RescueStuckJobsAfter (twice JobTimeout). The killed replica was the
-// leader, as the first to start, so the survivor first waits for its
-// leadership to expire (River's leader TTL, 15 s) before it rescues.
-func TestPostgresRescueKilledReplica(t *testing.T) {
+// TestPostgresKilledReplica kills (SIGKILL) a replica applying an event,
+// which leaves the event claimed in the database with nobody to finish it,
+// and checks that the surviving replica applies it once the claim has run
+// out (twice JobTimeout).
+func TestPostgresKilledReplica(t *testing.T) {
 	t.Parallel()
 	db := openPostgres(t)
+	record(t, db.store, time.Now(), "evt_1")
 
 	out := &logBuffer{}
 	cmd := exec.Command(os.Args[0])
@@ -118,86 +112,81 @@ func TestPostgresRescueKilledReplica(t *testing.T) {
 	kill()
 	killed := time.Now()
 
-	jobState := func() (state string, attempt int, lastError string) {
-		t.Helper()
-		if err := db.pool.QueryRow(t.Context(), `
-			SELECT state, attempt, coalesce(errors[array_length(errors, 1)]->>'error', '')
-			FROM river_job WHERE kind = 'apply_event'`).Scan(&state, &attempt, &lastError); err != nil {
-			t.Fatalf("reading evt_1's job: %v", err)
-		}
-		return state, attempt, lastError
-	}
-	if state, attempt, _ := jobState(); state != "running" || attempt != 1 {
-		t.Fatalf("evt_1's job after its replica was killed: state %s, attempt %d; want running, 1", state, attempt)
-	}
-
 	h := newFakeHandlers()
 	cfg := config(t, db, h)
 	cfg.JobTimeout = rescueJobTimeout
-	cfg.RetryDelay = func(int) time.Duration { return 10 * time.Millisecond }
 	start(t, cfg)
-	// Leader TTL (15 s) + an election attempt every 5 s + a rescue and a
-	// scheduler pass (every 5 s), at most.
-	waitForWithin(t, 40*time.Second, "evt_1 run again by the surviving replica", func() bool { return h.callsOf("evt_1") == 1 })
-	t.Logf("evt_1 run again %v after its replica was killed", time.Since(killed).Round(100*time.Millisecond))
-	waitFor(t, "evt_1's job completed", func() bool { state, _, _ := jobState(); return state == "completed" })
-	if _, attempt, lastError := jobState(); attempt != 2 || !strings.Contains(lastError, "rescued") {
-		t.Errorf("evt_1's job: attempt %d, last error %q; want attempt 2 after a rescue", attempt, lastError)
+	waitFor(t, "evt_1 applied by the surviving replica", func() bool { return processed(t, db.store, "evt_1") })
+	t.Logf("evt_1 applied %v after its replica was killed", time.Since(killed).Round(100*time.Millisecond))
+	if got := h.callsOf("evt_1"); got != 1 {
+		t.Errorf("calls for evt_1 on the survivor: got %d, want 1", got)
+	}
+	var attempts int
+	if err := db.pool.QueryRow(t.Context(), `SELECT attempts FROM webhook_events WHERE id = 'evt_1'`).Scan(&attempts); err != nil {
+		t.Fatalf("reading evt_1: %v", err)
+	}
+	if attempts != 2 {
+		t.Errorf("evt_1's attempts: got %d, want 2 (the killed replica's claim, then the survivor's)", attempts)
 	}
 }
 
-// TestPostgresReplicasEnqueue runs two replicas on one schema: an event
-// enqueued through either, or through both at once, is applied once, by
-// one of them.
-func TestPostgresReplicasEnqueue(t *testing.T) {
+// TestPostgresReplicasShareEvents runs two replicas on one schema, each
+// woken for the events as if it had received them, and one event woken
+// for on both: each event is applied once, by one of them, never by both
+// at once.
+func TestPostgresReplicasShareEvents(t *testing.T) {
 	t.Parallel()
 	dbA := openPostgres(t)
 	dbB := dbA.replica(t)
 	h := newFakeHandlers()
 	h.apply = func(ctx context.Context, k eventKey, call int) error {
-		time.Sleep(20 * time.Millisecond) // long enough for a second run to overlap
+		time.Sleep(time.Millisecond) // long enough for a second application to overlap
 		return nil
 	}
 	replicas := []*jobs.Jobs{start(t, config(t, dbA, h.as("a"))), start(t, config(t, dbB, h.as("b")))}
 
-	const events = 20
-	for i := range events {
-		if err := replicas[i%2].EnqueueEvent(t.Context(), appID, fmt.Sprintf("evt_%d", i)); err != nil {
-			t.Fatalf("EnqueueEvent(evt_%d): %v", i, err)
-		}
+	ids := append(eventIDs(400), "evt_both")
+	for i, id := range ids {
+		record(t, dbA.store, time.Now(), id)
+		replicas[i%2].Wake()
 	}
-	var wg sync.WaitGroup
-	for range 5 {
-		for _, j := range replicas {
-			wg.Go(func() {
-				if err := j.EnqueueEvent(t.Context(), appID, "evt_both"); err != nil {
-					t.Errorf("EnqueueEvent(evt_both): %v", err)
-				}
-			})
-		}
+	for _, j := range replicas {
+		j.Wake()
 	}
-	wg.Wait()
-	applied := func() bool {
-		for i := range events {
-			if h.callsOf(fmt.Sprintf("evt_%d", i)) == 0 {
-				return false
-			}
-		}
-		return h.callsOf("evt_both") > 0
-	}
-	waitFor(t, "every event applied", applied)
-	settle()
-	for i := range events {
-		if got := h.callsOf(fmt.Sprintf("evt_%d", i)); got != 1 {
-			t.Errorf("calls for evt_%d: got %d, want 1", i, got)
-		}
-	}
-	if got := h.callsOf("evt_both"); got != 1 {
-		t.Errorf("calls for evt_both, enqueued 5 times through each replica: got %d, want 1", got)
-	}
-	h.checkNoOverlap(t)
+	h.wantAppliedOnce(t, ids)
 	applies, _ := h.byCaller()
 	t.Logf("events applied by replica: %v", applies)
+}
+
+// TestPostgresRetiredJobs leaves jobs of the kinds an earlier version
+// enqueued for each webhook event: Start deletes them.
+func TestPostgresRetiredJobs(t *testing.T) {
+	t.Parallel()
+	db := openPostgres(t)
+	if err := (func() error {
+		j, err := jobs.New(config(t, db, newFakeHandlers()))
+		if err != nil {
+			return err
+		}
+		return j.Migrate(t.Context())
+	})(); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	for i := range 3 {
+		if _, err := db.pool.Exec(t.Context(), `INSERT INTO river_job (args, kind, max_attempts, queue, state)
+			VALUES ($1, 'apply_event', 10, 'default', 'available')`,
+			fmt.Sprintf(`{"app_id":%q,"event_id":"evt_%d"}`, appID, i)); err != nil {
+			t.Fatalf("inserting a retired job: %v", err)
+		}
+	}
+	start(t, config(t, db, newFakeHandlers()))
+	var n int
+	if err := db.pool.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind IN ('apply_event', 'sweep_events')`).Scan(&n); err != nil {
+		t.Fatalf("counting retired jobs: %v", err)
+	}
+	if n != 0 {
+		t.Errorf("retired jobs after Start: got %d, want 0", n)
+	}
 }
 
 // TestPostgresReplicasPeriodic runs two replicas on one schema: only the

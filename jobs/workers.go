@@ -11,22 +11,14 @@ import (
 )
 
 const (
-	// applyMaxAttempts bounds an apply_event job's attempts. With River's
-	// default backoff (attempt⁴ s) the ten span about 4.3 hours, longer
-	// than a Stripe or database outage should last. A discarded job does
-	// not block its event: the sweeper enqueues it again, and reconcile
-	// repairs the mirror meanwhile.
-	applyMaxAttempts = 10
-
-	// periodicQueue holds the periodic jobs, apart from apply_event's
-	// queue, so a slow reconcile never takes an event worker, and each
-	// periodic kind can run at the same time as the others.
+	// periodicQueue holds the periodic jobs, apart from the imports, so
+	// that each periodic kind can run at the same time as the others.
 	periodicQueue   = "periodic"
 	periodicWorkers = 3
 
-	// importQueue holds the imports, apart from the events and the periodic
-	// jobs, so a long import never holds up either. Two run at once: an
-	// import spends its app's Stripe budget, not the others'.
+	// importQueue holds the imports, apart from the periodic jobs, so a
+	// long import never holds them up. Two run at once: an import spends
+	// its app's Stripe budget, not the others'.
 	importQueue       = "imports"
 	importWorkers     = 2
 	importMaxAttempts = 10
@@ -37,36 +29,6 @@ const (
 	importSnooze = time.Second
 )
 
-// applyEventArgs is the apply_event job: apply one recorded webhook event.
-// It carries ids only; the payload stays in the store.
-type applyEventArgs struct {
-	AppID   string `json:"app_id"`
-	EventID string `json:"event_id"`
-}
-
-func (applyEventArgs) Kind() string { return "apply_event" }
-
-// InsertOpts makes the job unique by its args in River's default states
-// (available, pending, scheduled, running, retryable, completed): an event
-// enqueued while its job is queued, running or waiting to retry, or
-// completed and not yet deleted (24 h), is not enqueued again.
-func (applyEventArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{
-		MaxAttempts: applyMaxAttempts,
-		Queue:       river.QueueDefault,
-		UniqueOpts:  river.UniqueOpts{ByArgs: true},
-	}
-}
-
-type applyEventWorker struct {
-	river.WorkerDefaults[applyEventArgs]
-	handlers Handlers
-}
-
-func (w *applyEventWorker) Work(ctx context.Context, job *river.Job[applyEventArgs]) error {
-	return w.handlers.ApplyRecordedEvent(ctx, job.Args.AppID, job.Args.EventID)
-}
-
 // importArgs is the import job: work on an app's import of its Stripe
 // customers until it is done.
 type importArgs struct {
@@ -76,7 +38,8 @@ type importArgs struct {
 
 func (importArgs) Kind() string { return "import_customers" }
 
-// InsertOpts makes the job unique by its args, like apply_event's.
+// InsertOpts makes the job unique by its args in River's default states
+// (available, pending, scheduled, running, retryable, completed).
 func (importArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		MaxAttempts: importMaxAttempts,
@@ -104,27 +67,19 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[importArgs]) err
 // newClient builds the River client on db: the workers, the queues and the
 // periodic jobs.
 func (j *Jobs) newClient(db database) (riverClient, error) {
-	sweeper := &sweepEventsWorker{store: j.cfg.Store, now: j.cfg.Now, after: j.cfg.SweepAfter, log: j.log}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &applyEventWorker{handlers: j.cfg.Handlers})
 	river.AddWorker(workers, &importWorker{handlers: j.cfg.Handlers})
-	river.AddWorker(workers, sweeper)
 	river.AddWorker(workers, &reconcileWorker{handlers: j.cfg.Handlers, maxAge: j.cfg.ReconcileMaxAge})
 	river.AddWorker(workers, &cleanupWorker{store: j.cfg.Store, now: j.cfg.Now, log: j.log})
 
 	cfg := &river.Config{
 		Queues: map[string]river.QueueConfig{
-			river.QueueDefault: {MaxWorkers: j.cfg.Workers},
-			periodicQueue:      {MaxWorkers: periodicWorkers},
-			importQueue:        {MaxWorkers: importWorkers},
+			periodicQueue: {MaxWorkers: periodicWorkers},
+			importQueue:   {MaxWorkers: importWorkers},
 		},
 		Workers:      workers,
 		PeriodicJobs: j.periodicJobs(),
-		// River waits FetchCooldown between fetches of up to MaxWorkers
-		// jobs; its default 100 ms would cap webhook application at ten
-		// fetches a second whatever the load.
-		FetchCooldown: fetchCooldown,
-		JobTimeout:    j.cfg.JobTimeout,
+		JobTimeout:   j.cfg.JobTimeout,
 		// See Config.JobTimeout.
 		RescueStuckJobsAfter: rescueFactor * j.cfg.JobTimeout,
 		Logger:               j.riverLog,
@@ -133,16 +88,8 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 	if j.cfg.RetryDelay != nil {
 		cfg.RetryPolicy = retryPolicy(j.cfg.RetryDelay)
 	}
-	client, err := db.newClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	sweeper.client = client
-	return client, nil
+	return db.newClient(cfg)
 }
-
-// fetchCooldown is the pause between two fetches of available jobs.
-const fetchCooldown = 5 * time.Millisecond
 
 // retryPolicy adapts Config.RetryDelay to River. It is measured on the wall
 // clock, not Config.Now: River compares the retry time with its own wall
@@ -179,13 +126,7 @@ func (h *errorHandler) logFailure(ctx context.Context, job *rivertype.JobRow, at
 		slog.Int("attempt", job.Attempt),
 		slog.Int("max_attempts", job.MaxAttempts),
 	)
-	switch job.Kind {
-	case applyEventArgs{}.Kind():
-		var args applyEventArgs
-		if json.Unmarshal(job.EncodedArgs, &args) == nil {
-			attrs = append(attrs, slog.String("app_id", args.AppID), slog.String("event_id", args.EventID))
-		}
-	case importArgs{}.Kind():
+	if job.Kind == (importArgs{}).Kind() {
 		var args importArgs
 		if json.Unmarshal(job.EncodedArgs, &args) == nil {
 			attrs = append(attrs, slog.String("app_id", args.AppID), slog.String("import_id", args.ImportID))

@@ -18,10 +18,26 @@ var (
 		ON CONFLICT (app_id, id) DO NOTHING`
 	eventQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
 		WHERE app_id = $1 AND id = $2`
-	pendingEventsQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
-		WHERE processed_at IS NULL AND received_at < $1
-		ORDER BY received_at, app_id, id
-		LIMIT $2`
+	// claimEventsQuery reads webhook_events_claimable in its order (no
+	// sort; the scan stops after LIMIT rows it could lock) and skips rows
+	// another transaction holds: a concurrent claim's, so that claimers
+	// racing on several replicas take disjoint batches instead of waiting
+	// for each other. A row whose claim a concurrent claim committed first
+	// is re-checked against the WHERE clause once locked, and left out.
+	claimEventsQuery = `UPDATE webhook_events SET claimed_until = $1, attempts = attempts + 1
+		WHERE (app_id, id) IN (SELECT app_id, id FROM webhook_events
+			WHERE processed_at IS NULL AND coalesce(claimed_until, received_at) <= $2
+			ORDER BY coalesce(claimed_until, received_at), app_id, id
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		RETURNING ` + storerow.ClaimedEventColumns
+	// The batch statements take the events as two arrays, apps and ids, so
+	// that their text is fixed whatever the batch's size; the primary key
+	// finds each.
+	markEventsProcessedQuery = `UPDATE webhook_events SET processed_at = coalesce(processed_at, $1)
+		WHERE (app_id, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`
+	retryEventsQuery = `UPDATE webhook_events SET claimed_until = $1
+		WHERE processed_at IS NULL AND (app_id, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`
 )
 
 // RecordEvent stores ev unless its (app, id) is stored already and reports
@@ -63,21 +79,48 @@ func (db *DB) MarkEventProcessed(ctx context.Context, appID, id string, at time.
 	return nil
 }
 
-// PendingEvents returns up to limit unapplied events of every app received
-// before receivedBefore, oldest first; events received in the same
-// microsecond come in (app, id) order. The partial index
-// webhook_events_pending holds exactly these rows in this order.
-func (db *DB) PendingEvents(ctx context.Context, receivedBefore time.Time, limit int) ([]*appwheel.Event, error) {
+// ClaimEvents claims up to limit claimable events until until and returns
+// them oldest received first (see appwheel.MirrorStore).
+func (db *DB) ClaimEvents(ctx context.Context, now, until time.Time, limit int) ([]*appwheel.ClaimedEvent, error) {
 	if limit < 1 {
 		return nil, nil // PostgreSQL refuses a negative LIMIT
 	}
-	rows, err := db.pool.Query(ctx, pendingEventsQuery, receivedBefore, limit)
+	rows, err := db.pool.Query(ctx, claimEventsQuery, until, now, limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: pending events: %w", err)
+		return nil, fmt.Errorf("postgres: claim events: %w", err)
 	}
-	evs, err := collect(rows, codec.ScanEvent)
+	evs, err := collect(rows, codec.ScanClaimedEvent)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: pending events: %w", err)
+		return nil, fmt.Errorf("postgres: claim events: %w", err)
 	}
+	storerow.SortClaimed(evs)
 	return evs, nil
+}
+
+// MarkEventsProcessed records that the events were applied at at, in one
+// statement; events marked already keep their first time.
+func (db *DB) MarkEventsProcessed(ctx context.Context, events []appwheel.EventKey, at time.Time) error {
+	return db.execEvents(ctx, "mark events processed", markEventsProcessedQuery, at, events)
+}
+
+// RetryEvents moves the claims of the unprocessed events among events to end
+// at at.
+func (db *DB) RetryEvents(ctx context.Context, events []appwheel.EventKey, at time.Time) error {
+	return db.execEvents(ctx, "retry events", retryEventsQuery, at, events)
+}
+
+// execEvents runs one of the batch statements, whose arguments are a time
+// and the events' apps and ids.
+func (db *DB) execEvents(ctx context.Context, what, query string, at time.Time, events []appwheel.EventKey) error {
+	if len(events) == 0 {
+		return nil
+	}
+	apps, ids := make([]string, len(events)), make([]string, len(events))
+	for i, k := range events {
+		apps[i], ids[i] = k.AppID, k.ID
+	}
+	if _, err := db.pool.Exec(ctx, query, at, apps, ids); err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	return nil
 }

@@ -8,6 +8,6 @@ var (
 	InvoicesNextPageQuery  = invoicesNextPageQuery
 	PaymentMethodsOfQuery  = paymentMethodsOfQuery
 	SubscriptionsOfQuery   = subscriptionsOfQuery
-	PendingEventsQuery     = pendingEventsQuery
+	ClaimableQuery         = claimableQuery
 	SyncedBeforeQuery      = syncedBeforeQuery
 )

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,10 +19,22 @@ var (
 		ON CONFLICT (app_id, id) DO NOTHING`
 	eventQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
 		WHERE app_id = ? AND id = ?`
-	pendingEventsQuery = `SELECT ` + storerow.Events.List() + ` FROM webhook_events
-		WHERE processed_at IS NULL AND received_at < ?
-		ORDER BY received_at, app_id, id
+	// claimableQuery is the claim's read, in webhook_events_claimable's
+	// order: no sort, and the scan stops after LIMIT entries.
+	claimableQuery = `SELECT rowid FROM webhook_events
+		WHERE processed_at IS NULL AND coalesce(claimed_until, received_at) <= ?
+		ORDER BY coalesce(claimed_until, received_at), app_id, id
 		LIMIT ?`
+	claimEventsQuery = `UPDATE webhook_events SET claimed_until = ?, attempts = attempts + 1
+		WHERE rowid IN (` + claimableQuery + `)
+		RETURNING ` + storerow.ClaimedEventColumns
+	// The batch statements take the events as one JSON argument,
+	// [["app","evt_…"], …], so that their text is fixed (prepared once)
+	// whatever the batch's size; the primary key finds each.
+	markEventsProcessedQuery = `UPDATE webhook_events SET processed_at = coalesce(processed_at, ?)
+		WHERE (app_id, id) IN (SELECT value->>0, value->>1 FROM json_each(?))`
+	retryEventsQuery = `UPDATE webhook_events SET claimed_until = ?
+		WHERE processed_at IS NULL AND (app_id, id) IN (SELECT value->>0, value->>1 FROM json_each(?))`
 )
 
 // RecordEvent stores ev unless its (app, id) is stored already and reports
@@ -68,23 +81,62 @@ func (db *DB) MarkEventProcessed(ctx context.Context, appID, id string, at time.
 	return nil
 }
 
-// PendingEvents returns up to limit unapplied events of every app received
-// before receivedBefore, oldest first; events received in the same
-// microsecond come in (app, id) order. The partial index
-// webhook_events_pending holds exactly these rows in this order.
-func (db *DB) PendingEvents(ctx context.Context, receivedBefore time.Time, limit int) ([]*appwheel.Event, error) {
+// ClaimEvents claims up to limit claimable events until until and returns
+// them oldest received first (see appwheel.MirrorStore). It is one
+// statement on the writer, so claims, here or in another process on the
+// file, take turns and never share an event.
+func (db *DB) ClaimEvents(ctx context.Context, now, until time.Time, limit int) ([]*appwheel.ClaimedEvent, error) {
 	if limit < 1 {
 		return nil, nil // SQLite reads LIMIT -1 as no limit at all
 	}
-	rows, err := db.query(ctx, pendingEventsQuery, toMicros(receivedBefore), limit)
+	s, err := prepared(ctx, db.wdb, &db.wstmts, claimEventsQuery)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: pending events: %w", err)
+		return nil, fmt.Errorf("sqlite: claim events: %w", err)
 	}
-	evs, err := scanAll(rows, codec.ScanEvent)
+	// SQLite makes every change at the first step and commits when the
+	// rows are closed, which scanAll does at once.
+	rows, err := s.QueryContext(ctx, toMicros(until), toMicros(now), limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: pending events: %w", err)
+		return nil, fmt.Errorf("sqlite: claim events: %w", err)
 	}
+	evs, err := scanAll(rows, codec.ScanClaimedEvent)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim events: %w", err)
+	}
+	storerow.SortClaimed(evs)
 	return evs, nil
+}
+
+// MarkEventsProcessed records that the events were applied at at, in one
+// statement; events marked already keep their first time.
+func (db *DB) MarkEventsProcessed(ctx context.Context, events []appwheel.EventKey, at time.Time) error {
+	return db.execEvents(ctx, "mark events processed", markEventsProcessedQuery, toMicros(at), events)
+}
+
+// RetryEvents moves the claims of the unprocessed events among events to end
+// at at.
+func (db *DB) RetryEvents(ctx context.Context, events []appwheel.EventKey, at time.Time) error {
+	return db.execEvents(ctx, "retry events", retryEventsQuery, toMicros(at), events)
+}
+
+// execEvents runs one of the batch statements, whose arguments are a time
+// and the events as JSON.
+func (db *DB) execEvents(ctx context.Context, what, query string, at int64, events []appwheel.EventKey) error {
+	if len(events) == 0 {
+		return nil
+	}
+	keys := make([][2]string, len(events))
+	for i, k := range events {
+		keys[i] = [2]string{k.AppID, k.ID}
+	}
+	js, err := json.Marshal(keys)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	if _, err := db.exec(ctx, query, at, string(js)); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return nil
 }
 
 // scanAll reads every row with scan and closes rows.

@@ -151,7 +151,7 @@ func TestMirrorQueryPlans(t *testing.T) {
 		{"StatusHistory", `SELECT subscription_id, at, status FROM subscription_status_history
 			WHERE app_id = ? AND subscription_id IN (?, ?) ORDER BY subscription_id, at, status`,
 			"sqlite_autoindex_subscription_status_history_1"},
-		{"PendingEvents", sqlite.PendingEventsQuery, "webhook_events_pending"},
+		{"ClaimEvents", sqlite.ClaimableQuery, "webhook_events_claimable"},
 		{"SyncedBefore", sqlite.SyncedBeforeQuery, "customers_synced_at"},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,19 +92,41 @@ func testMirrorEvents(t *testing.T, newStore NewStoreFunc) {
 		s := newStoreWithApps(t, newStore, "app_a")
 		want := newEvent("app_a", "evt_1", t0)
 		checkRecord(t, s, want, true)
-		checkPending(t, s, t0.Add(time.Hour), 10, "app_a/evt_1")
 
 		want.ProcessedAt = t0.Add(time.Minute)
 		mustMarkProcessed(t, s, "app_a", "evt_1", want.ProcessedAt)
 		checkEvent(t, s, want)
-		checkPending(t, s, t0.Add(time.Hour), 10)
-		// A second application (a sweep racing the first job) keeps the
+		// A second application (after a claim ran out, say) keeps the
 		// first time.
 		mustMarkProcessed(t, s, "app_a", "evt_1", t0.Add(2*time.Minute))
 		checkEvent(t, s, want)
+		// A processed event is never claimed.
+		checkClaim(t, s, t0.Add(time.Hour), t0.Add(2*time.Hour), 10)
 	})
 
-	t.Run("Pending", func(t *testing.T) {
+	t.Run("MarkEventsProcessed", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a", "app_b")
+		evs := []*appwheel.Event{
+			newEvent("app_a", "evt_1", t0), newEvent("app_a", "evt_2", t0),
+			newEvent("app_b", "evt_1", t0), newEvent("app_b", "evt_2", t0),
+		}
+		for _, ev := range evs {
+			checkRecord(t, s, ev, true)
+		}
+		at := t0.Add(time.Minute)
+		mustMarkEventsProcessed(t, s, at, "app_a/evt_1", "app_b/evt_2", "app_a/evt_missing")
+		evs[0].ProcessedAt, evs[3].ProcessedAt = at, at
+		for _, ev := range evs {
+			checkEvent(t, s, ev)
+		}
+		// Marking again keeps the first time; none is no error.
+		mustMarkEventsProcessed(t, s, at.Add(time.Minute), "app_a/evt_1")
+		mustMarkEventsProcessed(t, s, at.Add(time.Minute))
+		checkEvent(t, s, evs[0])
+		checkClaim(t, s, t0.Add(time.Hour), t0.Add(2*time.Hour), 10, "app_a/evt_2", "app_b/evt_1")
+	})
+
+	t.Run("Claim", func(t *testing.T) {
 		s := newStoreWithApps(t, newStore, "app_a", "app_b")
 		// Recorded out of order, so only ReceivedAt can give the order.
 		for _, e := range []struct {
@@ -116,28 +139,96 @@ func testMirrorEvents(t *testing.T, newStore NewStoreFunc) {
 			{"app_a", "evt_2", 3 * time.Second, true},
 			{"app_b", "evt_2", 0, false},
 			{"app_b", "evt_1", 2 * time.Second, false},
+			{"app_b", "evt_9", time.Hour, false}, // received after every now below
 		} {
 			checkRecord(t, s, newEvent(e.app, e.id, t0.Add(e.received)), true)
 			if e.processed {
-				mustMarkProcessed(t, s, e.app, e.id, t0.Add(time.Hour))
+				mustMarkProcessed(t, s, e.app, e.id, t0.Add(time.Minute))
 			}
 		}
-		tests := []struct {
-			name   string
-			before time.Time
-			limit  int
-			want   []string
-		}{
-			{"all", t0.Add(time.Minute), 10, []string{"app_b/evt_2", "app_a/evt_1", "app_b/evt_1", "app_a/evt_3"}},
-			{"limit", t0.Add(time.Minute), 2, []string{"app_b/evt_2", "app_a/evt_1"}},
-			{"received before only", t0.Add(2 * time.Second), 10, []string{"app_b/evt_2", "app_a/evt_1"}},
-			{"none received before", t0, 10, nil},
-			{"limit 0", t0.Add(time.Minute), 0, nil},
+		now, until := t0.Add(time.Minute), t0.Add(10*time.Minute)
+		got := checkClaim(t, s, now, until, 2, "app_b/evt_2", "app_a/evt_1")
+		// The claim returns the events as recorded, and counts itself.
+		for _, ce := range got {
+			if ce.Attempts != 1 {
+				t.Errorf("first claim of %s/%s: got attempts %d, want 1", ce.AppID, ce.ID, ce.Attempts)
+			}
+			if diff := gocmp.Diff(newEvent(ce.AppID, ce.ID, ce.ReceivedAt), &ce.Event, equateMicro); diff != "" {
+				t.Errorf("claimed %s/%s mismatch (-recorded +claimed):\n%s", ce.AppID, ce.ID, diff)
+			}
 		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				checkPending(t, s, tt.before, tt.limit, tt.want...)
-			})
+		checkClaim(t, s, now, until, 10, "app_b/evt_1", "app_a/evt_3")
+		checkClaim(t, s, now, until, 10)                          // all claimed
+		checkClaim(t, s, until.Add(-time.Microsecond), until, 10) // until the claims end
+		got = checkClaim(t, s, until, until.Add(time.Minute), 10, "app_b/evt_2", "app_a/evt_1", "app_b/evt_1", "app_a/evt_3")
+		for _, ce := range got {
+			if ce.Attempts != 2 {
+				t.Errorf("second claim of %s/%s: got attempts %d, want 2", ce.AppID, ce.ID, ce.Attempts)
+			}
+		}
+		checkClaim(t, s, t0.Add(2*time.Hour), t0.Add(3*time.Hour), 0) // limit 0
+	})
+
+	t.Run("Retry", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		for i, id := range []string{"evt_1", "evt_2", "evt_3"} {
+			checkRecord(t, s, newEvent("app_a", id, t0.Add(time.Duration(i)*time.Second)), true)
+		}
+		checkClaim(t, s, t0.Add(time.Second), t0.Add(time.Hour), 10, "app_a/evt_1", "app_a/evt_2")
+		retry := func(at time.Time, ids ...string) {
+			t.Helper()
+			if err := s.RetryEvents(t.Context(), keys("app_a", ids...), at); err != nil {
+				t.Fatalf("RetryEvents(%v): got error %v, want nil", ids, err)
+			}
+		}
+		// Retried at t0+30s: claimable then, not before; evt_2 stays
+		// claimed until its claim ends; unknown events are ignored.
+		retry(t0.Add(30*time.Second), "evt_1", "evt_missing")
+		checkClaim(t, s, t0.Add(29*time.Second), t0.Add(time.Hour), 10, "app_a/evt_3")
+		// Claimable longest first: evt_3 since t0+2s (its claim's end was
+		// retried to then), evt_1 since t0+30s.
+		retry(t0.Add(2*time.Second), "evt_3")
+		checkClaim(t, s, t0.Add(time.Minute), t0.Add(time.Hour), 1, "app_a/evt_3")
+		checkClaim(t, s, t0.Add(time.Minute), t0.Add(time.Hour), 1, "app_a/evt_1")
+		// A processed event stays processed.
+		mustMarkProcessed(t, s, "app_a", "evt_2", t0.Add(time.Minute))
+		retry(t0, "evt_2")
+		checkClaim(t, s, t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10, "app_a/evt_1", "app_a/evt_3")
+		if err := s.RetryEvents(t.Context(), nil, t0); err != nil {
+			t.Errorf("RetryEvents(none): got error %v, want nil", err)
+		}
+	})
+
+	t.Run("ClaimRace", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		const events = 300
+		for i := range events {
+			checkRecord(t, s, newEvent("app_a", fmt.Sprintf("evt_%03d", i), t0.Add(time.Duration(i)*time.Millisecond)), true)
+		}
+		// Every racer claims small batches until none is left.
+		got := race(t, func(int) ([]string, error) {
+			var mine []string
+			for {
+				evs, err := s.ClaimEvents(t.Context(), t0.Add(time.Minute), t0.Add(time.Hour), 7)
+				if err != nil || len(evs) == 0 {
+					return mine, err
+				}
+				for _, ev := range evs {
+					mine = append(mine, ev.ID)
+				}
+			}
+		})
+		claimedBy := map[string]int{}
+		for racer, ids := range got {
+			for _, id := range ids {
+				if other, ok := claimedBy[id]; ok {
+					t.Errorf("%s claimed by racers %d and %d, want one", id, other, racer)
+				}
+				claimedBy[id] = racer
+			}
+		}
+		if len(claimedBy) != events {
+			t.Errorf("events claimed: got %d, want all %d", len(claimedBy), events)
 		}
 	})
 }
@@ -184,21 +275,44 @@ func mustMarkProcessed(t *testing.T, s appwheel.MirrorStore, appID, id string, a
 	}
 }
 
-// checkPending compares PendingEvents with want, given as "app/id".
-func checkPending(t *testing.T, s appwheel.MirrorStore, before time.Time, limit int, want ...string) {
+func mustMarkEventsProcessed(t *testing.T, s appwheel.MirrorStore, at time.Time, events ...string) {
 	t.Helper()
-	evs, err := s.PendingEvents(t.Context(), before, limit)
+	var ks []appwheel.EventKey
+	for _, e := range events {
+		app, id, _ := strings.Cut(e, "/")
+		ks = append(ks, appwheel.EventKey{AppID: app, ID: id})
+	}
+	if err := s.MarkEventsProcessed(t.Context(), ks, at); err != nil {
+		t.Fatalf("MarkEventsProcessed(%v): got error %v, want nil", events, err)
+	}
+}
+
+// keys names events of one app.
+func keys(appID string, ids ...string) []appwheel.EventKey {
+	ks := make([]appwheel.EventKey, len(ids))
+	for i, id := range ids {
+		ks[i] = appwheel.EventKey{AppID: appID, ID: id}
+	}
+	return ks
+}
+
+// checkClaim claims events at now until until and compares them with want,
+// given as "app/id" in order; it returns them.
+func checkClaim(t *testing.T, s appwheel.MirrorStore, now, until time.Time, limit int, want ...string) []*appwheel.ClaimedEvent {
+	t.Helper()
+	evs, err := s.ClaimEvents(t.Context(), now, until, limit)
 	if err != nil {
-		t.Fatalf("PendingEvents(%d): got error %v, want nil", limit, err)
+		t.Fatalf("ClaimEvents(%d): got error %v, want nil", limit, err)
 	}
 	var got []string
 	for _, ev := range evs {
 		if !ev.ProcessedAt.IsZero() {
-			t.Errorf("PendingEvents: %s/%s has ProcessedAt %v, want zero", ev.AppID, ev.ID, ev.ProcessedAt)
+			t.Errorf("ClaimEvents: %s/%s has ProcessedAt %v, want zero", ev.AppID, ev.ID, ev.ProcessedAt)
 		}
 		got = append(got, ev.AppID+"/"+ev.ID)
 	}
 	if diff := gocmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("PendingEvents(%d) mismatch (-want +got):\n%s", limit, diff)
+		t.Errorf("ClaimEvents(%d) at %v mismatch (-want +got):\n%s", limit, now.Sub(t0), diff)
 	}
+	return evs
 }

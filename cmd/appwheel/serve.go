@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/billing"
 	"github.com/appwheel/appwheel/crypt"
 	appwheelhttp "github.com/appwheel/appwheel/http"
@@ -92,7 +93,7 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		Apps:    d.apps,
 		Billing: bill,
 		Webhooks: billing.NewIntake(billing.IntakeConfig{
-			Apps: d.apps, Events: d.store, Queue: background, VerifyEvent: stripe.VerifyEvent,
+			Apps: d.apps, Events: d.store, Queue: billing.Wake(background.Wake), VerifyEvent: stripe.VerifyEvent,
 		}),
 		Store:     d.store,
 		Logger:    d.logger,
@@ -172,8 +173,14 @@ a rollout to several replicas.`,
 // migrated or enqueued, never run.
 type noHandlers struct{}
 
-func (noHandlers) ApplyRecordedEvent(context.Context, string, string) error { return nil }
-func (noHandlers) ReconcileApps(context.Context, time.Duration) error       { return nil }
+func (noHandlers) ApplyEvents(_ context.Context, evs []*appwheel.Event) []error {
+	errs := make([]error, len(evs))
+	for i := range errs {
+		errs[i] = errors.New("this process runs no jobs")
+	}
+	return errs
+}
+func (noHandlers) ReconcileApps(context.Context, time.Duration) error { return nil }
 func (noHandlers) ContinueImport(context.Context, string, string) (bool, error) {
 	return false, errors.New("this process runs no jobs")
 }

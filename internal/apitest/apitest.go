@@ -125,10 +125,10 @@ func (e *Env) Intake(q billing.Enqueuer) *billing.Intake {
 	})
 }
 
-// inlineEvents applies a webhook event as soon as it is queued, standing in
-// for the background job so tests see the mirror updated on return. Like
-// the job queue, it runs one event at a time per queue, so an event queued
-// twice is applied once (the second run finds it processed).
+// inlineEvents applies a webhook event as soon as it is recorded, standing
+// in for the server's applier so tests see the mirror updated on return.
+// It applies one event at a time, so an event delivered twice is applied
+// once (the second run finds it processed).
 type inlineEvents struct {
 	billing *billing.Service
 	mu      *sync.Mutex
