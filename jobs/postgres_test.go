@@ -247,8 +247,10 @@ func TestPostgresReplicasPeriodic(t *testing.T) {
 		return after["b"] > before["b"]
 	})
 	t.Logf("b took over reconcile %v after a stopped", time.Since(stopped).Round(100*time.Millisecond))
-	if n := count(time.Second); n < 2 {
-		t.Errorf("reconciles in 1s with b leading: got %d, want 2 or more", n)
+	// About window/every = 8 again; 3 leaves room for a loaded machine
+	// (a whole CI run's packages at once), where one second once saw 1.
+	if n := count(window); n < 3 {
+		t.Errorf("reconciles in %v with b leading: got %d, want 3 or more", window, n)
 	}
 	h.mu.Lock()
 	if h.reconcileOverlaps > 0 {
