@@ -15,7 +15,8 @@
 //	sqlite/, postgres/   the stores (SQLite by default, PostgreSQL for several replicas), sharing
 //	                     their rows' columns and mapping (internal/storerow);
 //	storetest/           the conformance suite both pass
-//	jobs/                background work on River: applying webhook events, sweeping, reconciling
+//	jobs/                background work: applying the recorded webhook events (claimed in batches
+//	                     from their table), and on River reconciling, cleanup and imports
 //	apps/, crypt/        tenant administration, and the sealing of secrets at rest
 //	signature/           the request signature both SDKs and the server share
 //	logging/             the request id on every log line

@@ -7,22 +7,22 @@ import (
 	"github.com/appwheel/appwheel"
 )
 
-// Enqueuer is told of every delivery once its event is recorded,
+// EventApplier is told of every delivery once its event is recorded,
 // duplicates too. The record is what queues the event: the server's jobs
 // claim unprocessed events from the store and apply them
-// (Service.ApplyEvents), and its Enqueuer only wakes them (Wake), so the
-// event is applied at once rather than at their next poll. Tests apply
-// the event inline (Service.ApplyRecordedEvent).
-type Enqueuer interface {
-	EnqueueEvent(ctx context.Context, appID, eventID string) error
+// (Service.ApplyEvents), and the server's EventApplier only wakes them
+// (Wake), so the event is applied at once rather than at their next poll.
+// Tests apply the event inline (Service.ApplyRecordedEvent).
+type EventApplier interface {
+	EventRecorded(ctx context.Context, appID, eventID string) error
 }
 
-// Wake is an Enqueuer that calls the function, the wake-up of the applier
-// that claims the recorded events (jobs.Jobs.Wake), and never fails.
+// Wake is an EventApplier that calls the function, the wake-up of the jobs'
+// applier that claims the recorded events (jobs.Jobs.Wake), and never fails.
 type Wake func()
 
-// EnqueueEvent wakes the applier.
-func (w Wake) EnqueueEvent(context.Context, string, string) error {
+// EventRecorded wakes the applier.
+func (w Wake) EventRecorded(context.Context, string, string) error {
 	w()
 	return nil
 }
@@ -34,9 +34,9 @@ type EventRecorder interface {
 
 // IntakeConfig is what an Intake is built from.
 type IntakeConfig struct {
-	Apps   Apps
-	Events EventRecorder
-	Queue  Enqueuer
+	Apps    Apps
+	Events  EventRecorder
+	Applier EventApplier
 	// VerifyEvent checks a delivery's Stripe-Signature with the app's
 	// webhook signing secret and returns the event (stripe.VerifyEvent);
 	// its errors are EINVALID.
@@ -49,16 +49,16 @@ type IntakeConfig struct {
 // because the jobs it wakes are built on the Service: they run
 // Service.ApplyEvents on what the Intake records.
 type Intake struct {
-	apps   Apps
-	events EventRecorder
-	queue  Enqueuer
-	verify func(payload []byte, header, secret string) (*appwheel.Event, error)
-	now    func() time.Time
+	apps    Apps
+	events  EventRecorder
+	applier EventApplier
+	verify  func(payload []byte, header, secret string) (*appwheel.Event, error)
+	now     func() time.Time
 }
 
 // NewIntake returns an Intake. It does no I/O.
 func NewIntake(cfg IntakeConfig) *Intake {
-	in := &Intake{apps: cfg.Apps, events: cfg.Events, queue: cfg.Queue, verify: cfg.VerifyEvent, now: cfg.Now}
+	in := &Intake{apps: cfg.Apps, events: cfg.Events, applier: cfg.Applier, verify: cfg.VerifyEvent, now: cfg.Now}
 	if in.now == nil {
 		in.now = time.Now
 	}
@@ -75,7 +75,7 @@ type WebhookReceipt struct {
 
 // Receive takes one delivery of a Stripe event for an app: it verifies
 // the signature, records the event once by id, which queues it for the
-// background work that applies it to the mirror, and tells the Queue. It
+// background work that applies it to the mirror, and tells the Applier. It
 // succeeds only once the event is durably recorded, so Stripe retries
 // anything less.
 //
@@ -103,9 +103,9 @@ func (in *Intake) Receive(ctx context.Context, appID string, payload []byte, sig
 		return nil, err
 	}
 	// Told on every delivery, duplicates too: an event is applied once
-	// whatever the Queue is told, and a delivery whose telling failed
+	// whatever the Applier is told, and a delivery whose telling failed
 	// before (a 5xx, retried by Stripe) is told now.
-	if err := in.queue.EnqueueEvent(ctx, app.ID, ev.ID); err != nil {
+	if err := in.applier.EventRecorded(ctx, app.ID, ev.ID); err != nil {
 		return nil, err
 	}
 	return &WebhookReceipt{EventID: ev.ID, Duplicate: !fresh}, nil

@@ -62,13 +62,13 @@ type fuzzEnv struct {
 // countingEvents counts the events the webhook endpoint queues: it queues
 // exactly the events it has recorded.
 type countingEvents struct {
-	next billing.Enqueuer
+	next billing.EventApplier
 	n    *atomic.Int64
 }
 
-func (c countingEvents) EnqueueEvent(ctx context.Context, appID, eventID string) error {
+func (c countingEvents) EventRecorded(ctx context.Context, appID, eventID string) error {
 	c.n.Add(1)
-	return c.next.EnqueueEvent(ctx, appID, eventID)
+	return c.next.EventRecorded(ctx, appID, eventID)
 }
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {

@@ -255,18 +255,18 @@ func TestWebhookRejectedDeliveryRecordsNothing(t *testing.T) {
 
 // onceQueue stands for the server's applier, which applies each recorded
 // event once however often deliveries wake it (it claims the event): here
-// the first enqueuer applies it inline. It counts the enqueues.
+// the first delivery applies it inline. It counts the deliveries it is
+// told of (EventRecorded), duplicates included.
 //
-// (apitest's own inline queue applies the event on every enqueue, so two
-// concurrent deliveries there may both apply it: it does not keep the
-// Enqueuer contract, "enqueueing an event twice runs it once".)
+// (apitest's own inline applier applies the event on every delivery, one
+// at a time, so that its second run finds the event processed.)
 type onceQueue struct {
 	billing  *billing.Service
 	mu       sync.Mutex
 	enqueued map[string]int
 }
 
-func (q *onceQueue) EnqueueEvent(ctx context.Context, appID, eventID string) error {
+func (q *onceQueue) EventRecorded(ctx context.Context, appID, eventID string) error {
 	key := appID + "/" + eventID
 	q.mu.Lock()
 	q.enqueued[key]++
@@ -279,7 +279,7 @@ func (q *onceQueue) EnqueueEvent(ctx context.Context, appID, eventID string) err
 }
 
 // withQueue returns e's API served with another event queue.
-func (e *env) withQueue(q billing.Enqueuer) *env {
+func (e *env) withQueue(q billing.EventApplier) *env {
 	srv := httptest.NewServer(appwheelhttp.NewServer(appwheelhttp.Config{
 		Apps: e.Apps, Billing: e.Billing, Store: e.Store, Now: e.Clock.Now, Webhooks: e.Intake(q),
 	}))

@@ -93,7 +93,7 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		Apps:    d.apps,
 		Billing: bill,
 		Webhooks: billing.NewIntake(billing.IntakeConfig{
-			Apps: d.apps, Events: d.store, Queue: billing.Wake(background.Wake), VerifyEvent: stripe.VerifyEvent,
+			Apps: d.apps, Events: d.store, Applier: billing.Wake(background.Wake), VerifyEvent: stripe.VerifyEvent,
 		}),
 		Store:     d.store,
 		Logger:    d.logger,

@@ -37,7 +37,7 @@ type Env struct {
 	Clock   *Clock // the server's clock
 	// Queue is where the server's webhook intake queues the events it
 	// records: it applies each at once.
-	Queue billing.Enqueuer
+	Queue billing.EventApplier
 	t     testing.TB
 }
 
@@ -119,9 +119,9 @@ func (e *Env) NewMirrorApp(name string) *appwheel.App {
 
 // Intake returns the webhook intake of e's apps and database, queueing
 // the events it records on q.
-func (e *Env) Intake(q billing.Enqueuer) *billing.Intake {
+func (e *Env) Intake(q billing.EventApplier) *billing.Intake {
 	return billing.NewIntake(billing.IntakeConfig{
-		Apps: e.Apps, Events: e.Store, Queue: q, VerifyEvent: stripe.VerifyEvent, Now: e.Clock.Now,
+		Apps: e.Apps, Events: e.Store, Applier: q, VerifyEvent: stripe.VerifyEvent, Now: e.Clock.Now,
 	})
 }
 
@@ -134,7 +134,7 @@ type inlineEvents struct {
 	mu      *sync.Mutex
 }
 
-func (q inlineEvents) EnqueueEvent(ctx context.Context, appID, eventID string) error {
+func (q inlineEvents) EventRecorded(ctx context.Context, appID, eventID string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.billing.ApplyRecordedEvent(ctx, appID, eventID)
