@@ -19,9 +19,11 @@ import (
 // it rendered, encoded as the API sends it, and serves it again for the
 // price of one point read of the customer row, for as long as
 //   - the customer, its default payment method and its ReadsVersion are
-//     those it was rendered with,
-//   - the app is unchanged (its UpdatedAt), and
+//     those it was rendered with, and
 //   - the clock has not reached the answer's own expiry.
+//
+// A page rendered again is rendered from that same row (mirrorReader's
+// known), so a miss costs no more reads than a read without the cache.
 //
 // Nothing is kept for live apps, whose reads ask Stripe by design, nor
 // while a read would ask Stripe (a user never synced, a setup pending) or
@@ -53,11 +55,10 @@ const (
 
 // page is one rendered answer and what it was rendered from.
 type page struct {
-	version    int64
-	defaultID  string
-	appUpdated time.Time
-	expires    int64 // Unix seconds: the first instant the answer may differ
-	body       []byte
+	version   int64
+	defaultID string
+	expires   int64 // Unix seconds: the first instant the answer may differ
+	body      []byte
 }
 
 // never is the expiry of an answer the clock does not change.
@@ -82,8 +83,8 @@ func newPageCache(maxBytes int64) *otter.Cache[pageKey, *page] {
 // PaymentMethodsJSON is PaymentMethods as the API sends it, its JSON,
 // served from the rendered pages while current.
 func (s *Service) PaymentMethodsJSON(ctx context.Context, app *appwheel.App, appUserID string) (json.RawMessage, error) {
-	return s.rendered(ctx, app, pageKey{user: appUserID, kind: methodsPage}, func() (any, int64, error) {
-		list, err := s.PaymentMethods(ctx, app, appUserID)
+	return s.rendered(ctx, app, pageKey{user: appUserID, kind: methodsPage}, func(r reader) (any, int64, error) {
+		list, err := s.paymentMethods(ctx, app, appUserID, r)
 		return list, never, err
 	})
 }
@@ -91,16 +92,17 @@ func (s *Service) PaymentMethodsJSON(ctx context.Context, app *appwheel.App, app
 // InvoicesJSON is Invoices as the API sends it, its JSON, served from the
 // rendered pages while current.
 func (s *Service) InvoicesJSON(ctx context.Context, app *appwheel.App, p ListInvoicesParams) (json.RawMessage, error) {
-	return s.rendered(ctx, app, pageKey{user: p.AppUserID, kind: invoicesPage, limit: p.Limit, after: p.StartingAfter}, func() (any, int64, error) {
-		return s.invoices(ctx, app, p)
+	return s.rendered(ctx, app, pageKey{user: p.AppUserID, kind: invoicesPage, limit: p.Limit, after: p.StartingAfter}, func(r reader) (any, int64, error) {
+		return s.invoices(ctx, app, p, r)
 	})
 }
 
 // rendered serves key's answer from the rendered pages when it is current,
-// and otherwise renders it (render returns the answer and its expiry),
-// encodes it and keeps it if it may be kept.
-func (s *Service) rendered(ctx context.Context, app *appwheel.App, key pageKey, render func() (any, int64, error)) (json.RawMessage, error) {
+// and otherwise renders it from r (render returns the answer and its
+// expiry), encodes it and keeps it if it may be kept.
+func (s *Service) rendered(ctx context.Context, app *appwheel.App, key pageKey, render func(r reader) (any, int64, error)) (json.RawMessage, error) {
 	var st *appwheel.CustomerState
+	r := s.reader(app)
 	if s.pages != nil && mirrored(app) && validateAppUserID(key.user) == nil {
 		var err error
 		switch st, err = s.store.CustomerState(ctx, app.ID, key.user); {
@@ -112,12 +114,13 @@ func (s *Service) rendered(ctx context.Context, app *appwheel.App, key pageKey, 
 			st = nil
 		default:
 			key.app, key.customer = app.ID, st.CustomerID
-			if p, ok := s.pages.GetIfPresent(key); ok && p.current(app, st, s.now().Unix()) {
+			if p, ok := s.pages.GetIfPresent(key); ok && p.current(st, s.now().Unix()) {
 				return p.body, nil
 			}
+			r = mirrorReader{s: s, known: st}
 		}
 	}
-	v, expires, err := render()
+	v, expires, err := render(r)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +130,7 @@ func (s *Service) rendered(ctx context.Context, app *appwheel.App, key pageKey, 
 	}
 	if st != nil {
 		s.pages.Set(key, &page{
-			version: st.ReadsVersion, defaultID: st.DefaultPaymentMethodID, appUpdated: app.UpdatedAt,
-			expires: expires, body: body,
+			version: st.ReadsVersion, defaultID: st.DefaultPaymentMethodID, expires: expires, body: body,
 		})
 	}
 	return body, nil
@@ -141,8 +143,9 @@ func keepable(st *appwheel.CustomerState, now time.Time) bool {
 }
 
 // current reports whether p is still the answer for the user whose
-// customer row is st, at now (Unix seconds).
-func (p *page) current(app *appwheel.App, st *appwheel.CustomerState, now int64) bool {
-	return p.version == st.ReadsVersion && p.defaultID == st.DefaultPaymentMethodID &&
-		p.appUpdated.Equal(app.UpdatedAt) && now < p.expires
+// customer row is st, at now (Unix seconds). The app plays no part: a kept
+// page is served only while the app reads the mirror, and renders from the
+// mirror alone.
+func (p *page) current(st *appwheel.CustomerState, now int64) bool {
+	return p.version == st.ReadsVersion && p.defaultID == st.DefaultPaymentMethodID && now < p.expires
 }

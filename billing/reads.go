@@ -56,7 +56,7 @@ func mirrored(app *appwheel.App) bool { return app.ReadMode == appwheel.ReadMirr
 // reader returns where the app's reads come from.
 func (s *Service) reader(app *appwheel.App) reader {
 	if mirrored(app) {
-		return mirrorReader{s}
+		return mirrorReader{s: s}
 	}
 	return liveReader{s}
 }
@@ -67,10 +67,15 @@ func (s *Service) reader(app *appwheel.App) reader {
 //
 // Returns EINVALID for a bad appUserId, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUserID string) (*appwheel.PaymentMethodList, error) {
+	return s.paymentMethods(ctx, app, appUserID, s.reader(app))
+}
+
+// paymentMethods is PaymentMethods from the reader r.
+func (s *Service) paymentMethods(ctx context.Context, app *appwheel.App, appUserID string, r reader) (*appwheel.PaymentMethodList, error) {
 	if err := validateAppUserID(appUserID); err != nil {
 		return nil, err
 	}
-	d, err := s.reader(app).methods(ctx, app, appUserID)
+	d, err := r.methods(ctx, app, appUserID)
 	if err != nil {
 		return nil, err
 	}
@@ -90,14 +95,15 @@ func (s *Service) PaymentMethods(ctx context.Context, app *appwheel.App, appUser
 //
 // Returns EINVALID for bad parameters, ESTRIPE / ESTRIPEUNAVAILABLE from Stripe.
 func (s *Service) Invoices(ctx context.Context, app *appwheel.App, p ListInvoicesParams) (*appwheel.OrderList, error) {
-	list, _, err := s.invoices(ctx, app, p)
+	list, _, err := s.invoices(ctx, app, p, s.reader(app))
 	return list, err
 }
 
-// invoices is Invoices, with the first instant (Unix seconds) at which the
-// clock alone would change the answer: an invoice's period ending changes
-// its orderStatus (statusDuring), and the hour turning its links' expiry.
-func (s *Service) invoices(ctx context.Context, app *appwheel.App, p ListInvoicesParams) (*appwheel.OrderList, int64, error) {
+// invoices is Invoices from the reader r, with the first instant (Unix
+// seconds) at which the clock alone would change the answer: an invoice's
+// period ending changes its orderStatus (statusDuring), and the hour
+// turning its links' expiry.
+func (s *Service) invoices(ctx context.Context, app *appwheel.App, p ListInvoicesParams, r reader) (*appwheel.OrderList, int64, error) {
 	if err := validateAppUserID(p.AppUserID); err != nil {
 		return nil, 0, err
 	}
@@ -112,7 +118,7 @@ func (s *Service) invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 			return nil, 0, err
 		}
 	}
-	d, err := s.reader(app).invoices(ctx, app, p)
+	d, err := r.invoices(ctx, app, p)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -9,7 +9,21 @@ import (
 
 // mirrorReader reads from the mirror (ReadMirror): after a user's first
 // read, which fills it from Stripe, no Stripe call.
-type mirrorReader struct{ s *Service }
+type mirrorReader struct {
+	s *Service
+	// known, when set, is the user's customer row as just read, synced
+	// (the page cache's check read it): the read starts from it instead of
+	// reading it again.
+	known *appwheel.CustomerState
+}
+
+// state is the user's synced customer row: known, or syncedState's.
+func (r mirrorReader) state(ctx context.Context, app *appwheel.App, appUserID string) (*appwheel.CustomerState, error) {
+	if r.known != nil {
+		return r.known, nil
+	}
+	return r.s.syncedState(ctx, app, appUserID)
+}
 
 // SetupPendingWindow is how long after createPaymentMethod the user's
 // payment methods are read from Stripe unless the webhook saying the setup
@@ -19,7 +33,7 @@ const SetupPendingWindow = 30 * time.Minute
 
 func (r mirrorReader) methods(ctx context.Context, app *appwheel.App, appUserID string) (*methodData, error) {
 	s := r.s
-	st, err := s.syncedState(ctx, app, appUserID)
+	st, err := r.state(ctx, app, appUserID)
 	if err != nil || st == nil {
 		return nil, err
 	}
@@ -43,7 +57,7 @@ func (r mirrorReader) methods(ctx context.Context, app *appwheel.App, appUserID 
 
 func (r mirrorReader) invoices(ctx context.Context, app *appwheel.App, p ListInvoicesParams) (*invoiceData, error) {
 	s := r.s
-	st, err := s.syncedState(ctx, app, p.AppUserID)
+	st, err := r.state(ctx, app, p.AppUserID)
 	if err != nil || st == nil {
 		return nil, err
 	}
@@ -74,7 +88,7 @@ func (r mirrorReader) invoices(ctx context.Context, app *appwheel.App, p ListInv
 
 func (r mirrorReader) subscriptions(ctx context.Context, app *appwheel.App, appUserID string) (*subscriptionData, error) {
 	s := r.s
-	st, err := s.syncedState(ctx, app, appUserID)
+	st, err := r.state(ctx, app, appUserID)
 	if err != nil || st == nil {
 		return nil, err
 	}
