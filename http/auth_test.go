@@ -12,11 +12,7 @@ import (
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
-	"github.com/appwheel/appwheel/crypt"
-	appwheelhttp "github.com/appwheel/appwheel/http"
-	"github.com/appwheel/appwheel/internal/apitest"
 	"github.com/appwheel/appwheel/signature"
-	"github.com/appwheel/appwheel/sqlite"
 
 	_ "modernc.org/sqlite"
 )
@@ -320,43 +316,13 @@ func TestNonceMakesIdenticalWritesDistinct(t *testing.T) {
 		want(t, 401, appwheel.EUNAUTHENTICATED)
 }
 
-// newReplicaEnv is the API and, beside it, a second apps.Service over its
-// database on a connection of its own, as another replica or the CLI would
-// be. Both share the server's clock and one master key, so the server's
-// apps.Service is made here (apitest keeps its key to itself) and stands in
-// e.Apps: create the test's apps with e.NewApp. Billing keeps apitest's
-// own apps.Service, which cannot open these apps: fine for the reads and
-// setup writes these tests make, which take the app from authentication.
-func newReplicaEnv(t *testing.T) (*env, *apps.Service) {
-	t.Helper()
-	key, err := crypt.ParseKey(crypt.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := crypt.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var server *apps.Service
-	e := &env{t: t, Env: apitest.New(t, func(cfg *appwheelhttp.Config) {
-		server = apps.NewService(cfg.Store.(*sqlite.DB), box, cfg.Now)
-		cfg.Apps = server
-	})}
-	e.Apps = server
-	db := sqlite.NewDB(e.DBPath)
-	if err := db.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return e, apps.NewService(db, box, e.Clock.Now)
-}
-
 // TestSecretRotatedOnAnotherReplica: the server has the app in memory
 // when another replica rotates its secret; the new secret works at once,
 // and the old one, still in memory, is refused once the server has read
 // the app again (at the latest after apps.CacheTTL).
 func TestSecretRotatedOnAnotherReplica(t *testing.T) {
-	e, other := newReplicaEnv(t)
+	e := newEnv(t)
+	other := e.OtherReplica()
 	app := e.NewApp("a")
 	old := app.Secret
 	ts := e.Clock.Now().Unix()
@@ -402,7 +368,8 @@ func TestSecretRotatedOnAnotherReplica(t *testing.T) {
 // effect after apps.CacheTTL, and so does the enable that undoes it.
 func TestAppDisabledOnAnotherReplica(t *testing.T) {
 	ctx := context.Background()
-	e, other := newReplicaEnv(t)
+	e := newEnv(t)
+	other := e.OtherReplica()
 	app := e.NewApp("a")
 	get := func() response {
 		ts := e.Clock.Now().Unix()

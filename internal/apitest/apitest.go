@@ -38,6 +38,7 @@ type Env struct {
 	// Queue is where the server's webhook intake queues the events it
 	// records: it applies each at once.
 	Queue billing.EventApplier
+	box   *crypt.Box
 	t     testing.TB
 }
 
@@ -68,7 +69,7 @@ func New(t testing.TB, configure ...func(*appwheelhttp.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Store: db, DBPath: path, Stripe: fakestripe.New(), Clock: &Clock{}, t: t}
+	e := &Env{Store: db, DBPath: path, Stripe: fakestripe.New(), Clock: &Clock{}, box: box, t: t}
 	e.Clock.unixNano.Store(time.Now().UnixNano())
 	e.Apps = apps.NewService(db, box, e.Clock.Now)
 	e.Billing = billing.New(billing.Config{
@@ -89,6 +90,19 @@ func New(t testing.TB, configure ...func(*appwheelhttp.Config)) *Env {
 	e.Server = httptest.NewServer(appwheelhttp.NewServer(cfg))
 	t.Cleanup(e.Server.Close)
 	return e
+}
+
+// OtherReplica returns an apps.Service over e's database on a connection
+// of its own, with e's master key and clock: another replica, or the CLI,
+// changing the apps the server serves.
+func (e *Env) OtherReplica() *apps.Service {
+	e.t.Helper()
+	db := sqlite.NewDB(e.DBPath)
+	if err := db.Open(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { db.Close() })
+	return apps.NewService(db, e.box, e.Clock.Now)
 }
 
 // NewApp creates an app with its own fake Stripe account.
