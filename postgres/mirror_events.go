@@ -24,12 +24,20 @@ var (
 	// racing on several replicas take disjoint batches instead of waiting
 	// for each other. A row whose claim a concurrent claim committed first
 	// is re-checked against the WHERE clause once locked, and left out.
-	claimEventsQuery = `UPDATE webhook_events SET claimed_until = $1, attempts = attempts + 1
-		WHERE (app_id, id) IN (SELECT app_id, id FROM webhook_events
+	//
+	// The locking read is a MATERIALIZED CTE, run once whatever the plan:
+	// as a subquery of the UPDATE (… WHERE (app_id, id) IN (SELECT … FOR
+	// UPDATE SKIP LOCKED LIMIT n)) a plan made for an empty table ran it
+	// once per row of the table, each run locking another batch, and one
+	// claim took the whole queue (TestClaimAfterIdleQueue).
+	claimEventsQuery = `WITH claimed AS MATERIALIZED (
+			SELECT app_id AS claimed_app, id AS claimed_id FROM webhook_events
 			WHERE processed_at IS NULL AND coalesce(claimed_until, received_at) <= $2
 			ORDER BY coalesce(claimed_until, received_at), app_id, id
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED)
+		UPDATE webhook_events SET claimed_until = $1, attempts = attempts + 1
+		FROM claimed WHERE app_id = claimed_app AND id = claimed_id
 		RETURNING ` + storerow.ClaimedEventColumns
 	// The batch statements take the events as two arrays, apps and ids, so
 	// that their text is fixed whatever the batch's size; the primary key
@@ -79,13 +87,23 @@ func (db *DB) MarkEventProcessed(ctx context.Context, appID, id string, at time.
 	return nil
 }
 
+// queuePlan is how the queue's statements (claim, mark, retry) run: planned
+// at each execution for the table as it is then (an unnamed statement;
+// pgx caches only its parameter and result types), not prepared once. The
+// queue is empty for hours and then holds a burst of events, and a plan
+// PostgreSQL caches for a prepared statement after five executions, made
+// for the empty table, scans all of it for every batch (the harness's row
+// 5d: claims of seconds). A claim or a mark is one statement per batch of
+// events, so planning it each time costs little.
+const queuePlan = pgx.QueryExecModeCacheDescribe
+
 // ClaimEvents claims up to limit claimable events until until and returns
 // them oldest received first (see appwheel.MirrorStore).
 func (db *DB) ClaimEvents(ctx context.Context, now, until time.Time, limit int) ([]*appwheel.ClaimedEvent, error) {
 	if limit < 1 {
 		return nil, nil // PostgreSQL refuses a negative LIMIT
 	}
-	rows, err := db.pool.Query(ctx, claimEventsQuery, until, now, limit)
+	rows, err := db.pool.Query(ctx, claimEventsQuery, queuePlan, until, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim events: %w", err)
 	}
@@ -119,7 +137,7 @@ func (db *DB) execEvents(ctx context.Context, what, query string, at time.Time, 
 	for i, k := range events {
 		apps[i], ids[i] = k.AppID, k.ID
 	}
-	if _, err := db.pool.Exec(ctx, query, at, apps, ids); err != nil {
+	if _, err := db.pool.Exec(ctx, query, queuePlan, at, apps, ids); err != nil {
 		return fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return nil
