@@ -74,6 +74,7 @@ type Service struct {
 	rate          float64
 	linkBase      string
 	linkKey       []byte
+	linkMACs      sync.Pool // hash.Hash keyed with linkKey
 	enqueueImport func(ctx context.Context, appID, importID string) error
 	limiters      sync.Map // app id → *rate.Limiter
 	// lastVersion is the last mirror version this process assigned.
