@@ -115,6 +115,11 @@ func (b *bench) ceilingRows(ctx context.Context, bodies *sampleBodies) {
 	b.measure(ctx, inv, s, b.opt.conns, "1b-ceiling-invoices", false, get("/v1/stripe/invoices?appUserId=u-%d&limit=20"))
 }
 
+// fetchClient keeps a connection per caller alive, for sweepTenants' many
+// concurrent fetches (http.DefaultClient keeps two per host, so most would
+// dial again).
+var fetchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
+
 // fetchOnce makes one signed GET and returns the body of a successful
 // response.
 func fetchOnce(ctx context.Context, base string, app *appwheel.App, target string) ([]byte, error) {
@@ -122,7 +127,7 @@ func fetchOnce(ctx context.Context, base string, app *appwheel.App, target strin
 	if err != nil {
 		return nil, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := fetchClient.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -252,8 +251,6 @@ func spreadNote(l *line, singleID string, single *line, reading string, opt *opt
 // memory, so without this the multi-tenant rows would measure first reads
 // the single-app rows do not.
 func sweepTenants(ctx context.Context, base string, d *tenantData, target func(string) string, conns int) (time.Duration, error) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
-	defer client.CloseIdleConnections()
 	pairs := len(d.apps) * len(d.users)
 	var next atomic.Int64
 	t0 := time.Now()
@@ -262,21 +259,8 @@ func sweepTenants(ctx context.Context, base string, d *tenantData, target func(s
 		g.Go(func() error {
 			for k := int(next.Add(1) - 1); k < pairs; k = int(next.Add(1) - 1) {
 				a, u := tenantPick(k, len(d.users))
-				req, err := signedRequest(ctx, base, d.apps[a], http.MethodGet, target(d.users[u]), nil)
-				if err != nil {
-					return err
-				}
-				res, err := client.Do(req)
-				if err != nil {
-					return err
-				}
-				_, err = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if err == nil && res.StatusCode != http.StatusOK {
-					err = fmt.Errorf("GET %s for app %s: HTTP %d", target(d.users[u]), d.apps[a].ID, res.StatusCode)
-				}
-				if err != nil {
-					return err
+				if _, err := fetchOnce(ctx, base, d.apps[a], target(d.users[u])); err != nil {
+					return fmt.Errorf("app %s, GET %s: %w", d.apps[a].ID, target(d.users[u]), err)
 				}
 			}
 			return nil
