@@ -56,6 +56,9 @@ type App struct {
 	// success and cancel URLs may point at.
 	RedirectHosts []string
 
+	// Branding is how the app's hosted billing page looks.
+	Branding Branding
+
 	Disabled  bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -70,6 +73,14 @@ const (
 	// ReadLive asks Stripe on every read.
 	ReadLive = "live"
 )
+
+// Branding is how an app's hosted billing page looks, and who may embed it.
+type Branding struct {
+	DisplayName    string   // shown as the page's title; "" means the app's Name
+	LogoURL        string   // an https URL, or ""
+	AccentColor    string   // "#rrggbb" (lower case), or ""
+	FrameAncestors []string // origins ("https://app.example.com") allowed to embed the page in a frame; none means no embedding
+}
 
 // StripeAccount is what AppWheel needs to talk to one app's Stripe account.
 type StripeAccount struct {
@@ -97,6 +108,7 @@ type AppRecord struct {
 
 	ReadMode      string
 	RedirectHosts []string
+	Branding      Branding
 	Disabled      bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time

@@ -14,10 +14,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/crypt"
@@ -162,6 +166,25 @@ func (s *Service) SetStripe(ctx context.Context, id string, acct appwheel.Stripe
 	})
 }
 
+// SetBranding replaces how the app's hosted billing page looks and who may
+// embed it with b, normalized: the display name trimmed, the accent color
+// as lower-case #rrggbb, each frame ancestor as its origin
+// scheme://host[:port] in lower case (without the scheme's default port),
+// duplicates dropped. The zero Branding clears it.
+//
+// Returns ENOTFOUND when there is no such app, EINVALID naming the bad
+// field.
+func (s *Service) SetBranding(ctx context.Context, id string, b appwheel.Branding) (*appwheel.App, error) {
+	b, err := normalizeBranding(b)
+	if err != nil {
+		return nil, err
+	}
+	return s.update(ctx, id, func(app *appwheel.App, _ time.Time) error {
+		app.Branding = b
+		return nil
+	})
+}
+
 // update applies change to the app as stored, stores it, and serves it
 // from memory at once. It reads the store, not the cache: the change must
 // start from the latest app, and it changes what it read.
@@ -206,6 +229,7 @@ func (s *Service) seal(app *appwheel.App) *appwheel.AppRecord {
 		StripeAPIBase:             app.Stripe.APIBase,
 		ReadMode:                  app.ReadMode,
 		RedirectHosts:             slices.Clone(app.RedirectHosts),
+		Branding:                  cloneBranding(app.Branding),
 		Disabled:                  app.Disabled,
 		CreatedAt:                 app.CreatedAt,
 		UpdatedAt:                 app.UpdatedAt,
@@ -238,6 +262,7 @@ func (s *Service) open(rec *appwheel.AppRecord) (*appwheel.App, error) {
 		},
 		ReadMode:      rec.ReadMode,
 		RedirectHosts: slices.Clone(rec.RedirectHosts),
+		Branding:      cloneBranding(rec.Branding),
 		Disabled:      rec.Disabled,
 		CreatedAt:     rec.CreatedAt,
 		UpdatedAt:     rec.UpdatedAt,
@@ -318,6 +343,216 @@ func normalizeHosts(hosts []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// The limits of an app's branding.
+const (
+	maxDisplayName    = 100  // bytes, once trimmed
+	maxLogoURL        = 2048 // bytes
+	maxFrameAncestors = 10   // once normalized and deduplicated
+)
+
+// normalizeBranding validates b and returns it normalized (see
+// SetBranding), a copy sharing nothing with b. No frame ancestors are nil.
+//
+// The billing page puts these values in its HTML and, the logo's and the
+// frame ancestors' hosts, in its Content-Security-Policy header; so a host
+// must be a plain DNS name or IP address, nothing a header could read as
+// more than one.
+func normalizeBranding(b appwheel.Branding) (appwheel.Branding, error) {
+	var (
+		out appwheel.Branding
+		err error
+	)
+	if out.DisplayName, err = normalizeDisplayName(b.DisplayName); err != nil {
+		return appwheel.Branding{}, err
+	}
+	if err := validateLogoURL(b.LogoURL); err != nil {
+		return appwheel.Branding{}, err
+	}
+	out.LogoURL = b.LogoURL
+	if out.AccentColor, err = normalizeAccentColor(b.AccentColor); err != nil {
+		return appwheel.Branding{}, err
+	}
+	if out.FrameAncestors, err = normalizeFrameAncestors(b.FrameAncestors); err != nil {
+		return appwheel.Branding{}, err
+	}
+	return out, nil
+}
+
+func normalizeDisplayName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case !utf8.ValidString(name):
+		return "", appwheel.Errorf(appwheel.EINVALID, "display name must be valid UTF-8")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "", appwheel.Errorf(appwheel.EINVALID, "display name %s must not contain control characters", appwheel.Quote(name))
+	case len(name) > maxDisplayName:
+		return "", appwheel.Errorf(appwheel.EINVALID, "display name must be at most %d bytes, not %d", maxDisplayName, len(name))
+	}
+	return name, nil
+}
+
+// validateLogoURL accepts "" or an absolute https URL without user info.
+func validateLogoURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > maxLogoURL {
+		return appwheel.Errorf(appwheel.EINVALID, "logo URL must be at most %d bytes, not %d", maxLogoURL, len(raw))
+	}
+	if !utf8.ValidString(raw) || strings.ContainsFunc(raw, controlOrSpace) {
+		return appwheel.Errorf(appwheel.EINVALID, "logo URL %s must not contain spaces or control characters", appwheel.Quote(raw))
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Opaque != "" || u.Host == "" {
+		return appwheel.Errorf(appwheel.EINVALID, "logo URL %s must be an absolute https URL, such as https://cdn.example.com/logo.png", appwheel.Quote(raw))
+	}
+	if u.User != nil {
+		// Not quoted: the message would show the password.
+		return appwheel.Errorf(appwheel.EINVALID, "logo URL must not carry a user name or password")
+	}
+	if _, _, ok := hostPort(u); !ok {
+		return appwheel.Errorf(appwheel.EINVALID, "logo URL %s must name a DNS host (internationalized names in their xn-- form) or an IP address, and a port from 1 to 65535 if any", appwheel.Quote(raw))
+	}
+	return nil
+}
+
+// normalizeAccentColor accepts "", #rgb or #rrggbb, and returns lower-case
+// #rrggbb.
+func normalizeAccentColor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	digits, ok := strings.CutPrefix(c, "#")
+	if !ok || (len(digits) != 3 && len(digits) != 6) || strings.ContainsFunc(digits, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F')
+	}) {
+		return "", appwheel.Errorf(appwheel.EINVALID, "accent color %s must be a hex color, #rgb or #rrggbb", appwheel.Quote(c))
+	}
+	digits = strings.ToLower(digits)
+	if len(digits) == 3 {
+		digits = string([]byte{digits[0], digits[0], digits[1], digits[1], digits[2], digits[2]})
+	}
+	return "#" + digits, nil
+}
+
+// normalizeFrameAncestors normalizes each origin and drops duplicates,
+// keeping the first's place. None is nil.
+func normalizeFrameAncestors(origins []string) ([]string, error) {
+	var out []string
+	for _, o := range origins {
+		n, err := normalizeOrigin(o)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) > maxFrameAncestors {
+		return nil, appwheel.Errorf(appwheel.EINVALID, "at most %d frame ancestors are allowed, not %d", maxFrameAncestors, len(out))
+	}
+	return out, nil
+}
+
+// normalizeOrigin returns a frame ancestor as its origin: https (or http
+// for a loopback host), host and port, in lower case, without the scheme's
+// default port. Surrounding spaces are dropped; a path other than "/", a
+// query or a fragment is refused.
+func normalizeOrigin(raw string) (string, error) {
+	notOrigin := func() error {
+		return appwheel.Errorf(appwheel.EINVALID,
+			"frame ancestor %s must be an origin, scheme://host[:port] with no path, such as https://app.example.com", appwheel.Quote(raw))
+	}
+	s := strings.TrimSpace(raw)
+	if s == "" || !utf8.ValidString(s) || strings.ContainsFunc(s, controlOrSpace) || strings.ContainsAny(s, "?#") {
+		return "", notOrigin()
+	}
+	u, err := url.Parse(s)
+	if err == nil && u.User != nil {
+		// Not quoted: the message would show the password.
+		return "", appwheel.Errorf(appwheel.EINVALID, "frame ancestor must not carry a user name or password")
+	}
+	if err != nil || u.Opaque != "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return "", notOrigin()
+	}
+	host, port, ok := hostPort(u)
+	if !ok {
+		return "", notOrigin()
+	}
+	switch u.Scheme {
+	case "https":
+		if port == "443" {
+			port = ""
+		}
+	case "http":
+		if host != "localhost" && host != "127.0.0.1" && host != "[::1]" {
+			return "", appwheel.Errorf(appwheel.EINVALID,
+				"frame ancestor %s must use https: http is allowed only for localhost, 127.0.0.1 and [::1]", appwheel.Quote(raw))
+		}
+		if port == "80" {
+			port = ""
+		}
+	default:
+		return "", notOrigin()
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host, nil
+}
+
+// hostPort returns u's host and port normalized, and whether they are
+// valid: the host a DNS name of letters, digits and hyphens (an
+// internationalized one in its xn-- form), lower-cased; an IPv4 address;
+// or an IPv6 address, in brackets and its canonical form, without a zone.
+// The port, if any, is a number from 1 to 65535, returned without leading
+// zeros; "" when there is none.
+func hostPort(u *url.URL) (host, port string, ok bool) {
+	host = strings.ToLower(u.Hostname())
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", "", false
+		}
+		port = strconv.Itoa(n)
+	}
+	if strings.HasPrefix(u.Host, "[") {
+		addr, err := netip.ParseAddr(host)
+		if err != nil || !addr.Is6() || addr.Zone() != "" {
+			return "", "", false
+		}
+		return "[" + addr.String() + "]", port, true
+	}
+	if len(host) == 0 || len(host) > 253 {
+		return "", "", false
+	}
+	labels := strings.Split(host, ".")
+	if last := labels[len(labels)-1]; last != "" && strings.Trim(last, "0123456789") == "" {
+		// A name ending in a number is an IPv4 address to a browser.
+		addr, err := netip.ParseAddr(host)
+		if err != nil || !addr.Is4() {
+			return "", "", false
+		}
+		return addr.String(), port, true
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.ContainsFunc(l, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-')
+		}) {
+			return "", "", false
+		}
+	}
+	return host, port, true
+}
+
+func controlOrSpace(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }
+
+// cloneBranding copies b, sharing nothing with it.
+func cloneBranding(b appwheel.Branding) appwheel.Branding {
+	b.FrameAncestors = slices.Clone(b.FrameAncestors)
+	return b
 }
 
 // newSecret returns a fresh AppSecret: 32 random bytes, URL-safe base64.

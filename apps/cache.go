@@ -165,10 +165,11 @@ func (s *Service) remember(app *appwheel.App, start time.Time, seq uint64) *entr
 	return e
 }
 
-// clone copies app for a caller, who may change it. RedirectHosts is the
-// one field that would otherwise be shared.
+// clone copies app for a caller, who may change it. RedirectHosts and
+// Branding.FrameAncestors are the fields that would otherwise be shared.
 func clone(app *appwheel.App) *appwheel.App {
 	c := *app
 	c.RedirectHosts = slices.Clone(app.RedirectHosts)
+	c.Branding = cloneBranding(app.Branding)
 	return &c
 }

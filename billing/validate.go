@@ -122,3 +122,17 @@ func validPort(p string) bool {
 	n, err := strconv.Atoi(p)
 	return err == nil && n >= 1 && n <= 65535
 }
+
+// ValidateAppUserID is the rule for appUserId, for the other front ends of
+// the billing service (the hosted billing page).
+func ValidateAppUserID(id string) error { return validateAppUserID(id) }
+
+// ValidateReturnURL checks a URL the user is sent back to, as successUrl
+// and cancelUrl are checked: an absolute http(s) URL, on one of the app's
+// redirect hosts when it lists any.
+func ValidateReturnURL(param, raw string, app *appwheel.App) error {
+	if raw == "" {
+		return appwheel.Errorf(appwheel.EINVALID, "%s is required", param)
+	}
+	return validateRedirectURL(param, raw, app.RedirectHosts)
+}

@@ -258,8 +258,9 @@ func TestOpenAPIRoutesAreTheServers(t *testing.T) {
 	// 2. The running router: every document path is probed with each
 	// method, unauthenticated. A method the path does not serve is 405 with
 	// an Allow header naming those it does; a path the router does not know
-	// is 404 "no route" for every method.
-	e := newEnv(t)
+	// is 404 "no route" for every method. The server runs the hosted
+	// billing page, so that it has every route.
+	e := newPortalEnv(t)
 	fill := strings.NewReplacer("{methodId}", "pm_probe1", "{appId}", "app_probe", "{token}", "probe.token")
 	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 	var served []string
@@ -442,6 +443,17 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"`+existing+`"}`, true), nil), 409, appwheel.ECONFLICT)
 	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"cus_nope"}`, true), nil), 404, appwheel.ENOTFOUND)
 	expect(links, e.oaSend(app, "POST", links, body(links, "POST", `{"appUserId":"old2","customerId":"pm_1"}`, false), nil), 400, appwheel.EINVALID)
+
+	// createPortalSession, on a server that runs the hosted billing page;
+	// on one that does not, the route does not exist.
+	const portalSessions = "/v1/stripe/portal-sessions"
+	pe := newPortalEnv(t)
+	papp := pe.NewApp("p", "shop.example.com")
+	portalBody := body(portalSessions, "POST", `{"appUserId":"u1","returnUrl":"https://shop.example.com/account","locale":"zh-CN"}`, true)
+	expect(portalSessions, pe.oaSend(papp, "POST", portalSessions, portalBody, nil), 200, 0)
+	expect(portalSessions, pe.oaSend(papp, "POST", portalSessions, body(portalSessions, "POST", `{"appUserId":"u1","returnUrl":"https://shop.example.com/account","locale":"fr"}`, false), nil), 400, appwheel.EINVALID)
+	expect(portalSessions, pe.oaSend(papp, "POST", portalSessions, body(portalSessions, "POST", `{"appUserId":"u1","returnUrl":"https://evil.example.net/account"}`, true), nil), 403, appwheel.EFORBIDDEN)
+	expect(portalSessions, e.oaSend(app, "POST", portalSessions, portalBody, nil), 404, appwheel.ENOTFOUND)
 
 	// startCustomerImport and customerImportStatus, on a server whose
 	// billing hands imports to a queue, as serve's hands them to its jobs.

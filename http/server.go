@@ -17,6 +17,7 @@ import (
 	"github.com/appwheel/appwheel/apiref"
 	"github.com/appwheel/appwheel/apps"
 	"github.com/appwheel/appwheel/billing"
+	"github.com/appwheel/appwheel/portal"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -39,6 +40,9 @@ type Config struct {
 	Webhooks *billing.Intake
 	Store    Store
 	Logger   *slog.Logger
+	// Portal is the hosted billing page: createPortalSession makes its
+	// links, and its pages are served under /portal/. Nil means neither.
+	Portal *portal.Service
 	// Registry receives the HTTP metrics and is served at /metrics. Nil
 	// means a private one.
 	Registry *prometheus.Registry
@@ -61,6 +65,7 @@ type Server struct {
 	apps     *apps.Service
 	billing  *billing.Service
 	webhooks *billing.Intake
+	portal   *portal.Service
 	store    Store
 	logger   *slog.Logger
 	now      func() time.Time
@@ -77,6 +82,7 @@ func NewServer(cfg Config) *Server {
 		apps:     cfg.Apps,
 		billing:  cfg.Billing,
 		webhooks: cfg.Webhooks,
+		portal:   cfg.Portal,
 		store:    cfg.Store,
 		logger:   cfg.Logger,
 		now:      cfg.Now,
@@ -118,6 +124,13 @@ func NewServer(cfg Config) *Server {
 
 	if s.webhooks != nil {
 		s.mux.HandleFunc("POST /v1/stripe/webhooks/{appId}", s.handleWebhook)
+	}
+	if s.portal != nil {
+		s.mux.Handle("POST /v1/stripe/portal-sessions", s.api(stripe, s.handleCreatePortalSession))
+		// The page's routes, on this mux so that they pass through observe:
+		// measured and logged by route pattern, never by path, since their
+		// paths carry the session tokens.
+		s.portal.Register(pageRoutes{s})
 	}
 
 	s.mux.HandleFunc("GET /invoice-links/{token}", s.handleInvoiceLink)

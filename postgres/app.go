@@ -15,16 +15,20 @@ import (
 const appColumns = `id, name, platform,
 	sealed_secret, sealed_previous_secret, previous_secret_expires_at,
 	sealed_stripe_secret_key, sealed_stripe_webhook_secret, stripe_api_base,
-	redirect_hosts, disabled, created_at, updated_at, read_mode`
+	redirect_hosts, disabled, created_at, updated_at, read_mode, branding`
 
 // CreateApp inserts a new app. An app with the same ID is ECONFLICT.
 func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO apps (`+appColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	branding, err := storerow.EncodeBranding(app.Branding)
+	if err != nil {
+		return err
+	}
+	_, err = db.pool.Exec(ctx, `INSERT INTO apps (`+appColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		app.ID, app.Name, app.Platform,
 		app.SealedSecret, app.SealedPreviousSecret, nullTime(app.PreviousSecretExpiresAt),
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
-		hosts(app.RedirectHosts), app.Disabled, app.CreatedAt, app.UpdatedAt, app.ReadMode)
+		hosts(app.RedirectHosts), app.Disabled, app.CreatedAt, app.UpdatedAt, app.ReadMode, branding)
 	if isUniqueViolation(err) {
 		return appwheel.Errorf(appwheel.ECONFLICT, "app %s exists already", appwheel.Quote(app.ID))
 	}
@@ -64,17 +68,22 @@ func (db *DB) Apps(ctx context.Context) ([]*appwheel.AppRecord, error) {
 // UpdateApp replaces every column of the stored app with the same ID, or
 // returns ENOTFOUND.
 func (db *DB) UpdateApp(ctx context.Context, app *appwheel.AppRecord) error {
+	branding, err := storerow.EncodeBranding(app.Branding)
+	if err != nil {
+		return err
+	}
 	tag, err := db.pool.Exec(ctx, `UPDATE apps SET
 		name = $1, platform = $2,
 		sealed_secret = $3, sealed_previous_secret = $4, previous_secret_expires_at = $5,
 		sealed_stripe_secret_key = $6, sealed_stripe_webhook_secret = $7, stripe_api_base = $8,
-		redirect_hosts = $9, disabled = $10, created_at = $11, updated_at = $12, read_mode = $13
-		WHERE id = $14`,
+		redirect_hosts = $9, disabled = $10, created_at = $11, updated_at = $12, read_mode = $13,
+		branding = $14
+		WHERE id = $15`,
 		app.Name, app.Platform,
 		app.SealedSecret, app.SealedPreviousSecret, nullTime(app.PreviousSecretExpiresAt),
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
 		hosts(app.RedirectHosts), app.Disabled, app.CreatedAt, app.UpdatedAt, app.ReadMode,
-		app.ID)
+		branding, app.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: update app %q: %w", app.ID, err)
 	}
@@ -88,12 +97,16 @@ func scanApp(row storerow.Row) (*appwheel.AppRecord, error) {
 	var (
 		app             appwheel.AppRecord
 		previousExpires pgtype.Timestamptz
+		branding        []byte
 	)
 	if err := row.Scan(&app.ID, &app.Name, &app.Platform,
 		&app.SealedSecret, &app.SealedPreviousSecret, &previousExpires,
 		&app.SealedStripeSecretKey, &app.SealedStripeWebhookSecret, &app.StripeAPIBase,
-		&app.RedirectHosts, &app.Disabled, &app.CreatedAt, &app.UpdatedAt, &app.ReadMode); err != nil {
+		&app.RedirectHosts, &app.Disabled, &app.CreatedAt, &app.UpdatedAt, &app.ReadMode, &branding); err != nil {
 		return nil, err
+	}
+	if err := storerow.DecodeBranding(branding, &app.Branding); err != nil {
+		return nil, fmt.Errorf("branding of app %q: %w", app.ID, err)
 	}
 	if len(app.RedirectHosts) == 0 {
 		app.RedirectHosts = nil

@@ -15,7 +15,7 @@ import (
 const appColumns = `id, name, platform,
 	sealed_secret, sealed_previous_secret, previous_secret_expires_at,
 	sealed_stripe_secret_key, sealed_stripe_webhook_secret, stripe_api_base,
-	redirect_hosts, disabled, created_at, updated_at, read_mode`
+	redirect_hosts, disabled, created_at, updated_at, read_mode, branding`
 
 // CreateApp inserts a new app. An app with the same ID is ECONFLICT.
 func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
@@ -23,12 +23,16 @@ func (db *DB) CreateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	if err != nil {
 		return err
 	}
+	branding, err := storerow.EncodeBranding(app.Branding)
+	if err != nil {
+		return err
+	}
 	_, err = db.exec(ctx, `INSERT INTO apps (`+appColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		app.ID, app.Name, app.Platform,
 		app.SealedSecret, app.SealedPreviousSecret, toNullMicros(app.PreviousSecretExpiresAt),
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
-		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt), app.ReadMode)
+		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt), app.ReadMode, branding)
 	if isUniqueViolation(err) {
 		return appwheel.Errorf(appwheel.ECONFLICT, "app %s exists already", appwheel.Quote(app.ID))
 	}
@@ -80,16 +84,20 @@ func (db *DB) UpdateApp(ctx context.Context, app *appwheel.AppRecord) error {
 	if err != nil {
 		return err
 	}
+	branding, err := storerow.EncodeBranding(app.Branding)
+	if err != nil {
+		return err
+	}
 	res, err := db.exec(ctx, `UPDATE apps SET
 		name = ?, platform = ?,
 		sealed_secret = ?, sealed_previous_secret = ?, previous_secret_expires_at = ?,
 		sealed_stripe_secret_key = ?, sealed_stripe_webhook_secret = ?, stripe_api_base = ?,
-		redirect_hosts = ?, disabled = ?, created_at = ?, updated_at = ?, read_mode = ?
+		redirect_hosts = ?, disabled = ?, created_at = ?, updated_at = ?, read_mode = ?, branding = ?
 		WHERE id = ?`,
 		app.Name, app.Platform,
 		app.SealedSecret, app.SealedPreviousSecret, toNullMicros(app.PreviousSecretExpiresAt),
 		app.SealedStripeSecretKey, app.SealedStripeWebhookSecret, app.StripeAPIBase,
-		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt), app.ReadMode,
+		hosts, app.Disabled, toMicros(app.CreatedAt), toMicros(app.UpdatedAt), app.ReadMode, branding,
 		app.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update app %q: %w", app.ID, err)
@@ -112,14 +120,17 @@ func scanApp(s scanner) (*appwheel.AppRecord, error) {
 	var (
 		app                  appwheel.AppRecord
 		previousExpires      sql.NullInt64
-		hosts                string
+		hosts, branding      string
 		createdAt, updatedAt int64
 	)
 	if err := s.Scan(&app.ID, &app.Name, &app.Platform,
 		&app.SealedSecret, &app.SealedPreviousSecret, &previousExpires,
 		&app.SealedStripeSecretKey, &app.SealedStripeWebhookSecret, &app.StripeAPIBase,
-		&hosts, &app.Disabled, &createdAt, &updatedAt, &app.ReadMode); err != nil {
+		&hosts, &app.Disabled, &createdAt, &updatedAt, &app.ReadMode, &branding); err != nil {
 		return nil, err
+	}
+	if err := storerow.DecodeBranding([]byte(branding), &app.Branding); err != nil {
+		return nil, fmt.Errorf("branding of app %q: %w", app.ID, err)
 	}
 	if err := json.Unmarshal([]byte(hosts), &app.RedirectHosts); err != nil {
 		return nil, fmt.Errorf("redirect_hosts of app %q: %w", app.ID, err)

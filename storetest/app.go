@@ -23,6 +23,26 @@ func testApps(t *testing.T, newStore NewStoreFunc) {
 		checkApp(t, got, want)
 	})
 
+	t.Run("CreateWithBranding", func(t *testing.T) {
+		s := newStore(t)
+		want := newApp("app_1", t0)
+		want.Branding = fullBranding()
+		mustCreateApp(t, s, want)
+		mustCreateApp(t, s, newApp("app_2", t0.Add(time.Second)))
+		got, err := s.App(t.Context(), want.ID)
+		if err != nil {
+			t.Fatalf("App: got error %v, want nil", err)
+		}
+		checkApp(t, got, want)
+		// Apps reads the column too, and no branding as the zero value.
+		apps, err := s.Apps(t.Context())
+		if err != nil || len(apps) != 2 {
+			t.Fatalf("Apps: got %d apps, error %v; want 2, nil", len(apps), err)
+		}
+		checkApp(t, apps[0], want)
+		checkApp(t, apps[1], newApp("app_2", t0.Add(time.Second)))
+	})
+
 	t.Run("NotFound", func(t *testing.T) {
 		tests := []struct {
 			name string
@@ -100,6 +120,7 @@ func testApps(t *testing.T, newStore NewStoreFunc) {
 				a.SealedStripeWebhookSecret = []byte("sealed-whsec-2")
 				a.StripeAPIBase = "http://localhost:12111"
 				a.RedirectHosts = []string{"example.com", "app.example.com"}
+				a.Branding = fullBranding()
 				a.Disabled = true
 				a.ReadMode = appwheel.ReadLive
 				a.CreatedAt = t0.Add(-time.Hour)
@@ -131,6 +152,19 @@ func testApps(t *testing.T, newStore NewStoreFunc) {
 				a.RedirectHosts = []string{"example.com"}
 			}, func(a *appwheel.AppRecord) {
 				a.RedirectHosts = nil
+			}},
+			{"branding set", nil, func(a *appwheel.AppRecord) {
+				a.Branding = fullBranding()
+			}},
+			{"branding changed", func(a *appwheel.AppRecord) {
+				a.Branding = fullBranding()
+			}, func(a *appwheel.AppRecord) {
+				a.Branding = appwheel.Branding{AccentColor: "#000000", FrameAncestors: []string{"http://localhost:3000"}}
+			}},
+			{"branding cleared", func(a *appwheel.AppRecord) {
+				a.Branding = fullBranding()
+			}, func(a *appwheel.AppRecord) {
+				a.Branding = appwheel.Branding{}
 			}},
 			{"stripe API base cleared", nil, func(a *appwheel.AppRecord) {
 				a.StripeAPIBase = ""
@@ -218,8 +252,20 @@ func testApps(t *testing.T, newStore NewStoreFunc) {
 	})
 }
 
+// fullBranding is a branding with every field set, in values a store must
+// keep exactly: characters JSON escapes, and frame ancestors in an order
+// that is not sorted.
+func fullBranding() appwheel.Branding {
+	return appwheel.Branding{
+		DisplayName:    `Shop <"Zoë"> & Co \ ☕`,
+		LogoURL:        "https://cdn.example.com/logo.png?v=2&size=64",
+		AccentColor:    "#1a2b3c",
+		FrameAncestors: []string{"https://z.example.com", "https://app.example.com:8443", "http://localhost:3000"},
+	}
+}
+
 // newApp returns a complete app record: sealed secret, stripe key and
-// webhook secret set, no previous secret, no redirect hosts.
+// webhook secret set, no previous secret, no redirect hosts, no branding.
 func newApp(id string, createdAt time.Time) *appwheel.AppRecord {
 	return &appwheel.AppRecord{
 		ID:                        id,
@@ -244,7 +290,8 @@ func mustCreateApp(t *testing.T, s appwheel.Store, app *appwheel.AppRecord) {
 
 // checkApp compares got with want, times to the microsecond. An empty and a
 // nil RedirectHosts are the same, but nil and non-nil sealed secrets are not:
-// nil means "no such secret".
+// nil means "no such secret"; and no frame ancestors must read as nil, so
+// that no branding is Branding's zero value.
 func checkApp(t *testing.T, got, want *appwheel.AppRecord) {
 	t.Helper()
 	if diff := cmp.Diff(want, got, equateMicro, cmpopts.EquateEmpty()); diff != "" {
@@ -260,6 +307,10 @@ func checkApp(t *testing.T, got, want *appwheel.AppRecord) {
 		if (f.got == nil) != (f.want == nil) {
 			t.Errorf("app %q %s: got %s, want %s", want.ID, f.name, nilness(f.got), nilness(f.want))
 		}
+	}
+	// No branding reads as the zero value: no frame ancestors are nil.
+	if len(want.Branding.FrameAncestors) == 0 && got.Branding.FrameAncestors != nil {
+		t.Errorf("app %q Branding.FrameAncestors: got %#v, want nil", want.ID, got.Branding.FrameAncestors)
 	}
 }
 

@@ -31,7 +31,7 @@ a server running.`,
   appwheel apps rotate-secret app_… --grace 24h`,
 	})
 	c.AddCommand(appsCreateCommand(), appsListCommand(), appsShowCommand(), appsRotateSecretCommand(),
-		appsSetReadModeCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand(), appsImportCommand(), appsImportStatusCommand())
+		appsSetReadModeCommand(), appsUpdateCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand(), appsImportCommand(), appsImportStatusCommand())
 	return c
 }
 
@@ -172,7 +172,7 @@ key's kind and last four characters.`,
 		if err != nil {
 			return cliError(err)
 		}
-		return printApps(cmd.OutOrStdout(), []*appwheel.App{app}, asJSON)
+		return printApp(cmd.OutOrStdout(), app, asJSON)
 	})
 }
 
@@ -228,6 +228,71 @@ secret), or live, a call to Stripe for each read.`,
 	})
 }
 
+// brandingFlags are apps update's own flags, each one field of the app's
+// appwheel.Branding.
+var brandingFlags = []string{"display-name", "logo-url", "accent-color", "frame-ancestors"}
+
+func appsUpdateCommand() *cobra.Command {
+	var (
+		asJSON bool
+		b      appwheel.Branding
+	)
+	c := &cobra.Command{
+		Use:   "update APP_ID [--display-name S] [--logo-url URL] [--accent-color #hex] [--frame-ancestors a,b]",
+		Short: "change how the app's hosted billing page looks",
+		Long: `Change the app's branding: how its hosted billing page looks, and which sites
+may embed it in a frame. Only the flags given change, and an empty value clears
+its field (--logo-url ''). The page's title is --display-name, or the app's
+name; --frame-ancestors lists the origins (https://host[:port], http only for
+localhost, 127.0.0.1 and [::1]) whose pages may show it in a frame, and none
+means no site may.`,
+		Example: `  appwheel apps update app_… --display-name "Shop" --accent-color "#1a2b3c"
+  appwheel apps update app_… --logo-url https://cdn.example.com/logo.png --frame-ancestors https://app.example.com,https://www.example.com
+  appwheel apps update app_… --logo-url '' --frame-ancestors '' --json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := oneID("apps update")(cmd, args); err != nil {
+				return err
+			}
+			for _, name := range brandingFlags {
+				if cmd.Flags().Changed(name) {
+					return nil
+				}
+			}
+			return usageErrorf("apps update needs at least one of --%s: the fields to change", strings.Join(brandingFlags, ", --"))
+		},
+	}
+	return appsSubcommand(c, &asJSON, func(fs *pflag.FlagSet) {
+		fs.StringVar(&b.DisplayName, "display-name", "", "the billing page's `title` (at most 100 bytes); empty means the app's name")
+		fs.StringVar(&b.LogoURL, "logo-url", "", "the billing page's logo, an https `URL`; empty means none")
+		fs.StringVar(&b.AccentColor, "accent-color", "", "the billing page's accent `color`, #rgb or #rrggbb; empty means the default")
+		fs.StringSliceVar(&b.FrameAncestors, "frame-ancestors", nil, "the `origins` that may embed the billing page in a frame, comma-separated (at most 10); empty means none")
+	}, func(cmd *cobra.Command, d *deps, args []string) error {
+		// The flags given change the branding as stored; the others keep it.
+		app, err := d.apps.Reload(cmd.Context(), args[0])
+		if err != nil {
+			return cliError(err)
+		}
+		next, fs := app.Branding, cmd.Flags()
+		if fs.Changed("display-name") {
+			next.DisplayName = b.DisplayName
+		}
+		if fs.Changed("logo-url") {
+			next.LogoURL = b.LogoURL
+		}
+		if fs.Changed("accent-color") {
+			next.AccentColor = b.AccentColor
+		}
+		if fs.Changed("frame-ancestors") {
+			next.FrameAncestors = b.FrameAncestors
+		}
+		app, err = d.apps.SetBranding(cmd.Context(), args[0], next)
+		if err != nil {
+			return cliError(err)
+		}
+		return printApp(cmd.OutOrStdout(), app, asJSON)
+	})
+}
+
 // appsSetDisabledCommand is apps disable or apps enable.
 func appsSetDisabledCommand(name string) *cobra.Command {
 	var asJSON bool
@@ -278,16 +343,25 @@ func printSecret(w io.Writer, app *appwheel.App, asJSON bool) error {
 
 // appView is what list and show print: never a secret, only whether one is set.
 type appView struct {
-	ID               string   `json:"appId"`
-	Name             string   `json:"name"`
-	Platform         string   `json:"platform"`
-	Disabled         bool     `json:"disabled"`
-	StripeKey        string   `json:"stripeSecretKey"`
-	WebhookSecretSet bool     `json:"stripeWebhookSecretSet"`
-	StripeAPIBase    string   `json:"stripeApiBase,omitempty"`
-	ReadMode         string   `json:"readMode"`
-	RedirectHosts    []string `json:"redirectHosts"`
-	CreatedAt        string   `json:"createdAt"`
+	ID               string       `json:"appId"`
+	Name             string       `json:"name"`
+	Platform         string       `json:"platform"`
+	Disabled         bool         `json:"disabled"`
+	StripeKey        string       `json:"stripeSecretKey"`
+	WebhookSecretSet bool         `json:"stripeWebhookSecretSet"`
+	StripeAPIBase    string       `json:"stripeApiBase,omitempty"`
+	ReadMode         string       `json:"readMode"`
+	RedirectHosts    []string     `json:"redirectHosts"`
+	Branding         brandingView `json:"branding"`
+	CreatedAt        string       `json:"createdAt"`
+}
+
+// brandingView is an app's appwheel.Branding, every key present.
+type brandingView struct {
+	DisplayName    string   `json:"displayName"`
+	LogoURL        string   `json:"logoUrl"`
+	AccentColor    string   `json:"accentColor"`
+	FrameAncestors []string `json:"frameAncestors"`
 }
 
 func printApps(w io.Writer, list []*appwheel.App, asJSON bool) error {
@@ -300,7 +374,13 @@ func printApps(w io.Writer, list []*appwheel.App, asJSON bool) error {
 			StripeAPIBase:    a.Stripe.APIBase,
 			ReadMode:         a.ReadMode,
 			RedirectHosts:    append([]string{}, a.RedirectHosts...),
-			CreatedAt:        a.CreatedAt.Format(time.RFC3339),
+			Branding: brandingView{
+				DisplayName:    a.Branding.DisplayName,
+				LogoURL:        a.Branding.LogoURL,
+				AccentColor:    a.Branding.AccentColor,
+				FrameAncestors: append([]string{}, a.Branding.FrameAncestors...),
+			},
+			CreatedAt: a.CreatedAt.Format(time.RFC3339),
 		})
 	}
 	if asJSON {
@@ -312,6 +392,28 @@ func printApps(w io.Writer, list []*appwheel.App, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\t%v\t%s\t%s\n", v.ID, v.Name, v.Platform, v.Disabled, v.ReadMode,
 			v.StripeKey, v.WebhookSecretSet, strings.Join(v.RedirectHosts, ","), v.CreatedAt)
 	}
+	return tw.Flush()
+}
+
+// printApp shows one app, as show and update do: with --json as the list
+// does, a list of one; else the list's line, then the app's branding.
+func printApp(w io.Writer, app *appwheel.App, asJSON bool) error {
+	if err := printApps(w, []*appwheel.App{app}, asJSON); err != nil || asJSON {
+		return err
+	}
+	b := app.Branding
+	or := func(v, none string) string {
+		if v == "" {
+			return "(" + none + ")"
+		}
+		return v
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nBRANDING")
+	fmt.Fprintf(tw, "Display name:\t%s\n", or(b.DisplayName, "none: the app's name"))
+	fmt.Fprintf(tw, "Logo URL:\t%s\n", or(b.LogoURL, "none"))
+	fmt.Fprintf(tw, "Accent color:\t%s\n", or(b.AccentColor, "none: the default"))
+	fmt.Fprintf(tw, "Frame ancestors:\t%s\n", or(strings.Join(b.FrameAncestors, ","), "none: no site may embed the page"))
 	return tw.Flush()
 }
 

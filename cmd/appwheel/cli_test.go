@@ -31,6 +31,7 @@ var ownFlags = map[string][]string{
 	"apps show":             {"json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps rotate-secret":    {"grace", "json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps set-read-mode":    {"mode", "json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
+	"apps update":           {"display-name", "logo-url", "accent-color", "frame-ancestors", "json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps disable":          {"json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps enable":           {"json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps link":             {"user", "customer", "json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout", "default-stripe-api-base", "stripe-timeout", "stripe-background-rate", "stripe-max-retries"},
@@ -56,6 +57,7 @@ var envOnly = map[string][]string{
 	"apps create": {"APPWHEEL_MASTER_KEY", "APPWHEEL_MASTER_KEY_FILE", "APPWHEEL_STRIPE_SECRET_KEY", "APPWHEEL_STRIPE_WEBHOOK_SECRET"},
 	"apps list":   {"APPWHEEL_MASTER_KEY"}, "apps show": {"APPWHEEL_MASTER_KEY"}, "apps rotate-secret": {"APPWHEEL_MASTER_KEY"},
 	"apps set-read-mode": {"APPWHEEL_MASTER_KEY"}, "apps disable": {"APPWHEEL_MASTER_KEY"}, "apps enable": {"APPWHEEL_MASTER_KEY"},
+	"apps update": {"APPWHEEL_MASTER_KEY"},
 }
 
 // commandPaths walks the command tree: each command's path without the

@@ -261,6 +261,9 @@ Add a card (open checkoutUrl in a browser; test card 4242 4242 4242 4242, any fu
 List cards and invoices:
   curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/payment-methods?appUserId=u1'
   curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' '%[1]s/v1/stripe/invoices?appUserId=u1'
+The hosted billing page of u1 (open data.url in a browser within 5 minutes; "locale":"zh-CN" for Chinese):
+  curl -s -u '%[2]s:%[3]s' -H 'X-AppWheel-Platform: stripe' -H 'Content-Type: application/json' \
+    -d '{"appUserId":"u1","returnUrl":"%[1]s/healthz"}' %[1]s/v1/stripe/portal-sessions
 Subscribe u1 (on its default card, or --card pm_…) and move the sandbox clock on a month:
   %[8]s subscribe --user u1 --price monthly
   %[8]s advance --days 31

@@ -17,6 +17,7 @@ import (
 	"github.com/appwheel/appwheel/crypt"
 	appwheelhttp "github.com/appwheel/appwheel/http"
 	"github.com/appwheel/appwheel/jobs"
+	"github.com/appwheel/appwheel/portal"
 	"github.com/appwheel/appwheel/stripe"
 )
 
@@ -80,6 +81,17 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 			return background.EnqueueImport(ctx, appID, importID)
 		},
 	})
+	portalKey, err := crypt.DeriveKey(d.masterKey, "portal sessions")
+	if err != nil {
+		return err
+	}
+	billingPage, err := portal.New(portal.Config{
+		Billing: bill, Apps: d.apps, Key: portalKey, BaseURL: d.cfg.PublicURL,
+		Logger: d.logger.With(slog.String("component", "portal")),
+	})
+	if err != nil {
+		return err
+	}
 	jc := jobsConfig(d.cfg, d.store)
 	jc.Handlers, jc.Logger = bill, d.logger.With(slog.String("component", "jobs"))
 	background, err = jobs.New(jc)
@@ -97,6 +109,7 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		}),
 		Store:     d.store,
 		Logger:    d.logger,
+		Portal:    billingPage,
 		Registry:  reg,
 		RateLimit: d.cfg.RateLimit,
 		RateBurst: d.cfg.RateBurst,

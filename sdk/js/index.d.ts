@@ -171,6 +171,21 @@ export type StartCustomerImportParams =
       dryRun?: boolean | undefined
     }
 
+/** The hosted billing page's languages. */
+export type PortalLocale = 'en' | 'zh-CN'
+
+export interface CreatePortalSessionParams {
+  /** The user's id in your app (1–128 characters). */
+  appUserId: string
+  /**
+   * Absolute http(s) URL the page's way back sends the user to; checked as createPaymentMethod's
+   * `successUrl` is (1003 when the app lists allowed redirect hosts and its host is not among them).
+   */
+  returnUrl: string
+  /** The page's language; without it, the one the user's browser prefers among them, else English. Sent only when given. */
+  locale?: PortalLocale | undefined
+}
+
 /** createPaymentMethod's data: all four keys present, `""` where they do not apply. */
 export interface PaymentMethodSetup {
   /** `checkout`: the page to send the user to. */
@@ -284,6 +299,17 @@ export interface CustomerLink {
   appUserId: string
   /** `cus_…` */
   customerId: string
+}
+
+/**
+ * createPortalSession's data. The link is a credential for that one user: send their browser to it,
+ * send it to no one else, and do not log it.
+ */
+export interface PortalSession {
+  /** The link that opens the billing page for the user: AppWheel's public URL, `/portal/` and a sealed token. */
+  url: string
+  /** Unix seconds, as a string: the link opens until then (5 minutes); the visit it starts lasts 1 hour after the user's last action. */
+  expiresAt: string
 }
 
 /** An import's state: listing the app's Stripe customers (metadataKey only), linking the users found, or finished. */
@@ -422,6 +448,13 @@ export declare class AppWheel {
   startCustomerImport(params: StartCustomerImportParams, options?: WriteOptions): Promise<TypedResponse<CustomerImport>>
   /** GET /v1/stripe/customer-imports/latest: the app's latest import, finished or not; 1004 when it has none. */
   customerImportStatus(options?: CallOptions): Promise<TypedResponse<CustomerImport>>
+  /**
+   * POST /v1/stripe/portal-sessions: a link that opens AppWheel's hosted billing page for the user,
+   * valid for 5 minutes (`expiresAt`); the visit then lasts 1 hour after the user's last action.
+   * 1001 for a bad appUserId, returnUrl or locale; 1003 for a returnUrl host the app does not allow;
+   * 1004 when the server does not run the billing page.
+   */
+  createPortalSession(params: CreatePortalSessionParams, options?: WriteOptions): Promise<TypedResponse<PortalSession>>
 }
 
 export default AppWheel

@@ -179,6 +179,23 @@ class AppWheel {
     return this.#request('GET', '/v1/stripe/customer-imports/latest', undefined, undefined, options, false)
   }
 
+  /**
+   * A link that opens AppWheel's hosted billing page for one user, where they
+   * see and manage their own cards, subscriptions and invoices. returnUrl is
+   * where the page's way back sends them, checked as createPaymentMethod's
+   * successUrl is (1003 for a host the app does not allow); locale, optional,
+   * is "en" or "zh-CN" (else the browser's language). Resolves to
+   * { url, expiresAt }: the link opens for 5 minutes (expiresAt, Unix seconds
+   * as a string), and the visit it starts lasts 1 hour after the user's last
+   * action. The link is a credential for that one user: send their browser to
+   * it, and do not log it. POST /v1/stripe/portal-sessions
+   */
+  async createPortalSession(params, options) {
+    const { appUserId, returnUrl, locale } = object(params, 'createPortalSession')
+    // locale is sent only when given (JSON.stringify leaves out undefined).
+    return this.#request('POST', '/v1/stripe/portal-sessions', undefined, { appUserId, returnUrl, locale }, options, true)
+  }
+
   // Sends one signed request and resolves to fetch's Response, whatever its status.
   async #request(method, path, search, body, options, write) {
     if (options !== undefined && (options === null || typeof options !== 'object')) {

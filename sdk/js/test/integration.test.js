@@ -465,6 +465,25 @@ describe('against appwheel dev', { concurrency: false }, () => {
     assert.equal(platform.json.code, 1003)
   })
 
+  test('createPortalSession: a link that opens the billing page for 5 minutes', async (t) => {
+    const { res, json } = await envelope(appwheel.createPortalSession({ appUserId: 'appuserid', returnUrl: 'http://www.baidu.com?back', locale: 'zh-CN' }))
+    if (json.code === 1004 && /no route/.test(json.message)) {
+      t.skip('this appwheel dev does not run the hosted billing page')
+      return
+    }
+    assert.equal(res.status, 200, json.message)
+    assert.equal(json.code, 0, json.message)
+    assert.deepEqual(Object.keys(json.data).sort(), ['expiresAt', 'url'])
+    assert.match(json.data.url, /^https?:\/\/\S+\/portal\/[A-Za-z0-9_-]+$/)
+    assert.match(json.data.expiresAt, unixString)
+    const ahead = Number(json.data.expiresAt) - Date.now() / 1000
+    assert.ok(ahead > 240 && ahead <= 301, `expiresAt is ${ahead} s ahead, want about 300`)
+    const { res: bad, json: badJson } = await envelope(appwheel.createPortalSession({ appUserId: 'appuserid', returnUrl: 'http://www.baidu.com?back', locale: 'fr' }))
+    assert.equal(bad.status, 400)
+    assert.equal(badJson.code, 1001)
+    assert.match(badJson.message, /locale/)
+  })
+
   test('invalid parameters are 1001 (HTTP 400), naming the parameter', async () => {
     const cases = [
       [appwheel.invoices({ appUserId: 'u', limit: 0 }), /limit/],

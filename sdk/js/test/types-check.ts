@@ -14,6 +14,7 @@ import AppWheelDefault, {
   type CardNetworks,
   type CardWallet,
   type CreatePaymentMethodParams,
+  type CreatePortalSessionParams,
   type CustomerLink,
   type DefaultPaymentMethod,
   type Envelope,
@@ -31,6 +32,8 @@ import AppWheelDefault, {
   type PaymentMethodParams,
   type PaymentMethodSetup,
   type PaymentMethodType,
+  type PortalLocale,
+  type PortalSession,
   type RemovedPaymentMethod,
   type RemovePaymentMethodParams,
   type SetDefaultPaymentMethodParams,
@@ -171,7 +174,13 @@ async function everyCall(signal: AbortSignal): Promise<void> {
   const linked: CustomerLink = unwrap(await (await appwheel.linkCustomer(linkParams, writeOptions)).json())
   const linkedIds: [string, string] = [linked.appUserId, linked.customerId]
   await appwheel.linkCustomer({ appUserId: 'u1', customerId: 'cus_1' })
-  void [status, requestId, urls, defaultId, removedIds, more, madeId, linkedIds]
+
+  const locale: PortalLocale = 'zh-CN'
+  const portalParams: CreatePortalSessionParams = { appUserId: 'u1', returnUrl: 'https://shop.example.com/account', locale }
+  const session: PortalSession = unwrap(await (await appwheel.createPortalSession(portalParams, writeOptions)).json())
+  const sessionFields: [string, string] = [session.url, session.expiresAt]
+  await appwheel.createPortalSession({ appUserId: 'u1', returnUrl: 'https://shop.example.com/account' })
+  void [status, requestId, urls, defaultId, removedIds, more, madeId, linkedIds, sessionFields]
 }
 void everyCall
 
@@ -194,6 +203,12 @@ appwheel.linkCustomer({ appUserId: 'u1' })
 appwheel.linkCustomer({ customerId: 'cus_1' })
 // @ts-expect-error linkCustomer takes only appUserId and customerId
 appwheel.linkCustomer({ appUserId: 'u1', customerId: 'cus_1', force: true })
+// @ts-expect-error returnUrl is required
+appwheel.createPortalSession({ appUserId: 'u1' })
+// @ts-expect-error locale is en or zh-CN
+appwheel.createPortalSession({ appUserId: 'u1', returnUrl: 'https://shop.example.com/account', locale: 'fr' })
+// @ts-expect-error createPortalSession takes only appUserId, returnUrl and locale
+appwheel.createPortalSession({ appUserId: 'u1', returnUrl: 'https://shop.example.com/account', type: 'checkout' })
 // @ts-expect-error the constructor needs the platform and the secret
 new AppWheel('app_x')
 async function narrowing(): Promise<void> {

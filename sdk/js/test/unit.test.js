@@ -134,6 +134,22 @@ const cases = [
     url: '/v1/stripe/customer-imports/latest',
   },
   {
+    name: 'createPortalSession',
+    call: (c, o) => c.createPortalSession({ appUserId: 'u1', returnUrl: 'https://shop.example.com/account', locale: 'zh-CN' }, o),
+    method: 'POST',
+    url: '/v1/stripe/portal-sessions',
+    body: '{"appUserId":"u1","returnUrl":"https://shop.example.com/account","locale":"zh-CN"}',
+    write: true,
+  },
+  {
+    name: 'createPortalSession without a locale (undefined left out)',
+    call: (c, o) => c.createPortalSession({ appUserId: 'u1', returnUrl: 'https://shop.example.com/account', locale: undefined }, o),
+    method: 'POST',
+    url: '/v1/stripe/portal-sessions',
+    body: '{"appUserId":"u1","returnUrl":"https://shop.example.com/account"}',
+    write: true,
+  },
+  {
     name: 'special characters, encoded in path and query',
     call: (c, o) => c.removePaymentMethod({ appUserId: "用户 a+b&c=d/é'!*()~", methodId: 'pm/x?y#z %' }, o),
     method: 'DELETE',
@@ -336,6 +352,38 @@ describe('requests', () => {
     const r = await missing.customerImportStatus()
     assert.equal(r.status, 404)
     assert.equal((await r.json()).code, ErrorCodes.NOT_FOUND)
+  })
+
+  test('createPortalSession sends exactly appUserId, returnUrl and locale, and resolves to the session', async () => {
+    const session = { url: 'https://appwheel.example.com/portal/AbCdEf0123456789', expiresAt: '1700000300' }
+    const { fetch, calls } = recordingFetch(() => envelopeResponse(session))
+    const c = client(fetch)
+    const res = await c.createPortalSession({ locale: 'en', returnUrl: 'https://shop.example.com/account', appUserId: 'u1', type: 'checkout' }, { idempotencyKey: 'portal-u1' })
+    assert.equal(res, calls[0].response)
+    assert.deepEqual((await res.json()).data, session)
+    const [call] = calls
+    assert.equal(call.init.method, 'POST')
+    assert.equal(call.url, BASE + '/v1/stripe/portal-sessions')
+    assert.equal(call.init.body, '{"appUserId":"u1","returnUrl":"https://shop.example.com/account","locale":"en"}', 'only the three fields, in order')
+    assert.equal(call.headers.get('Content-Type'), 'application/json')
+    assert.equal(call.headers.get('Idempotency-Key'), 'portal-u1')
+    assert.match(call.headers.get('X-AppWheel-Nonce'), /^[\x21-\x7e]{1,64}$/)
+    assert.equal(call.headers.get('X-AppWheel-Signature'), expectedSignature(call))
+    // What the server refuses (1001: a missing field, a locale it does not have) is sent as given.
+    await c.createPortalSession({ appUserId: 'u1' })
+    await c.createPortalSession({ appUserId: 'u1', returnUrl: 'https://shop.example.com/account', locale: 'fr' })
+    assert.deepEqual(calls.slice(1).map((k) => k.init.body), [
+      '{"appUserId":"u1"}',
+      '{"appUserId":"u1","returnUrl":"https://shop.example.com/account","locale":"fr"}',
+    ])
+    await assert.rejects(c.createPortalSession(), TypeError)
+    await assert.rejects(c.createPortalSession('u1'), TypeError)
+    assert.equal(calls.length, 3)
+    const refused = { code: 1003, data: null, message: 'returnUrl host "evil.example.net" is not allowed for this app' }
+    const r = await client(recordingFetch(() => new Response(JSON.stringify(refused), { status: 403 })).fetch)
+      .createPortalSession({ appUserId: 'u1', returnUrl: 'https://evil.example.net/' })
+    assert.equal(r.status, 403)
+    assert.equal((await r.json()).code, ErrorCodes.FORBIDDEN)
   })
 
   test('response data reaches the caller as the server sent it (movedSubscriptionIds, paymentMethodId)', async () => {
@@ -542,9 +590,10 @@ describe('what the real fetch sends', () => {
         c.linkCustomer({ appUserId: user, customerId: 'cus_Existing1' }),
         c.startCustomerImport({ pairs: [{ appUserId: user, customerId: 'cus_Existing1' }], dryRun: true }),
         c.customerImportStatus(),
+        c.createPortalSession({ appUserId: user, returnUrl: 'https://shop.example.com/back?x=1&y=é', locale: 'zh-CN' }),
       ])
       for (const res of results) assert.equal(res.status, 200)
-      assert.equal(received.length, 9)
+      assert.equal(received.length, 10)
       for (const r of received) {
         assert.ok(r.ok, `${r.method} ${r.url}: signature verified over the raw target`)
         assert.ok(r.url.startsWith('/prefix/v1/stripe/'))
@@ -557,6 +606,9 @@ describe('what the real fetch sends', () => {
       assert.equal(link.headers['content-type'], 'application/json')
       const imp = received.find((r) => r.method === 'POST' && r.url === '/prefix/v1/stripe/customer-imports')
       assert.deepEqual(JSON.parse(imp.body), { pairs: [{ appUserId: user, customerId: 'cus_Existing1' }], dryRun: true })
+      const portal = received.find((r) => r.method === 'POST' && r.url === '/prefix/v1/stripe/portal-sessions')
+      assert.deepEqual(JSON.parse(portal.body), { appUserId: user, returnUrl: 'https://shop.example.com/back?x=1&y=é', locale: 'zh-CN' })
+      assert.equal(portal.headers['content-type'], 'application/json')
       const latest = received.find((r) => r.method === 'GET' && r.url === '/prefix/v1/stripe/customer-imports/latest')
       assert.equal(latest.body, '')
       const del = received.find((r) => r.method === 'DELETE')
@@ -639,11 +691,11 @@ test('exports', () => {
   assert.equal(AppWheelDefault, AppWheel)
   assert.equal(typeof AppWheel, 'function')
   for (const m of ['createPaymentMethod', 'paymentMethod', 'removePaymentMethod', 'invoices', 'setDefaultPaymentMethod', 'subscriptions', 'linkCustomer',
-    'startCustomerImport', 'customerImportStatus']) {
+    'startCustomerImport', 'customerImportStatus', 'createPortalSession']) {
     assert.equal(typeof AppWheel.prototype[m], 'function', m)
   }
   assert.deepEqual(Object.getOwnPropertyNames(AppWheel.prototype).sort(),
-    ['constructor', 'createPaymentMethod', 'customerImportStatus', 'invoices', 'linkCustomer', 'paymentMethod', 'removePaymentMethod',
-      'setDefaultPaymentMethod', 'startCustomerImport', 'subscriptions'])
+    ['constructor', 'createPaymentMethod', 'createPortalSession', 'customerImportStatus', 'invoices', 'linkCustomer', 'paymentMethod',
+      'removePaymentMethod', 'setDefaultPaymentMethod', 'startCustomerImport', 'subscriptions'])
   assert.equal(envelopeResponse() instanceof Response, true)
 })
