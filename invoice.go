@@ -11,6 +11,7 @@ type Subscription struct {
 	CustomerID        string
 	Status            string // Stripe's status: active, trialing, past_due, …
 	PriceID           string // price of the first item
+	PriceNickname     string // that price's name for people, "" when it has none
 	Interval          string // day, week, month, year; "" when not recurring
 	IntervalCount     int64
 	CurrentPeriodEnd  int64 // Unix seconds, 0 when unknown
@@ -128,6 +129,7 @@ type SubscriptionView struct {
 	Status            string `json:"status"`
 	OrderStatus       int    `json:"orderStatus"`
 	ProductID         string `json:"productId"`
+	ProductName       string `json:"productName"` // the price's nickname, "" when it has none
 	ProductPeriod     string `json:"productPeriod"`
 	CurrentPeriodEnd  string `json:"currentPeriodEnd"`
 	CancelAtPeriodEnd bool   `json:"cancelAtPeriodEnd"`

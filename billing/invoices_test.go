@@ -418,7 +418,7 @@ func TestSubscriptions(t *testing.T) {
 		cusID := e.customer(t, e.appA, "user_1")
 		seed := []appwheel.Subscription{ // oldest first
 			{Status: "canceled", PriceID: "price_y", Interval: "year", IntervalCount: 1, CurrentPeriodEnd: 1_700_000_000},
-			{Status: "active", PriceID: "price_m", Interval: "month", IntervalCount: 1, CurrentPeriodEnd: 1_760_000_000},
+			{Status: "active", PriceID: "price_m", PriceNickname: "Pro monthly", Interval: "month", IntervalCount: 1, CurrentPeriodEnd: 1_760_000_000},
 			{Status: "trialing", PriceID: "price_3d", Interval: "day", IntervalCount: 3, CurrentPeriodEnd: 1_760_000_100, CancelAtPeriodEnd: true},
 			{Status: "past_due", PriceID: "price_w", Interval: "week", IntervalCount: 1},
 			{Status: "paused", PriceID: "price_q", Interval: "month", IntervalCount: 3, CurrentPeriodEnd: 1_760_000_200},
@@ -441,13 +441,13 @@ func TestSubscriptions(t *testing.T) {
 			{ID: subs[4].ID, Status: "paused", OrderStatus: 8, ProductID: "price_q", ProductPeriod: "P3M", CurrentPeriodEnd: "1760000200"},
 			{ID: subs[3].ID, Status: "past_due", OrderStatus: 3, ProductID: "price_w", ProductPeriod: "P1W", CurrentPeriodEnd: "0"},
 			{ID: subs[2].ID, Status: "trialing", OrderStatus: 2, ProductID: "price_3d", ProductPeriod: "P3D", CurrentPeriodEnd: "1760000100", CancelAtPeriodEnd: true},
-			{ID: subs[1].ID, Status: "active", OrderStatus: 1, ProductID: "price_m", ProductPeriod: "P1M", CurrentPeriodEnd: "1760000000"},
+			{ID: subs[1].ID, Status: "active", OrderStatus: 1, ProductID: "price_m", ProductName: "Pro monthly", ProductPeriod: "P1M", CurrentPeriodEnd: "1760000000"},
 			{ID: subs[0].ID, Status: "canceled", OrderStatus: 5, ProductID: "price_y", ProductPeriod: "P1Y", CurrentPeriodEnd: "1700000000"},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("subscriptions mismatch (-want +got):\n%s", diff)
 		}
-		wantJSON := fmt.Sprintf(`{"id":%q,"status":"active","orderStatus":1,"productId":"price_m","productPeriod":"P1M","currentPeriodEnd":"1760000000","cancelAtPeriodEnd":false,"paymentMethodId":""}`, subs[1].ID)
+		wantJSON := fmt.Sprintf(`{"id":%q,"status":"active","orderStatus":1,"productId":"price_m","productName":"Pro monthly","productPeriod":"P1M","currentPeriodEnd":"1760000000","cancelAtPeriodEnd":false,"paymentMethodId":""}`, subs[1].ID)
 		if gotJSON := mustJSON(t, got[4]); gotJSON != wantJSON {
 			t.Errorf("got JSON %s, want %s", gotJSON, wantJSON)
 		}

@@ -181,6 +181,7 @@ func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserI
 			Status:            sub.Status,
 			OrderStatus:       appwheel.OrderStatus(sub.Status),
 			ProductID:         sub.PriceID,
+			ProductName:       sub.PriceNickname,
 			ProductPeriod:     appwheel.ProductPeriod(sub.Interval, sub.IntervalCount),
 			CurrentPeriodEnd:  appwheel.UnixString(sub.CurrentPeriodEnd),
 			CancelAtPeriodEnd: sub.CancelAtPeriodEnd,

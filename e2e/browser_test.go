@@ -29,6 +29,16 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// typeCard fills the sandbox's Checkout page with a test card.
+func typeCard(number string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(chromedp.CSS("#cardNumber"), number),
+		chromedp.SendKeys(chromedp.CSS("#cardExpiry"), "12 / 34"),
+		chromedp.SendKeys(chromedp.CSS("#cardCvc"), "123"),
+		chromedp.SendKeys(chromedp.CSS("#billingName"), "Jenny Rosen"),
+	}
+}
+
 // TestCheckoutPageInBrowser opens the checkoutUrl AppWheel hands out in a
 // real browser, types a test card, submits, lands on the successUrl and
 // then finds the card through paymentMethod.
@@ -44,20 +54,7 @@ func TestCheckoutPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	browser := newBrowser(t, exe).ctx
 
 	if err := chromedp.Do(browser,
 		chromedp.Navigate(setup.CheckoutURL),
@@ -69,12 +66,7 @@ func TestCheckoutPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(browser,
-		chromedp.SendKeys(chromedp.CSS("#cardNumber"), "4242 4242 4242 4242"),
-		chromedp.SendKeys(chromedp.CSS("#cardExpiry"), "12 / 34"),
-		chromedp.SendKeys(chromedp.CSS("#cardCvc"), "123"),
-		chromedp.SendKeys(chromedp.CSS("#billingName"), "Jenny Rosen"),
-	); err != nil {
+	if err := chromedp.Do(browser, typeCard("4242 4242 4242 4242")...); err != nil {
 		t.Fatalf("typing the card: %v", err)
 	}
 	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(90))

@@ -183,7 +183,7 @@ func TestPageShowsCardsSubscriptionsAndInvoices(t *testing.T) {
 	app := e.NewApp("a", "shop.example.com")
 	cus, _ := e.userWithCards(app, "u1", "visa 4242", "mastercard 4444")
 	end := time.Date(2031, 1, 15, 0, 0, 0, 0, time.UTC).Unix()
-	sub := e.Stripe.AddSubscription(app.Stripe, cus, appwheel.Subscription{PriceID: "price_pro", Interval: "month", IntervalCount: 1, CurrentPeriodEnd: end})
+	sub := e.Stripe.AddSubscription(app.Stripe, cus, appwheel.Subscription{PriceID: "price_pro", PriceNickname: "Pro", Interval: "month", IntervalCount: 1, CurrentPeriodEnd: end})
 	e.Stripe.AddInvoice(app.Stripe, appwheel.Invoice{
 		CustomerID: cus, SubscriptionID: sub.ID, PriceID: "price_pro", Number: "INV-0001", Status: "paid",
 		AmountDue: 1234, AmountPaid: 1234, Currency: "usd", InvoicePDF: "https://files.example/in.pdf",
@@ -192,7 +192,8 @@ func TestPageShowsCardsSubscriptionsAndInvoices(t *testing.T) {
 
 	_, page := e.open(app, "u1", "en")
 	wantContains(t, page, `<html lang="en">`, "Visa •••• 4242", "Mastercard •••• 4444", "Default",
-		"price_pro (monthly)", "Active", "Jan 15, 2031 · $12.34", // the next charge: date and the last invoice's amount
+		"Pro (monthly)", "Active", // a price with a nickname is shown by it
+		"Jan 15, 2031 · $12.34", // the next charge: date and the last invoice's amount
 		"Dec 15, 2030", "INV-0001", "$12.34", "Paid", `href="https://files.example/in.pdf"`,
 		`href="https://shop.example.com/account"`)
 	if n := strings.Count(page.body, `badge-default`); n != 1 {

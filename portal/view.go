@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -92,7 +93,7 @@ func (p *pageData) fill(methods *appwheel.PaymentMethodList, subs []appwheel.Sub
 	for _, sub := range subs {
 		sv := subscriptionView{
 			id:     sub.ID,
-			Plan:   l.text("sub.plan", sub.ProductID, l.textOr("period."+sub.ProductPeriod, sub.ProductPeriod)),
+			Plan:   l.text("sub.plan", cmp.Or(sub.ProductName, sub.ProductID), l.textOr("period."+sub.ProductPeriod, sub.ProductPeriod)),
 			Status: l.textOr("sub.status."+sub.Status, sub.Status),
 		}
 		switch {

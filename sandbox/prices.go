@@ -208,13 +208,14 @@ func (t *tx) ensurePrice(s PriceSpec) (string, error) {
 	}
 	cur := strings.ToLower(s.Currency)
 	if p := t.priceByLookupKey(s.LookupKey); p != nil && p.Active && p.Currency == cur && p.amount() == s.UnitAmount &&
-		p.Recurring != nil && p.Recurring.Interval == s.Interval && p.Recurring.IntervalCount == s.IntervalCount {
+		p.Recurring != nil && p.Recurring.Interval == s.Interval && p.Recurring.IntervalCount == s.IntervalCount &&
+		(p.Nickname == nil && s.Nickname == "" || p.Nickname != nil && *p.Nickname == s.Nickname) {
 		if prod, ok := t.a.Products.get(p.Product); ok && prod.Name == s.ProductName {
 			return p.ID, nil
 		}
 	}
 	in := priceInput{Currency: s.Currency, Interval: s.Interval, IntervalCount: s.IntervalCount, UnitAmount: s.UnitAmount,
-		Recurring: true, LookupKey: s.LookupKey, TransferLookupKey: true}
+		Recurring: true, LookupKey: s.LookupKey, TransferLookupKey: true, Nickname: s.Nickname}
 	for _, prod := range t.a.Products.newestFirst(nil) {
 		if prod.Name == s.ProductName && prod.Active {
 			in.ProductID = prod.ID

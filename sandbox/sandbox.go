@@ -53,6 +53,7 @@ type PriceSpec struct {
 	Interval      string // day, week, month or year
 	IntervalCount int64  // defaults to 1
 	UnitAmount    int64  // minor units, >= 0
+	Nickname      string // the price's name for people, optional
 }
 
 // Sandbox is a stateful Stripe emulation for development and tests. It is

@@ -218,6 +218,7 @@ func newSubscription(id, customerID, status string, created int64) *appwheel.Sub
 		CustomerID:       customerID,
 		Status:           status,
 		PriceID:          "price_monthly",
+		PriceNickname:    "Monthly plan",
 		Interval:         "month",
 		IntervalCount:    3,
 		CurrentPeriodEnd: created + 90*24*3600,

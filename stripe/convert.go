@@ -117,7 +117,7 @@ func subscription(s *stripego.Subscription) *appwheel.Subscription {
 	item := s.Items.Data[0]
 	out.CurrentPeriodEnd = item.CurrentPeriodEnd
 	if item.Price != nil {
-		out.PriceID = item.Price.ID
+		out.PriceID, out.PriceNickname = item.Price.ID, item.Price.Nickname
 		if r := item.Price.Recurring; r != nil {
 			out.Interval = string(r.Interval)
 			out.IntervalCount = r.IntervalCount

@@ -54,7 +54,7 @@ func TestSubscriptions(t *testing.T) {
 	}
 	want := []*appwheel.Subscription{
 		{ID: "sub_1Newest", CustomerID: "cus_Abc123", Status: "incomplete", Created: 1740000000},
-		{ID: "sub_1OldMonthly", CustomerID: "cus_Abc123", Status: "past_due", PriceID: "price_1Quarterly",
+		{ID: "sub_1OldMonthly", CustomerID: "cus_Abc123", Status: "past_due", PriceID: "price_1Quarterly", PriceNickname: "Quarterly plan",
 			Interval: "month", IntervalCount: 3, CurrentPeriodEnd: 1743465600, Created: 1735689600, DefaultPaymentMethodID: "pm_1Card"},
 		{ID: "sub_1Canceled", CustomerID: "cus_Abc123", Status: "canceled", PriceID: "price_1Yearly",
 			Interval: "year", IntervalCount: 1, CurrentPeriodEnd: 1731536000, CancelAtPeriodEnd: true, Created: 1700000000},

@@ -44,8 +44,8 @@ var devPrices = []struct {
 	name string
 	spec sandbox.PriceSpec
 }{
-	{"monthly", sandbox.PriceSpec{LookupKey: "appwheel_demo_monthly", ProductName: "AppWheel Demo Pro", Currency: "usd", Interval: "month", IntervalCount: 1, UnitAmount: 999}},
-	{"yearly", sandbox.PriceSpec{LookupKey: "appwheel_demo_yearly", ProductName: "AppWheel Demo Pro", Currency: "usd", Interval: "year", IntervalCount: 1, UnitAmount: 9900}},
+	{"monthly", sandbox.PriceSpec{LookupKey: "appwheel_demo_monthly", ProductName: "AppWheel Demo Pro", Currency: "usd", Interval: "month", IntervalCount: 1, UnitAmount: 999, Nickname: "Pro"}},
+	{"yearly", sandbox.PriceSpec{LookupKey: "appwheel_demo_yearly", ProductName: "AppWheel Demo Pro", Currency: "usd", Interval: "year", IntervalCount: 1, UnitAmount: 9900, Nickname: "Pro"}},
 }
 
 // devCommand runs the whole product offline with no configuration: the API

@@ -167,14 +167,14 @@ func (Codec) ScanPaymentMethod(r Row) (*appwheel.PaymentMethod, error) {
 // Subscriptions is the subscriptions table but app_id and version.
 var Subscriptions = Table{Name: "subscriptions", Columns: []string{
 	"id", "customer_id", "status", "price_id", "interval", "interval_count",
-	"current_period_end", "cancel_at_period_end", "created", "default_payment_method_id",
+	"current_period_end", "cancel_at_period_end", "created", "default_payment_method_id", "price_nickname",
 }}
 
 // SubscriptionValues returns sub's values in Subscriptions order.
 func (Codec) SubscriptionValues(sub *appwheel.Subscription) []any {
 	return []any{
 		sub.ID, sub.CustomerID, sub.Status, sub.PriceID, sub.Interval, sub.IntervalCount,
-		sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, sub.DefaultPaymentMethodID,
+		sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.Created, sub.DefaultPaymentMethodID, sub.PriceNickname,
 	}
 }
 
@@ -183,7 +183,7 @@ func (Codec) ScanSubscription(r Row) (*appwheel.Subscription, error) {
 	var sub appwheel.Subscription
 	if err := r.Scan(
 		&sub.ID, &sub.CustomerID, &sub.Status, &sub.PriceID, &sub.Interval, &sub.IntervalCount,
-		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created, &sub.DefaultPaymentMethodID,
+		&sub.CurrentPeriodEnd, &sub.CancelAtPeriodEnd, &sub.Created, &sub.DefaultPaymentMethodID, &sub.PriceNickname,
 	); err != nil {
 		return nil, err
 	}

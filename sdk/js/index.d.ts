@@ -396,6 +396,8 @@ export interface Subscription {
   orderStatus: OrderStatus
   /** The price id. */
   productId: string
+  /** The price's nickname, `""` when it has none. */
+  productName: string
   productPeriod: string
   /** Unix seconds, as a string. */
   currentPeriodEnd: string

@@ -272,11 +272,12 @@ describe('against appwheel dev', { concurrency: false }, () => {
     assert.equal(json.code, 0, json.message)
     assert.equal(json.data.subscriptions.length, 1)
     const s = json.data.subscriptions[0]
-    assert.deepEqual(Object.keys(s).sort(), ['cancelAtPeriodEnd', 'currentPeriodEnd', 'id', 'orderStatus', 'paymentMethodId', 'productId', 'productPeriod', 'status'])
+    assert.deepEqual(Object.keys(s).sort(), ['cancelAtPeriodEnd', 'currentPeriodEnd', 'id', 'orderStatus', 'paymentMethodId', 'productId', 'productName', 'productPeriod', 'status'])
     assert.equal(s.id, subscription.id)
     assert.equal(s.status, 'active')
     assert.equal(s.orderStatus, 1)
     assert.equal(s.productId, dev.prices.monthly)
+    assert.equal(s.productName, 'Pro', "the dev price's nickname")
     assert.equal(s.productPeriod, 'P1M')
     assert.match(s.currentPeriodEnd, unixString)
     assert.equal(s.cancelAtPeriodEnd, false)
