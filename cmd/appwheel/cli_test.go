@@ -23,7 +23,7 @@ import (
 var ownFlags = map[string][]string{
 	"appwheel":              {"version"},
 	"dev":                   {"sandbox-addr", "addr", "data-dir", "job-timeout", "log-level"},
-	"serve":                 {"addr", "public-url", "rate-limit", "rate-burst", "page-cache-mb", "shutdown-timeout", "data-dir", "database-url", "db-max-conns", "db-statement-timeout", "job-timeout", "default-stripe-api-base", "stripe-timeout", "stripe-background-rate", "stripe-max-retries", "log-level"},
+	"serve":                 {"addr", "public-url", "rate-limit", "rate-burst", "page-cache-mb", "portal-link-ttl", "portal-visit-ttl", "shutdown-timeout", "data-dir", "database-url", "db-max-conns", "db-statement-timeout", "job-timeout", "default-stripe-api-base", "stripe-timeout", "stripe-background-rate", "stripe-max-retries", "log-level"},
 	"migrate":               {"data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps":                  {},
 	"apps create":           {"name", "platform", "stripe-secret-key", "stripe-webhook-secret", "stripe-api-base", "redirect-host", "read-mode", "json", "data-dir", "database-url", "db-max-conns", "db-statement-timeout"},

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/appwheel/appwheel/crypt"
+	"github.com/appwheel/appwheel/portal"
 )
 
 // Config is everything the binary is configured with. Each field a command
@@ -69,6 +70,9 @@ type Config struct {
 	// PageCacheMB bounds the rendered mirror reads a process keeps in
 	// memory (billing's page cache), in MiB; 0 keeps none. Defaults to 64.
 	PageCacheMB int
+	// PortalLinkTTL is how long a billing page link opens, PortalVisitTTL
+	// how long a visit lasts after the user's last step. Default 5m and 1h.
+	PortalLinkTTL, PortalVisitTTL time.Duration
 	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
 	// Defaults to 15s.
 	ShutdownTimeout time.Duration
@@ -93,6 +97,8 @@ func defaultConfig(dataDir string) *Config {
 		RateLimit:            100,
 		RateBurst:            200,
 		PageCacheMB:          64,
+		PortalLinkTTL:        portal.DefaultOpenTTL,
+		PortalVisitTTL:       portal.DefaultVisitTTL,
 		ShutdownTimeout:      15 * time.Second,
 		LogLevel:             "info",
 	}
@@ -196,6 +202,10 @@ var (
 		newFlag("page-cache-mb", "APPWHEEL_PAGE_CACHE_MB", func(c *Config) *int { return &c.PageCacheMB }, (*pflag.FlagSet).IntVar,
 			"`MiB` of rendered mirror reads kept in memory, served again while the user's mirror is unchanged (0: none)",
 			atLeast(func(c *Config) int { return c.PageCacheMB }, 0)),
+		newFlag("portal-link-ttl", "APPWHEEL_PORTAL_LINK_TTL", func(c *Config) *time.Duration { return &c.PortalLinkTTL }, (*pflag.FlagSet).DurationVar,
+			"how long a billing page link (POST /v1/stripe/portal-sessions) opens", positive(func(c *Config) time.Duration { return c.PortalLinkTTL })),
+		newFlag("portal-visit-ttl", "APPWHEEL_PORTAL_VISIT_TTL", func(c *Config) *time.Duration { return &c.PortalVisitTTL }, (*pflag.FlagSet).DurationVar,
+			"how long a billing page visit lasts after the user's last step", positive(func(c *Config) time.Duration { return c.PortalVisitTTL })),
 		newFlag("shutdown-timeout", "APPWHEEL_SHUTDOWN_TIMEOUT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }, (*pflag.FlagSet).DurationVar,
 			"how long SIGTERM waits for requests in flight", positive(func(c *Config) time.Duration { return c.ShutdownTimeout })),
 	}}

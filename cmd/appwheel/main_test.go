@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appwheel/appwheel/client"
 	"github.com/appwheel/appwheel/signature"
 
 	_ "modernc.org/sqlite"
@@ -165,6 +166,8 @@ func TestBadConfigIsAnError(t *testing.T) {
 		{"serve", "APPWHEEL_STRIPE_API_BASE", "localhost:12111", "default-stripe-api-base"},
 		{"serve", "APPWHEEL_RATE_LIMIT", "fast", "APPWHEEL_RATE_LIMIT"},
 		{"serve", "APPWHEEL_PUBLIC_URL", "pay.example.com", "public-url"},
+		{"serve", "APPWHEEL_PORTAL_LINK_TTL", "0s", "APPWHEEL_PORTAL_LINK_TTL"},
+		{"serve", "APPWHEEL_PORTAL_VISIT_TTL", "an hour", "APPWHEEL_PORTAL_VISIT_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.command+" "+tt.env, func(t *testing.T) {
@@ -222,8 +225,21 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var logs bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr}, &logs, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--data-dir", dir, "--addr", addr, "--portal-link-ttl", "2m"}, &logs, io.Discard)
+	}()
 	waitReady(t, "http://"+addr+"/readyz")
+
+	// The billing page's links open for --portal-link-ttl.
+	before := time.Now().Unix()
+	session, err := client.New(app.AppID, "stripe", app.AppSecret, client.WithBaseURL("http://"+addr)).CreatePortalSession(ctx,
+		client.PortalSessionParams{AppUserID: "u1", ReturnURL: "https://shop.example.com/account"})
+	if err != nil {
+		t.Fatalf("CreatePortalSession: %v", err)
+	}
+	if expires, _ := strconv.ParseInt(session.ExpiresAt, 10, 64); expires < before+120 || expires > time.Now().Unix()+120 {
+		t.Errorf("the portal link expires at %s, want 2 minutes after %d (--portal-link-ttl 2m)", session.ExpiresAt, before)
+	}
 
 	target := "/v1/stripe/payment-methods?appUserId=u1"
 	ts := time.Now().Unix()

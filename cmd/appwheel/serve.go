@@ -87,6 +87,7 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 	}
 	billingPage, err := portal.New(portal.Config{
 		Billing: bill, Apps: d.apps, Key: portalKey, BaseURL: d.cfg.PublicURL,
+		OpenTTL: d.cfg.PortalLinkTTL, VisitTTL: d.cfg.PortalVisitTTL,
 		Logger: d.logger.With(slog.String("component", "portal")),
 	})
 	if err != nil {
