@@ -55,6 +55,13 @@ type StripeEvent struct {
 	// PreviousCustomerID is, for payment_method.detached, the customer the
 	// method was detached from.
 	PreviousCustomerID string
+	// PreviousStatus is, for a subscription event that changed its status,
+	// the status before; "" when the status did not change.
+	PreviousStatus string
+	// DefaultChanged says a customer event changed the customer's default
+	// payment method, from PreviousDefaultPaymentMethodID ("" for none).
+	DefaultChanged                 bool
+	PreviousDefaultPaymentMethodID string
 }
 
 // CustomerState is the mirrored state of one user's Stripe customer.

@@ -24,6 +24,7 @@ type Store interface {
 	LockStore
 	MirrorStore
 	ImportStore
+	NotifyStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -98,7 +98,8 @@ func (s *Service) decodeRecorded(ctx context.Context, i int, rec *appwheel.Event
 	return decoded{i: i, app: app, ev: ev}, nil
 }
 
-// applyDecoded applies one event, turning a panic into its error (logged
+// applyDecoded applies one event and then tells the app's endpoints what
+// it carried (notify), turning a panic into its error (logged
 // with the stack), so that it is retried and the others still apply.
 func (s *Service) applyDecoded(ctx context.Context, d decoded) (err error) {
 	defer func() {
@@ -108,7 +109,10 @@ func (s *Service) applyDecoded(ctx context.Context, d decoded) (err error) {
 			err = fmt.Errorf("panic applying event %s: %v", d.ev.ID, p)
 		}
 	}()
-	return s.ApplyEvent(ctx, d.app, d.ev)
+	if err := s.ApplyEvent(ctx, d.app, d.ev); err != nil {
+		return err
+	}
+	return s.notify(ctx, d.app, d.ev)
 }
 
 // eventCustomer is the customer an event concerns: its object's, for a

@@ -55,6 +55,9 @@ type Config struct {
 	// background to the server's jobs (jobs.Jobs.EnqueueImport), which call
 	// ContinueImport until it is done; enqueueing one twice runs it once.
 	EnqueueImport func(ctx context.Context, appID, importID string) error
+	// Notifier, when not nil, is told each fact the mirror learns from the
+	// app's Stripe events, for the app's own endpoints (notify.Service).
+	Notifier Notifier
 	// PageCacheBytes bounds the rendered pages the service keeps in memory
 	// (pages.go): 0 means DefaultPageCacheBytes, a negative size keeps none.
 	PageCacheBytes int64
@@ -76,6 +79,7 @@ type Service struct {
 	linkKey       []byte
 	linkMACs      sync.Pool // hash.Hash keyed with linkKey
 	enqueueImport func(ctx context.Context, appID, importID string) error
+	notifier      Notifier
 	limiters      sync.Map // app id → *rate.Limiter
 	// lastVersion is the last mirror version this process assigned.
 	lastVersion atomic.Int64
@@ -89,7 +93,7 @@ func New(cfg Config) *Service {
 		store: cfg.Store, stripe: cfg.Stripe, apps: cfg.Apps, decode: cfg.DecodeEvent,
 		now: cfg.Now, log: cfg.Logger, rate: cfg.BackgroundRate,
 		linkBase: strings.TrimRight(cfg.LinkBaseURL, "/"), linkKey: cfg.LinkKey, enqueueImport: cfg.EnqueueImport,
-		pages: newPageCache(cfg.PageCacheBytes),
+		notifier: cfg.Notifier, pages: newPageCache(cfg.PageCacheBytes),
 	}
 	if s.now == nil {
 		s.now = time.Now

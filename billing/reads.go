@@ -130,12 +130,6 @@ func (s *Service) invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 	expires := linkHourEnd(now)
 	for _, inv := range d.page.Invoices {
 		sub := d.subs[inv.SubscriptionID]
-		price := storedPrice(inv)
-		if price == nil { // not mirrored, or mirrored before price terms were kept
-			if price, err = s.invoicePrice(ctx, app, inv, sub); err != nil {
-				return nil, 0, err
-			}
-		}
 		var history []appwheel.StatusChange
 		if sub != nil {
 			history = d.history[sub.ID]
@@ -143,19 +137,37 @@ func (s *Service) invoices(ctx context.Context, app *appwheel.App, p ListInvoice
 				expires = min(expires, end)
 			}
 		}
-		o := OrderFromInvoice(inv, sub, price, history, now)
-		if d.links && s.linkBase != "" && len(s.linkKey) > 0 {
-			if o.InvoicePDF != "" {
-				o.InvoicePDF = s.invoiceLink(app.ID, inv.ID, LinkPDF, now)
-			}
-			if o.HostedInvoiceURL != "" {
-				o.HostedInvoiceURL = s.invoiceLink(app.ID, inv.ID, LinkHosted, now)
-			}
+		o, err := s.order(ctx, app, inv, sub, history, d.links, now)
+		if err != nil {
+			return nil, 0, err
 		}
 		list.Invoices = append(list.Invoices, o)
 	}
 	list.HasMore = d.page.HasMore
 	return list, expires, nil
+}
+
+// order is an invoice in the order format at now, with AppWheel's own
+// links when links is set (and the service signs links).
+func (s *Service) order(ctx context.Context, app *appwheel.App, inv *appwheel.Invoice, sub *appwheel.Subscription,
+	history []appwheel.StatusChange, links bool, now int64) (appwheel.Order, error) {
+	price := storedPrice(inv)
+	if price == nil { // not mirrored, or mirrored before price terms were kept
+		var err error
+		if price, err = s.invoicePrice(ctx, app, inv, sub); err != nil {
+			return appwheel.Order{}, err
+		}
+	}
+	o := OrderFromInvoice(inv, sub, price, history, now)
+	if links && s.linkBase != "" && len(s.linkKey) > 0 {
+		if o.InvoicePDF != "" {
+			o.InvoicePDF = s.invoiceLink(app.ID, inv.ID, LinkPDF, now)
+		}
+		if o.HostedInvoiceURL != "" {
+			o.HostedInvoiceURL = s.invoiceLink(app.ID, inv.ID, LinkHosted, now)
+		}
+	}
+	return o, nil
 }
 
 // Subscriptions lists the user's subscriptions, newest first, each with the
@@ -176,19 +188,25 @@ func (s *Service) Subscriptions(ctx context.Context, app *appwheel.App, appUserI
 	}
 	attached := attachedTo(d.methods)
 	for _, sub := range d.subs {
-		views = append(views, appwheel.SubscriptionView{
-			ID:                sub.ID,
-			Status:            sub.Status,
-			OrderStatus:       appwheel.OrderStatus(sub.Status),
-			ProductID:         sub.PriceID,
-			ProductName:       sub.PriceNickname,
-			ProductPeriod:     appwheel.ProductPeriod(sub.Interval, sub.IntervalCount),
-			CurrentPeriodEnd:  appwheel.UnixString(sub.CurrentPeriodEnd),
-			CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
-			PaymentMethodID:   sub.ChargedMethod(d.defaultID, attached),
-		})
+		views = append(views, subscriptionView(sub, d.defaultID, attached))
 	}
 	return views, nil
+}
+
+// subscriptionView is a subscription as the subscriptions list renders it,
+// given the customer's default card and which cards it has.
+func subscriptionView(sub *appwheel.Subscription, defaultID string, attached func(string) bool) appwheel.SubscriptionView {
+	return appwheel.SubscriptionView{
+		ID:                sub.ID,
+		Status:            sub.Status,
+		OrderStatus:       appwheel.OrderStatus(sub.Status),
+		ProductID:         sub.PriceID,
+		ProductName:       sub.PriceNickname,
+		ProductPeriod:     appwheel.ProductPeriod(sub.Interval, sub.IntervalCount),
+		CurrentPeriodEnd:  appwheel.UnixString(sub.CurrentPeriodEnd),
+		CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
+		PaymentMethodID:   sub.ChargedMethod(defaultID, attached),
+	}
 }
 
 // OrderFromInvoice maps a Stripe invoice, the subscription it belongs to

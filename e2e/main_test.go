@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +55,7 @@ type devFacts struct {
 	StripeAPIBase   string            `json:"stripeApiBase"`
 	StripeSecretKey string            `json:"stripeSecretKey"`
 	Prices          map[string]string `json:"prices"`
+	NotifySecret    string            `json:"notifySecret"`
 }
 
 // dev is a running `appwheel dev`.
@@ -96,8 +98,17 @@ func startDev(t *testing.T) *dev {
 // addresses (a restart passes the same ones again).
 func startDevIn(t *testing.T, dataDir, addr, sandboxAddr string, env ...string) *dev {
 	t.Helper()
-	d := &dev{t: t, dataDir: dataDir, logs: &syncBuffer{}}
-	cmd := exec.Command(binary, "dev", "--addr", addr, "--sandbox-addr", sandboxAddr, "--data-dir", d.dataDir)
+	return startDevWith(t, []string{"--addr", addr, "--sandbox-addr", sandboxAddr, "--data-dir", dataDir}, env...)
+}
+
+// startDevWith runs `appwheel dev` with args, which name its --addr and
+// --data-dir.
+func startDevWith(t *testing.T, args []string, env ...string) *dev {
+	t.Helper()
+	flag := func(name string) string { return args[slices.Index(args, name)+1] }
+	addr := flag("--addr")
+	d := &dev{t: t, dataDir: flag("--data-dir"), logs: &syncBuffer{}}
+	cmd := exec.Command(binary, append([]string{"dev"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	if err := cmd.Start(); err != nil {

@@ -83,6 +83,9 @@ type Config struct {
 	// Handlers do the work of the events, the imports and reconcile.
 	// Required.
 	Handlers Handlers
+	// Deliverer delivers events to apps' endpoints (EnqueueDeliveries).
+	// Without it, deliveries enqueued wait for a process that has one.
+	Deliverer Deliverer
 	// Logger receives job failures (kind and ids, never payloads). River's
 	// own messages go to it at warn level and above only. Nil discards.
 	Logger *slog.Logger
@@ -124,9 +127,10 @@ type Config struct {
 	JobTimeout time.Duration
 	// RetryDelay returns how long to wait before retrying a job or an
 	// event whose attempt-th attempt failed. Nil means attempt⁴ seconds (1
-	// s, 16 s, 81 s, …), with River's ±10% jitter for jobs. An event is
-	// retried until it applies, at least hourly: its delay is capped at an
-	// hour. Tests set it short.
+	// s, 16 s, 81 s, …), with River's ±10% jitter for jobs, and for
+	// deliveries their own schedule (deliveryDelay). An event is retried
+	// until it applies, at least hourly: its delay is capped at an hour.
+	// Tests set it short.
 	RetryDelay func(attempt int) time.Duration
 }
 
@@ -181,6 +185,7 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
 }
 

@@ -64,8 +64,13 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[reconcileArgs
 	return w.handlers.ReconcileApps(ctx, w.maxAge)
 }
 
+// NotificationRetention is how long the events sent to apps' endpoints,
+// and their delivery attempts, are kept (redeliver, deliveries): longer
+// than a delivery is retried.
+const NotificationRetention = 30 * 24 * time.Hour
+
 // cleanupArgs is the cleanup job: forget expired nonces and idempotency
-// keys, which otherwise only grow.
+// keys, and old events sent to apps, which otherwise only grow.
 type cleanupArgs struct{}
 
 func (cleanupArgs) Kind() string                 { return "cleanup" }
@@ -82,9 +87,11 @@ func (w *cleanupWorker) Work(ctx context.Context, job *river.Job[cleanupArgs]) e
 	now := w.now()
 	nonces, nerr := w.store.DeleteExpiredNonces(ctx, now)
 	keys, kerr := w.store.DeleteExpiredIdempotentRequests(ctx, now)
-	if err := errors.Join(nerr, kerr); err != nil {
+	events, eerr := w.store.DeleteNotificationsBefore(ctx, now.Add(-NotificationRetention))
+	if err := errors.Join(nerr, kerr, eerr); err != nil {
 		return err
 	}
-	w.log.DebugContext(ctx, "expired records deleted", slog.Int64("nonces", nonces), slog.Int64("idempotency_keys", keys))
+	w.log.DebugContext(ctx, "expired records deleted", slog.Int64("nonces", nonces), slog.Int64("idempotency_keys", keys),
+		slog.Int64("notifications", events))
 	return nil
 }

@@ -71,12 +71,21 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 	river.AddWorker(workers, &importWorker{handlers: j.cfg.Handlers})
 	river.AddWorker(workers, &reconcileWorker{handlers: j.cfg.Handlers, maxAge: j.cfg.ReconcileMaxAge})
 	river.AddWorker(workers, &cleanupWorker{store: j.cfg.Store, now: j.cfg.Now, log: j.log})
+	queues := map[string]river.QueueConfig{
+		periodicQueue: {MaxWorkers: periodicWorkers},
+		importQueue:   {MaxWorkers: importWorkers},
+	}
+	if j.cfg.Deliverer != nil {
+		delay := deliveryDelay
+		if j.cfg.RetryDelay != nil {
+			delay = func(_ int64, attempt int) time.Duration { return j.cfg.RetryDelay(attempt) }
+		}
+		river.AddWorker(workers, &deliveryWorker{deliverer: j.cfg.Deliverer, delay: delay})
+		queues[deliveryQueue] = river.QueueConfig{MaxWorkers: deliveryWorkers}
+	}
 
 	cfg := &river.Config{
-		Queues: map[string]river.QueueConfig{
-			periodicQueue: {MaxWorkers: periodicWorkers},
-			importQueue:   {MaxWorkers: importWorkers},
-		},
+		Queues:       queues,
 		Workers:      workers,
 		PeriodicJobs: j.periodicJobs(),
 		JobTimeout:   j.cfg.JobTimeout,

@@ -29,6 +29,19 @@ const (
 	HeaderTimestamp = "X-AppWheel-Timestamp"
 	HeaderSignature = "X-AppWheel-Signature"
 	HeaderNonce     = "X-AppWheel-Nonce"
+	// HeaderEventID names the event of a delivery to an app's endpoint.
+	HeaderEventID = "X-AppWheel-Event-Id"
+)
+
+// A delivery of an event to an app's own endpoint is signed as a request to
+// AppWheel is, with the endpoint's secret, the method WebhookMethod and the
+// request-target WebhookTarget in place of the receiver's own path (which
+// proxies may rewrite, and which the receiver's verifier need not know),
+// and always a nonce. WebhookTarget cannot be a request's target (those
+// begin with "/"), so a delivery's signature never signs an API request.
+const (
+	WebhookMethod = "POST"
+	WebhookTarget = "webhook"
 )
 
 // MaxNonceLen bounds X-AppWheel-Nonce.

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 	t.Run("Lock", func(t *testing.T) { testLocks(t, newStore) })
 	t.Run("Mirror", func(t *testing.T) { testMirror(t, newStore) })
 	t.Run("Import", func(t *testing.T) { testImports(t, newStore) })
+	t.Run("Notify", func(t *testing.T) { testNotify(t, newStore) })
 	t.Run("Ping", func(t *testing.T) {
 		s := newStore(t)
 		if err := s.Ping(t.Context()); err != nil {

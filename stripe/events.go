@@ -66,6 +66,9 @@ func DecodeEvent(payload []byte) (*appwheel.StripeEvent, error) {
 			return nil, fmt.Errorf("stripe: event %s: %w", ev.ID, err)
 		}
 		out.Subscription = subscription(&s)
+		if prev, ok := ev.Data.PreviousAttributes["status"].(string); ok {
+			out.PreviousStatus = prev
+		}
 	case kind == "customer":
 		var c stripego.Customer
 		if err := json.Unmarshal(raw, &c); err != nil {
@@ -74,6 +77,14 @@ func DecodeEvent(payload []byte) (*appwheel.StripeEvent, error) {
 		out.Customer = customer(&c)
 		if out.Type == "customer.deleted" {
 			out.Customer.Deleted = true
+		}
+		// A default that changed is in previous_attributes, null when
+		// there was none.
+		if settings, ok := ev.Data.PreviousAttributes["invoice_settings"].(map[string]any); ok {
+			if prev, ok := settings["default_payment_method"]; ok {
+				out.DefaultChanged = true
+				out.PreviousDefaultPaymentMethodID, _ = prev.(string)
+			}
 		}
 	case kind == "payment_method":
 		var pm stripego.PaymentMethod

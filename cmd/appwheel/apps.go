@@ -31,7 +31,7 @@ a server running.`,
   appwheel apps rotate-secret app_… --grace 24h`,
 	})
 	c.AddCommand(appsCreateCommand(), appsListCommand(), appsShowCommand(), appsRotateSecretCommand(),
-		appsSetReadModeCommand(), appsUpdateCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand(), appsImportCommand(), appsImportStatusCommand())
+		appsSetReadModeCommand(), appsUpdateCommand(), appsSetDisabledCommand("disable"), appsSetDisabledCommand("enable"), appsLinkCommand(), appsImportCommand(), appsImportStatusCommand(), appsWebhooksCommand())
 	return c
 }
 

@@ -70,6 +70,10 @@ type Config struct {
 	// PageCacheMB bounds the rendered mirror reads a process keeps in
 	// memory (billing's page cache), in MiB; 0 keeps none. Defaults to 64.
 	PageCacheMB int
+	// AllowPrivateWebhookURLs lets apps' webhook endpoints be on loopback,
+	// private and link-local addresses, and on http:// when on loopback
+	// (dev always does). Defaults to false.
+	AllowPrivateWebhookURLs bool
 	// PortalLinkTTL is how long a billing page link opens, PortalVisitTTL
 	// how long a visit lasts after the user's last step. Default 5m and 1h.
 	PortalLinkTTL, PortalVisitTTL time.Duration
@@ -140,10 +144,10 @@ func newFlag[T any](name, env string, field func(*Config) *T, define func(fs *pf
 
 // The flag sets. Each command takes the ones whose fields it uses:
 //
-//	serve:     dataDirFlags storeFlags masterKeyEnv listenFlags serverFlags jobFlags stripeFlags logFlags
+//	serve:     dataDirFlags storeFlags masterKeyEnv listenFlags serverFlags webhookFlags jobFlags stripeFlags logFlags
 //	dev:       dataDirFlags listenFlags jobFlags logFlags (and its own --sandbox-addr)
 //	migrate:   dataDirFlags storeFlags
-//	apps …:    dataDirFlags storeFlags masterKeyEnv
+//	apps …:    dataDirFlags storeFlags masterKeyEnv (apps webhooks add: and webhookFlags)
 //	sandbox …: dataDirFlags
 var (
 	dataDirFlags = flagSet{flags: []configFlag{
@@ -208,6 +212,12 @@ var (
 			"how long a billing page visit lasts after the user's last step", positive(func(c *Config) time.Duration { return c.PortalVisitTTL })),
 		newFlag("shutdown-timeout", "APPWHEEL_SHUTDOWN_TIMEOUT", func(c *Config) *time.Duration { return &c.ShutdownTimeout }, (*pflag.FlagSet).DurationVar,
 			"how long SIGTERM waits for requests in flight", positive(func(c *Config) time.Duration { return c.ShutdownTimeout })),
+	}}
+
+	webhookFlags = flagSet{flags: []configFlag{
+		newFlag("allow-private-webhook-urls", "APPWHEEL_ALLOW_PRIVATE_WEBHOOK_URLS", func(c *Config) *bool { return &c.AllowPrivateWebhookURLs }, (*pflag.FlagSet).BoolVar,
+			"let apps' webhook endpoints be on loopback, private and link-local addresses (and http:// on loopback); checked again at each delivery",
+			func(*Config, string) error { return nil }),
 	}}
 
 	jobFlags = flagSet{flags: []configFlag{

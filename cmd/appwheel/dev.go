@@ -37,6 +37,11 @@ type devFile struct {
 	StripeSecretKey string            `json:"stripeSecretKey"`
 	WebhookSecret   string            `json:"stripeWebhookSecret"`
 	Prices          map[string]string `json:"prices"`
+	// NotifyURL, with --notify-url, is where the demo app's events go:
+	// its endpoint, and the endpoint's signing secret (new at each start).
+	NotifyURL        string `json:"notifyUrl,omitempty"`
+	NotifyEndpointID string `json:"notifyEndpointId,omitempty"`
+	NotifySecret     string `json:"notifySecret,omitempty"`
 }
 
 // The demo product's prices, seeded in the sandbox.
@@ -54,7 +59,7 @@ var devPrices = []struct {
 // own), with a demo app wired to it and its webhooks pointing back at the
 // API.
 func devCommand() *cobra.Command {
-	var sandboxAddr string
+	var sandboxAddr, notifyURL string
 	c := &cobra.Command{
 		Use:   "dev",
 		Short: "the whole product offline: API + Stripe sandbox + demo app",
@@ -70,19 +75,22 @@ directory reuses the demo app.`,
 		Args: noArgs("dev"),
 	}
 	c.Flags().StringVar(&sandboxAddr, "sandbox-addr", "", "the Stripe sandbox's `HOST:PORT`; default the API's host and port + 1")
+	c.Flags().StringVar(&notifyURL, "notify-url", "", "send the demo app's events (payment_method.added, invoice.paid, …) to this `URL` (http:// on loopback too)")
 	withConfig(c, "dev-data", []flagSet{listenFlags, dataDirFlags, jobFlags, logFlags}, func(cmd *cobra.Command, cfg *Config, _ []string) error {
 		if sandboxAddr != "" {
 			if err := checkAddr("--sandbox-addr", sandboxAddr); err != nil {
 				return err
 			}
 		}
-		return runDev(cmd.Context(), cfg, sandboxAddr, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		return runDev(cmd.Context(), cfg, sandboxAddr, notifyURL, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	})
 	describeFlag(c, "data-dir", "data `directory`: the SQLite database, master.key, the sandbox's state and dev.json")
 	return c
 }
 
-func runDev(ctx context.Context, cfg *Config, sandboxAddr string, stdout, stderr io.Writer) error {
+func runDev(ctx context.Context, cfg *Config, sandboxAddr, notifyURL string, stdout, stderr io.Writer) error {
+	// The demo's endpoints are on this machine: loopback, plain http.
+	cfg.AllowPrivateWebhookURLs = true
 	// Both listeners first: an address that is taken fails before the data
 	// directory, the master key or the database is created.
 	ln, sbLn, err := devListeners(cfg.Addr, sandboxAddr)
@@ -123,12 +131,47 @@ func runDev(ctx context.Context, cfg *Config, sandboxAddr string, stdout, stderr
 	if err != nil {
 		return err
 	}
+	if notifyURL != "" {
+		if err := devEndpoint(ctx, d, dev, notifyURL); err != nil {
+			return err
+		}
+	}
 	path := filepath.Join(cfg.DataDir, "dev.json")
 	if err := writeDevFile(path, dev); err != nil {
 		return err
 	}
 	printDevBanner(stdout, dev, path, sandboxCommandLine(selfCommand(os.Executable, exec.LookPath), cfg.DataDir))
 	return serve(ctx, d, ln, nil)
+}
+
+// devEndpoint points the demo app's events at url: its endpoint there
+// (made on first use, reused after), with a new signing secret.
+func devEndpoint(ctx context.Context, d *deps, dev *devFile, url string) error {
+	n, err := newNotify(d, nil, nil)
+	if err != nil {
+		return err
+	}
+	eps, err := n.Endpoints(ctx, dev.AppID)
+	if err != nil {
+		return err
+	}
+	dev.NotifyURL = url
+	for _, ep := range eps {
+		if ep.URL == url || ep.URL == url+"/" {
+			dev.NotifyEndpointID = ep.ID
+			if _, err := n.SetDisabled(ctx, dev.AppID, ep.ID, false); err != nil {
+				return err
+			}
+			dev.NotifySecret, err = n.RotateSecret(ctx, dev.AppID, ep.ID)
+			return cliError(err)
+		}
+	}
+	ep, secret, err := n.AddEndpoint(ctx, dev.AppID, url, nil)
+	if err != nil {
+		return fmt.Errorf("--notify-url: %w", cliError(err))
+	}
+	dev.NotifyEndpointID, dev.NotifySecret = ep.ID, secret
+	return nil
 }
 
 // devListeners listens on the API's address and the sandbox's: the one
@@ -272,6 +315,15 @@ JavaScript SDK:
   appwheel.paymentMethod({ appUserId: 'u1' }).then(res => res.json()).then(console.log)
 
 `, dev.BaseURL, dev.AppID, dev.AppSecret, path, dev.StripeAPIBase, dev.Prices["monthly"], dev.Prices["yearly"], sandbox)
+	if dev.NotifyURL == "" {
+		fmt.Fprint(w, "The app's events (payment_method.added, invoice.paid, …) go nowhere: start with --notify-url URL to receive them.\n\n")
+		return
+	}
+	fmt.Fprintf(w, `The app's events go to %s (endpoint %s), signed with
+  %s
+  (verify with client.VerifyWebhook or AppWheel.verifyWebhook; the attempts: apps webhooks deliveries %s)
+
+`, dev.NotifyURL, dev.NotifyEndpointID, dev.NotifySecret, dev.AppID)
 }
 
 // sandboxCommandLine is how a shell runs "appwheel sandbox" on the dev

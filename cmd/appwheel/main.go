@@ -311,6 +311,16 @@ func oneID(name string) cobra.PositionalArgs {
 	}
 }
 
+// exactArgs checks that a command has the positional arguments named.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return usageErrorf("%s takes %s", cmd.CommandPath(), strings.Join(names, " "))
+		}
+		return nil
+	}
+}
+
 // withConfig gives c the flags of the sets (and only those), with dataDir
 // as the data directory's default, notes the environment in its help, and
 // makes it run fn with the config loaded and validated: a value that does

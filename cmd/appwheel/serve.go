@@ -17,6 +17,7 @@ import (
 	"github.com/appwheel/appwheel/crypt"
 	appwheelhttp "github.com/appwheel/appwheel/http"
 	"github.com/appwheel/appwheel/jobs"
+	"github.com/appwheel/appwheel/notify"
 	"github.com/appwheel/appwheel/portal"
 	"github.com/appwheel/appwheel/stripe"
 )
@@ -34,7 +35,7 @@ and its master key.`,
   APPWHEEL_DATABASE_URL=postgres://appwheel@db/appwheel APPWHEEL_MASTER_KEY_FILE=/run/secrets/master.key appwheel serve`,
 		Args: noArgs("serve"),
 	}
-	sets := []flagSet{listenFlags, serverFlags, dataDirFlags, storeFlags, masterKeyEnv, jobFlags, stripeFlags, logFlags}
+	sets := []flagSet{listenFlags, serverFlags, webhookFlags, dataDirFlags, storeFlags, masterKeyEnv, jobFlags, stripeFlags, logFlags}
 	return withConfig(c, "data", sets, func(cmd *cobra.Command, cfg *Config, _ []string) error {
 		// Listen first: a taken port fails before the master key and the
 		// database are created.
@@ -73,10 +74,16 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		return err
 	}
 	var background *jobs.Jobs // the billing service enqueues imports on the jobs, which call it
+	notifier, err := newNotify(d, func(ctx context.Context, ds []notify.Delivery, again bool) error {
+		return background.EnqueueDeliveries(ctx, ds, again)
+	}, reg)
+	if err != nil {
+		return err
+	}
 	bill := billing.New(billing.Config{
 		Store: d.store, Stripe: provider, Apps: d.apps, DecodeEvent: stripe.DecodeEvent,
 		BackgroundRate: d.cfg.StripeBackgroundRate, Logger: d.logger,
-		LinkBaseURL: d.cfg.PublicURL, LinkKey: linkKey, PageCacheBytes: pageCacheBytes(d.cfg.PageCacheMB),
+		LinkBaseURL: d.cfg.PublicURL, LinkKey: linkKey, PageCacheBytes: pageCacheBytes(d.cfg.PageCacheMB), Notifier: notifier,
 		EnqueueImport: func(ctx context.Context, appID, importID string) error {
 			return background.EnqueueImport(ctx, appID, importID)
 		},
@@ -94,7 +101,7 @@ func serve(ctx context.Context, d *deps, ln net.Listener, mount func(api http.Ha
 		return err
 	}
 	jc := jobsConfig(d.cfg, d.store)
-	jc.Handlers, jc.Logger = bill, d.logger.With(slog.String("component", "jobs"))
+	jc.Handlers, jc.Deliverer, jc.Logger = bill, notifier, d.logger.With(slog.String("component", "jobs"))
 	background, err = jobs.New(jc)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/appwheel/appwheel/crypt"
 	"github.com/appwheel/appwheel/jobs"
 	"github.com/appwheel/appwheel/logging"
+	"github.com/appwheel/appwheel/notify"
 	"github.com/appwheel/appwheel/postgres"
 	"github.com/appwheel/appwheel/sqlite"
 	"github.com/appwheel/appwheel/stripe"
@@ -52,6 +53,23 @@ func open(ctx context.Context, cfg *Config, logger *slog.Logger) (*deps, error) 
 }
 
 func (d *deps) Close() error { return d.store.Close() }
+
+// newNotify is the service of the apps' webhook endpoints, enqueueing its
+// deliveries with enqueue (nil for a command that enqueues none).
+func newNotify(d *deps, enqueue func(ctx context.Context, ds []notify.Delivery, again bool) error, reg prometheus.Registerer) (*notify.Service, error) {
+	box, err := crypt.NewBox(d.masterKey)
+	if err != nil {
+		return nil, err
+	}
+	private := d.cfg.AllowPrivateWebhookURLs
+	return notify.New(notify.Config{
+		Store: d.store, Box: box, Enqueue: enqueue, Registerer: reg,
+		// http:// only where it never leaves the machine: to loopback, and
+		// only where private addresses are allowed at all.
+		Policy: notify.URLPolicy{AllowPrivate: private, AllowHTTP: private},
+		Logger: d.logger.With(slog.String("component", "notify")),
+	}), nil
+}
 
 // openStore opens (and migrates) the configured store: SQLite, or
 // PostgreSQL for several replicas.

@@ -411,6 +411,70 @@ export interface SubscriptionList {
   subscriptions: Subscription[]
 }
 
+/** The event types AppWheel delivers to an app's endpoint (more may come: handle unknown ones by ignoring them). */
+export type AppWheelWebhookEventType =
+  | 'payment_method.added'
+  | 'payment_method.removed'
+  | 'payment_method.default_changed'
+  | 'invoice.created'
+  | 'invoice.paid'
+  | 'invoice.payment_failed'
+  | 'subscription.updated'
+
+/** An event AppWheel delivered to the app's endpoint, as verifyWebhook returns it. */
+export interface AppWheelWebhookEvent {
+  /** `evt_…`: the same on every retry of the event; de-duplicate by it. */
+  id: string
+  type: AppWheelWebhookEventType | (string & {})
+  /** Unix seconds: when the fact happened. */
+  created: number
+  /** The user the event is about. */
+  appUserId: string
+  /** The event's details; their shape depends on `type`. */
+  data: Record<string, unknown>
+}
+
+/** How a delivery failed verifyWebhook. */
+export type AppWheelWebhookErrorCode =
+  | 'missing_header'
+  | 'malformed_signature'
+  | 'timestamp_out_of_tolerance'
+  | 'signature_mismatch'
+  | 'invalid_body'
+
+/** Thrown by verifyWebhook for a delivery that fails verification: answer it 400 (or 401) and do not act on it. */
+export declare class AppWheelWebhookError extends Error {
+  constructor(code: AppWheelWebhookErrorCode, message: string)
+  readonly code: AppWheelWebhookErrorCode
+}
+
+/** The request's body exactly as received: a string, Buffer, Uint8Array or ArrayBuffer, never a parsed object. */
+export type WebhookRawBody = string | Uint8Array | ArrayBuffer
+
+/** The request's headers: Node's `req.headers`, a plain object (any case), or a WHATWG `Headers`. */
+export type WebhookHeaders = Headers | { readonly [name: string]: string | readonly string[] | undefined }
+
+export interface VerifyWebhookOptions {
+  /** How far the delivery's X-AppWheel-Timestamp may be from `now`, in seconds, either way. Default 300. */
+  tolerance?: number | undefined
+  /** The current time in milliseconds. Default `Date.now()`. */
+  now?: number | undefined
+}
+
+/**
+ * Verifies an event AppWheel delivered to the app's endpoint and returns it: the
+ * `X-AppWheel-Signature` of `rawBody` under the endpoint's `secret`, the timestamp
+ * within `tolerance`, then the body. Synchronous; needs node:crypto. Throws an
+ * `AppWheelWebhookError` for a delivery that fails, a `TypeError` for wrong arguments
+ * (e.g. a parsed body: with express, use `express.raw({ type: 'application/json' })`).
+ */
+export declare function verifyWebhook(
+  rawBody: WebhookRawBody,
+  headers: WebhookHeaders,
+  secret: string,
+  options?: VerifyWebhookOptions,
+): AppWheelWebhookEvent
+
 /**
  * Calls AppWheel for one app, signing each request with its AppSecret and a fresh
  * `X-AppWheel-Nonce` (required on the writes). Keep it on your server.
@@ -422,6 +486,14 @@ export declare class AppWheel {
    * @param appSecret the app's AppSecret
    */
   constructor(appId: string, platform: string, appSecret: string, options?: AppWheelOptions)
+
+  /** verifyWebhook, as a static method: `const event = AppWheel.verifyWebhook(rawBody, req.headers, secret)`. */
+  static verifyWebhook(
+    rawBody: WebhookRawBody,
+    headers: WebhookHeaders,
+    secret: string,
+    options?: VerifyWebhookOptions,
+  ): AppWheelWebhookEvent
 
   /** POST /v1/stripe/payment-methods */
   createPaymentMethod(params: CreatePaymentMethodParams, options?: WriteOptions): Promise<TypedResponse<PaymentMethodSetup>>

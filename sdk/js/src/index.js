@@ -4,7 +4,8 @@
 //
 // Dependency-free and runtime-neutral: fetch, Web Crypto (crypto.subtle and
 // crypto.getRandomValues), URL, URLSearchParams, TextEncoder and AbortSignal,
-// as in Node 18+, Deno, Bun, browsers and edge runtimes.
+// as in Node 18+, Deno, Bun, browsers and edge runtimes. verifyWebhook alone,
+// being synchronous, needs node:crypto (Node, Deno, Bun, or Node compatibility).
 //
 // This file is the ESM source; scripts/build.js turns it into dist/index.cjs.
 // Keep every export in the one `export { … }` statement at the bottom.
@@ -83,6 +84,14 @@ class AppWheel {
     this.#baseUrl = parsed.origin + parsed.pathname.replace(/\/+$/, '')
     this.#fetch = fetchImpl
     this.#timeoutMs = timeoutMs
+  }
+
+  /**
+   * Verifies an event AppWheel delivered to the app's endpoint and returns it
+   * (see verifyWebhook below). Synchronous.
+   */
+  static verifyWebhook(rawBody, headers, secret, options) {
+    return verifyWebhook(rawBody, headers, secret, options)
   }
 
   /**
@@ -331,5 +340,167 @@ function timeoutSignal(ms) {
   return c.signal
 }
 
-export { AppWheel, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS, ErrorCodes }
+// ---- Events AppWheel delivers to the app's endpoint ----------------------
+
+/** How far a delivery's X-AppWheel-Timestamp may be from now, in seconds, unless options.tolerance says otherwise. */
+const DEFAULT_WEBHOOK_TOLERANCE = 300
+
+/** A delivery that failed verifyWebhook; `code` says how. */
+class AppWheelWebhookError extends Error {
+  /**
+   * @param {'missing_header'|'malformed_signature'|'timestamp_out_of_tolerance'|'signature_mismatch'|'invalid_body'} code
+   * @param {string} message
+   */
+  constructor(code, message) {
+    super(message)
+    this.name = 'AppWheelWebhookError'
+    this.code = code
+  }
+}
+
+/**
+ * Verifies an event AppWheel delivered to the app's endpoint and returns it,
+ * parsed: the signature of rawBody (the request's bytes exactly as received,
+ * not a parsed and re-serialized object) under the endpoint's secret, its
+ * timestamp within options.tolerance seconds (300) of options.now (ms,
+ * Date.now()), then the body. Each failure throws an AppWheelWebhookError;
+ * wrong arguments throw a TypeError.
+ *
+ * The delivery is signed as the SDK signs its requests, with method POST and
+ * the fixed request-target "webhook" (never the receiver's own path):
+ * v1=hex(HMAC-SHA256(secret, timestamp "\n" "POST" "\n" "webhook" "\n" hex(SHA-256(body)) "\n" nonce)).
+ *
+ * @param {string | Uint8Array | ArrayBuffer} rawBody
+ * @param {Headers | Record<string, string | string[] | undefined>} headers req.headers, or a Headers
+ * @param {string} secret the endpoint's signing secret
+ * @param {{ tolerance?: number, now?: number }} [options]
+ */
+function verifyWebhook(rawBody, headers, secret, options = {}) {
+  const fn = 'AppWheel.verifyWebhook'
+  const body = rawBytes(rawBody, fn)
+  if (headers === null || typeof headers !== 'object') {
+    throw new TypeError(`${fn}: headers must be the request's headers (Node's req.headers, or a Headers)`)
+  }
+  if (typeof secret !== 'string' || secret === '') {
+    throw new TypeError(`${fn}: secret must be the endpoint's signing secret, a non-empty string`)
+  }
+  if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object`)
+  const { tolerance = DEFAULT_WEBHOOK_TOLERANCE, now = Date.now() } = options
+  if (typeof tolerance !== 'number' || Number.isNaN(tolerance) || tolerance < 0) {
+    throw new TypeError(`${fn}: options.tolerance must be a number of seconds ≥ 0`)
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new TypeError(`${fn}: options.now must be a time in milliseconds, as Date.now() gives`)
+  }
+  const c = syncNodeCrypto()
+  if (!c) throw new Error(`${fn} needs node:crypto (Node, Deno, Bun, or a runtime with Node compatibility)`)
+
+  const [signature, timestamp, nonce] = ['X-AppWheel-Signature', 'X-AppWheel-Timestamp', 'X-AppWheel-Nonce'].map((name) => {
+    const value = headerValue(headers, name)
+    if (value === '') throw new AppWheelWebhookError('missing_header', `AppWheel webhook: the ${name} header is missing`)
+    return value
+  })
+  const mac = /^v1=([0-9a-fA-F]{64})$/.exec(signature)
+  if (!mac) {
+    throw new AppWheelWebhookError('malformed_signature', 'AppWheel webhook: X-AppWheel-Signature must be "v1=" and 64 hex digits')
+  }
+  const ts = /^[0-9]{1,15}$/.test(timestamp) ? Number(timestamp) : 0
+  if (ts <= 0) {
+    throw new AppWheelWebhookError('timestamp_out_of_tolerance', `AppWheel webhook: X-AppWheel-Timestamp must be Unix seconds, got ${JSON.stringify(timestamp)}`)
+  }
+  const diff = now / 1000 - ts
+  if (!(Math.abs(diff) <= tolerance)) {
+    const off = Number(Math.abs(diff).toFixed(3))
+    throw new AppWheelWebhookError(
+      'timestamp_out_of_tolerance',
+      `AppWheel webhook: signed at ${ts}, ${off} s ${diff > 0 ? 'ago' : 'in the future'} (tolerance ${tolerance} s)`,
+    )
+  }
+  // The timestamp as the signer formats it (no leading zeros), as the Go verifier does.
+  const bodyHash = c.createHash('sha256').update(body).digest('hex')
+  const expected = c.createHmac('sha256', secret).update(`${ts}\nPOST\nwebhook\n${bodyHash}\n${nonce}`).digest()
+  if (!c.timingSafeEqual(expected, hexBytes(mac[1]))) {
+    throw new AppWheelWebhookError('signature_mismatch', 'AppWheel webhook: the signature does not match (wrong secret, or the body is not the bytes AppWheel sent)')
+  }
+  let event
+  try {
+    event = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+  } catch {
+    event = undefined
+  }
+  if (event === null || typeof event !== 'object' || Array.isArray(event) ||
+      typeof event.id !== 'string' || event.id === '' || typeof event.type !== 'string' || event.type === '') {
+    throw new AppWheelWebhookError('invalid_body', 'AppWheel webhook: the body is not an event (a JSON object with an id and a type)')
+  }
+  return event
+}
+
+// rawBytes is the body's bytes: a string's UTF-8, or any Buffer, Uint8Array or ArrayBuffer as it is.
+function rawBytes(body, fn) {
+  if (typeof body === 'string') return encoder.encode(body)
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+  if (Object.prototype.toString.call(body) === '[object ArrayBuffer]') return new Uint8Array(body)
+  const got = body === null || body === undefined ? String(body) : typeof body === 'object' ? 'a parsed object' : 'a ' + typeof body
+  throw new TypeError(
+    `${fn}: pass the raw request body, the bytes exactly as received (a string, Buffer or Uint8Array), not ${got}: ` +
+      'the signature covers those bytes, which a parsed and re-serialized body does not keep. ' +
+      "With express, use express.raw({ type: 'application/json' }) on the webhook's route.",
+  )
+}
+
+// headerValue looks a header up case-insensitively in a Headers (or anything
+// with get()) or a plain object such as Node's req.headers; '' when absent.
+function headerValue(headers, name) {
+  const lower = name.toLowerCase()
+  let value
+  if (typeof headers.get === 'function') {
+    value = headers.get(lower)
+  } else {
+    for (const key of Object.keys(headers)) {
+      if (key.toLowerCase() === lower) {
+        value = headers[key]
+        break
+      }
+    }
+  }
+  if (Array.isArray(value)) value = value.join(', ') // as Headers.get joins repeated headers
+  return value === undefined || value === null ? '' : String(value)
+}
+
+function hexBytes(s) {
+  const bytes = new Uint8Array(s.length / 2)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16)
+  return bytes
+}
+
+// verifyWebhook is synchronous, so it takes node:crypto synchronously: from
+// process.getBuiltinModule (Node 20.16+ and 22.3+, Deno, Bun) or require (the
+// CommonJS build). ESM on an older Node (18, early 20) has neither: there it is
+// imported as this module loads, long before a delivery can arrive.
+const nodeCryptoSpecifier = 'node:crypto' // not a literal: bundlers for other runtimes leave it alone
+let nodeCrypto
+
+function syncNodeCrypto() {
+  if (nodeCrypto) return nodeCrypto
+  const proc = globalThis.process
+  try {
+    if (proc && typeof proc.getBuiltinModule === 'function') nodeCrypto = proc.getBuiltinModule(nodeCryptoSpecifier)
+    else if (typeof require === 'function') nodeCrypto = require(nodeCryptoSpecifier)
+  } catch {
+    nodeCrypto = undefined
+  }
+  return nodeCrypto
+}
+
+{
+  const proc = globalThis.process
+  if (proc && proc.versions && proc.versions.node && typeof proc.getBuiltinModule !== 'function' && typeof require !== 'function') {
+    import(/* webpackIgnore: true */ /* @vite-ignore */ nodeCryptoSpecifier).then(
+      (m) => { nodeCrypto = nodeCrypto || m },
+      () => {},
+    )
+  }
+}
+
+export { AppWheel, AppWheelWebhookError, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS, ErrorCodes, verifyWebhook }
 export default AppWheel

@@ -23,6 +23,9 @@ test('dist/index.cjs loads with require() and exports the same names as the ESM 
   assert.deepEqual(cjs.ErrorCodes, esm.ErrorCodes)
   assert.deepEqual(Object.getOwnPropertyNames(cjs.AppWheel.prototype).sort(), Object.getOwnPropertyNames(esm.AppWheel.prototype).sort())
   assert.equal(cjs.AppWheel.length, esm.AppWheel.length)
+  assert.equal(typeof cjs.verifyWebhook, 'function')
+  assert.equal(typeof cjs.AppWheel.verifyWebhook, 'function')
+  assert.equal(new cjs.AppWheelWebhookError('invalid_body', 'x').code, 'invalid_body')
 })
 
 test('dist/index.cjs is built from the current src/index.js (run `npm run build`)', () => {
@@ -51,9 +54,22 @@ test('the package name resolves: require -> dist/index.cjs, import -> src/index.
   const viaImport = await import('appwheel')
   assert.equal(viaImport.AppWheel, esm.AppWheel)
   assert.equal(require('appwheel').AppWheel, require('../dist/index.cjs').AppWheel)
+  assert.equal(typeof require('appwheel').verifyWebhook, 'function')
   const pkg = JSON.parse(readFileSync(file('../package.json'), 'utf8'))
   assert.equal(pkg.type, 'module')
   assert.deepEqual(pkg.engines, { node: '>=18' })
   assert.deepEqual(pkg.dependencies ?? {}, {}, 'no runtime dependencies')
   for (const f of ['src/', 'dist/', 'index.d.ts']) assert.ok(pkg.files.includes(f), f)
+})
+
+test('require(\'appwheel\').verifyWebhook verifies a delivery (node:crypto through require)', () => {
+  const { verifyWebhook, AppWheelWebhookError } = require('appwheel')
+  const body = '{"id":"evt_1","type":"payment_method.added","created":1790000000,"appUserId":"u1","data":{}}'
+  const headers = {
+    'x-appwheel-signature': 'v1=c5c82db96189a28d508d6de06cce503842a641904117e9b004aff4d6f1e7b75d',
+    'x-appwheel-timestamp': '1790000000',
+    'x-appwheel-nonce': 'n1',
+  }
+  assert.equal(verifyWebhook(body, headers, 'awhsec_test_vector', { now: 1790000000 * 1000 }).id, 'evt_1')
+  assert.throws(() => verifyWebhook(body, headers, 'awhsec_other', { now: 1790000000 * 1000 }), (e) => e instanceof AppWheelWebhookError && e.code === 'signature_mismatch')
 })

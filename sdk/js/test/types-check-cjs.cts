@@ -11,3 +11,5 @@ async function list(): Promise<appwheelPkg.PaymentMethod[]> {
 }
 void list
 void new AppWheel('app_x', 'stripe', 'aws_x')
+const event: appwheelPkg.AppWheelWebhookEvent = appwheelPkg.verifyWebhook('{}', { 'x-appwheel-nonce': 'n' }, 'awhsec_x')
+void [event, AppWheel.verifyWebhook, new appwheelPkg.AppWheelWebhookError('invalid_body', 'x').code]

@@ -2,11 +2,16 @@
 // of the package, imported as users do, through its "exports" (import condition).
 import AppWheelDefault, {
   AppWheel,
+  AppWheelWebhookError,
   DEFAULT_BASE_URL,
   DEFAULT_TIMEOUT_MS,
   ErrorCodes,
+  verifyWebhook,
   type Address,
   type AppWheelOptions,
+  type AppWheelWebhookErrorCode,
+  type AppWheelWebhookEvent,
+  type AppWheelWebhookEventType,
   type BillingDetails,
   type CallOptions,
   type Card,
@@ -43,6 +48,9 @@ import AppWheelDefault, {
   type SubscriptionsParams,
   type SuccessEnvelope,
   type TypedResponse,
+  type VerifyWebhookOptions,
+  type WebhookHeaders,
+  type WebhookRawBody,
   type WriteOptions,
 } from 'appwheel'
 
@@ -221,3 +229,31 @@ async function narrowing(): Promise<void> {
   void s
 }
 void narrowing
+
+// Receiving AppWheel's events.
+function receive(rawBody: Uint8Array, nodeHeaders: { [h: string]: string | string[] | undefined }): void {
+  const verifyOptions: VerifyWebhookOptions = { tolerance: 300, now: Date.now() }
+  try {
+    const event: AppWheelWebhookEvent = AppWheel.verifyWebhook(rawBody, nodeHeaders, 'awhsec_x', verifyOptions)
+    const fields: [string, string, number, string, Record<string, unknown>] = [event.id, event.type, event.created, event.appUserId, event.data]
+    const added: AppWheelWebhookEventType = 'payment_method.added'
+    if (event.type === added) void fields
+  } catch (err) {
+    if (err instanceof AppWheelWebhookError) {
+      const code: AppWheelWebhookErrorCode = err.code
+      const message: string = err.message
+      void [code, message]
+    }
+  }
+  const body: WebhookRawBody = '{"id":"evt_1","type":"invoice.paid"}'
+  const headers: WebhookHeaders = new Headers()
+  verifyWebhook(body, headers, 'awhsec_x')
+  verifyWebhook(new ArrayBuffer(0), { 'x-appwheel-signature': ['v1=…'] }, 'awhsec_x', { now: undefined })
+  // @ts-expect-error the raw body, not a parsed object
+  verifyWebhook({ id: 'evt_1', type: 'invoice.paid' }, headers, 'awhsec_x')
+  // @ts-expect-error the secret is required
+  verifyWebhook(body, headers)
+  // @ts-expect-error tolerance is in seconds, a number
+  verifyWebhook(body, headers, 'awhsec_x', { tolerance: '300' })
+}
+void receive

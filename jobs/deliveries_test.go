@@ -1,0 +1,174 @@
+package jobs_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/client"
+	"github.com/appwheel/appwheel/crypt"
+	"github.com/appwheel/appwheel/jobs"
+	"github.com/appwheel/appwheel/notify"
+)
+
+// hits records what an endpoint was sent, answering with answer(n) the
+// n-th delivery (from 1).
+type hits struct {
+	mu     sync.Mutex
+	ids    []string
+	answer func(n int) int
+	hang   chan struct{} // when set, each request waits on it
+}
+
+func (h *hits) handler(t *testing.T, secret *string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.hang != nil {
+			select {
+			case <-h.hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		body := make([]byte, r.ContentLength)
+		r.Body.Read(body)
+		ev, err := client.VerifyWebhook(body, r.Header, *secret)
+		if err != nil {
+			t.Errorf("delivery does not verify: %v", err)
+		}
+		h.mu.Lock()
+		h.ids = append(h.ids, ev.ID)
+		n := len(h.ids)
+		h.mu.Unlock()
+		w.WriteHeader(h.answer(n))
+	})
+}
+
+func (h *hits) got() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.ids...)
+}
+
+// newNotifier is the endpoints' service on db, enqueueing on *queue.
+func newNotifier(t *testing.T, db *testDB, queue **jobs.Jobs, timeout time.Duration) *notify.Service {
+	box, err := crypt.NewBox(make([]byte, crypt.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return notify.New(notify.Config{
+		Store: db.store, Box: box, Timeout: timeout,
+		Policy: notify.URLPolicy{AllowPrivate: true, AllowHTTP: true}, // the receivers are on loopback
+		Enqueue: func(ctx context.Context, ds []notify.Delivery, again bool) error {
+			return (*queue).EnqueueDeliveries(ctx, ds, again)
+		},
+	})
+}
+
+func notification(app, id string) *appwheel.Notification {
+	return &appwheel.Notification{AppID: app, ID: id, Type: appwheel.NotifyInvoicePaid, AppUserID: "u1", Created: 1,
+		Body: []byte(`{"id":"` + id + `","type":"invoice.paid","created":1,"appUserId":"u1","data":{}}`)}
+}
+
+// TestDeliveryRetried: an endpoint that answers 500 is sent the event again,
+// with the same id, until it answers 2xx; then never again, and each
+// attempt is recorded.
+func TestDeliveryRetried(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t)
+		var queue *jobs.Jobs
+		n := newNotifier(t, db, &queue, 2*time.Second)
+		h := &hits{answer: func(n int) int {
+			if n == 1 {
+				return http.StatusInternalServerError
+			}
+			return http.StatusOK
+		}}
+		var secret string
+		srv := httptest.NewServer(h.handler(t, &secret))
+		t.Cleanup(srv.Close)
+		cfg := config(t, db, newFakeHandlers())
+		cfg.Deliverer, cfg.RetryDelay = n, func(int) time.Duration { return 100 * time.Millisecond }
+		queue = start(t, cfg)
+		ep, s, err := n.AddEndpoint(t.Context(), appID, srv.URL+"/events", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret = s
+
+		ev := notification(appID, "evt_retried")
+		if err := n.Notify(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Notify(t.Context(), ev); err != nil { // the Stripe event applied again
+			t.Fatal(err)
+		}
+		waitFor(t, "the second attempt", func() bool { return len(h.got()) >= 2 })
+		settle()
+		if got := h.got(); len(got) != 2 || got[0] != "evt_retried" || got[1] != "evt_retried" {
+			t.Fatalf("the endpoint was sent %v, want evt_retried twice (a 500, then a 200)", got)
+		}
+		attempts, err := n.Attempts(t.Context(), appID, false, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(attempts) != 2 || attempts[1].StatusCode != 500 || attempts[1].Outcome != appwheel.DeliveryRetrying ||
+			attempts[1].NextRetryAt.IsZero() || attempts[0].StatusCode != 200 || attempts[0].Outcome != appwheel.DeliveryDelivered {
+			t.Errorf("attempts recorded: %+v", attempts)
+		}
+		if eps, _ := n.Endpoints(t.Context(), appID); len(eps) != 1 || !eps[0].FailingSince.IsZero() || eps[0].ID != ep.ID {
+			t.Errorf("after the success the endpoint is %+v, want not failing", eps)
+		}
+	})
+}
+
+// TestHungEndpointDelaysNoOne: an endpoint that never answers keeps its
+// deliveries waiting (each attempt ends at the timeout) while another
+// app's endpoint still gets its events at once.
+func TestHungEndpointDelaysNoOne(t *testing.T) {
+	db := openSQLite(t)
+	const other = "app_other"
+	now := time.Now()
+	if err := db.store.CreateApp(t.Context(), &appwheel.AppRecord{ID: other, Name: "Other", Platform: appwheel.PlatformStripe,
+		SealedSecret: []byte("s"), SealedStripeSecretKey: []byte("k"), ReadMode: appwheel.ReadMirror, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	var queue *jobs.Jobs
+	n := newNotifier(t, db, &queue, 2*time.Second)
+	hung := &hits{hang: make(chan struct{})}
+	ok := &hits{answer: func(int) int { return http.StatusNoContent }}
+	var hungSecret, okSecret string
+	hungSrv, okSrv := httptest.NewServer(hung.handler(t, &hungSecret)), httptest.NewServer(ok.handler(t, &okSecret))
+	t.Cleanup(okSrv.Close)
+	t.Cleanup(hungSrv.Close)
+	cfg := config(t, db, newFakeHandlers())
+	cfg.Deliverer, cfg.RetryDelay = n, func(int) time.Duration { return 100 * time.Millisecond }
+	queue = start(t, cfg)
+	t.Cleanup(func() { close(hung.hang) }) // first: the hung requests end, then the jobs stop and the servers close
+	var err error
+	if _, hungSecret, err = n.AddEndpoint(t.Context(), appID, hungSrv.URL, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, okSecret, err = n.AddEndpoint(t.Context(), other, okSrv.URL, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Many events for the hung endpoint first, more than the workers.
+	for i := range 100 {
+		if err := n.Notify(t.Context(), notification(appID, "evt_hung_"+string(rune('a'+i%26))+string(rune('a'+i/26)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the hung ones are being worked
+	start := time.Now()
+	if err := n.Notify(t.Context(), notification(other, "evt_other")); err != nil {
+		t.Fatal(err)
+	}
+	// A generous bound: well under the hung endpoint's 2 s timeout times
+	// the 100 events queued before it.
+	waitForWithin(t, 5*time.Second, "the other app's event", func() bool { return len(ok.got()) == 1 })
+	t.Logf("the other app's event arrived %v after it was enqueued, with 100 deliveries to a hung endpoint queued before it",
+		time.Since(start).Round(time.Millisecond))
+}
