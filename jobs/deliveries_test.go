@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -171,4 +172,53 @@ func TestHungEndpointDelaysNoOne(t *testing.T) {
 	waitForWithin(t, 5*time.Second, "the other app's event", func() bool { return len(ok.got()) == 1 })
 	t.Logf("the other app's event arrived %v after it was enqueued, with 100 deliveries to a hung endpoint queued before it",
 		time.Since(start).Round(time.Millisecond))
+}
+
+// TestDeliveriesAcrossReplicas: two processes on one PostgreSQL database
+// share the deliveries: each event reaches the endpoint once, whichever
+// process recorded it.
+func TestDeliveriesAcrossReplicas(t *testing.T) {
+	db := openPostgres(t)
+	other := db.replica(t)
+	var q1, q2 *jobs.Jobs
+	n1, n2 := newNotifier(t, db, &q1, 2*time.Second), newNotifier(t, other, &q2, 2*time.Second)
+	h := &hits{answer: func(int) int { return http.StatusNoContent }}
+	var secret string
+	srv := httptest.NewServer(h.handler(t, &secret))
+	t.Cleanup(srv.Close)
+	cfg1, cfg2 := config(t, db, newFakeHandlers()), config(t, other, newFakeHandlers())
+	cfg1.Deliverer, cfg2.Deliverer = n1, n2
+	q1, q2 = start(t, cfg1), start(t, cfg2)
+	_, s, err := n1.AddEndpoint(t.Context(), appID, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = s
+
+	const events = 200
+	for i := range events {
+		ev := notification(appID, "evt_r"+strconv.Itoa(i))
+		// Each event is recorded by both replicas, as when both applied
+		// the same Stripe event (a claim that ran out), half of them first
+		// on the other.
+		first, second := n1, n2
+		if i%2 == 1 {
+			first, second = n2, n1
+		}
+		if err := first.Notify(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Notify(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every event delivered", func() bool { return len(h.got()) >= events })
+	settle()
+	count := map[string]int{}
+	for _, id := range h.got() {
+		count[id]++
+	}
+	if len(count) != events || len(h.got()) != events {
+		t.Errorf("the endpoint got %d deliveries of %d events, want each of the %d once", len(h.got()), len(count), events)
+	}
 }

@@ -51,7 +51,7 @@ func (s *Service) Deliver(ctx context.Context, d Delivery, attempt int, next tim
 	if err != nil {
 		return err
 	}
-	release, ok := s.acquire(ep)
+	release, ok := s.acquire(ctx, ep)
 	if !ok {
 		return ErrBusy
 	}
@@ -146,21 +146,36 @@ func (s *Service) markEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint
 		slog.String("endpoint_id", ep.ID), slog.Time("failing_since", since), slog.Duration("limit", s.failingLimit))
 }
 
+// busyWait is how long an attempt waits for one of its endpoint's slots
+// before it gives up (ErrBusy): long enough for a healthy endpoint's
+// attempt in flight to end, short enough that a hung endpoint holds a
+// worker for no time to speak of.
+const busyWait = 100 * time.Millisecond
+
 // acquire takes one of ep's slots for an attempt in flight in this
-// process, and reports whether there was one.
-func (s *Service) acquire(ep *appwheel.WebhookEndpoint) (release func(), ok bool) {
+// process, waiting up to busyWait for one, and reports whether it did.
+func (s *Service) acquire(ctx context.Context, ep *appwheel.WebhookEndpoint) (release func(), ok bool) {
 	k := endpointKey{ep.AppID, ep.ID}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inFlight[k] >= s.perEndpoint {
-		return nil, false
+	sem, found := s.inFlight[k]
+	if !found {
+		sem = make(chan struct{}, s.perEndpoint)
+		s.inFlight[k] = sem
 	}
-	s.inFlight[k]++
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.inFlight[k]--; s.inFlight[k] == 0 {
-			delete(s.inFlight, k)
-		}
-	}, true
+	s.mu.Unlock()
+	release = func() { <-sem }
+	select {
+	case sem <- struct{}{}:
+		return release, true
+	default:
+	}
+	t := time.NewTimer(busyWait)
+	defer t.Stop()
+	select {
+	case sem <- struct{}{}:
+		return release, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, false
 }

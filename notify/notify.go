@@ -80,7 +80,7 @@ type Service struct {
 	metrics      *metrics
 
 	mu       sync.Mutex
-	inFlight map[endpointKey]int
+	inFlight map[endpointKey]chan struct{} // an endpoint's attempts in flight: a semaphore
 }
 
 type endpointKey struct{ appID, id string }
@@ -90,7 +90,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, box: cfg.Box, policy: cfg.Policy, enqueue: cfg.Enqueue,
 		failingLimit: cfg.FailingLimit, perEndpoint: cfg.EndpointConcurrency,
-		log: cfg.Logger, now: cfg.Now, inFlight: map[endpointKey]int{},
+		log: cfg.Logger, now: cfg.Now, inFlight: map[endpointKey]chan struct{}{},
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {

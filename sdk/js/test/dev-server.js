@@ -48,11 +48,12 @@ export async function buildBinary(dir) {
 
 /**
  * Builds and starts `appwheel dev` on free ports in a fresh temporary data
- * directory. Resolves to { dev, baseUrl, dataDir, stop, buildMs, startMs },
+ * directory, with args as more of dev's flags (e.g. --notify-url). Resolves
+ * to { dev, baseUrl, dataDir, stop, buildMs, startMs },
  * where dev is dev.json's content; stop() sends SIGINT, waits for the exit
  * (SIGKILL after 15 s) and removes the temporary directory.
  */
-export async function startDevServer({ readyTimeoutMs = 60000 } = {}) {
+export async function startDevServer({ readyTimeoutMs = 60000, args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'appwheel-js-sdk-'))
   const dataDir = join(dir, 'data')
   const logPath = join(dir, 'appwheel.log')
@@ -73,7 +74,7 @@ export async function startDevServer({ readyTimeoutMs = 60000 } = {}) {
     // keep the caller's APPWHEEL_* (e.g. APPWHEEL_DATABASE_URL) out of it.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('APPWHEEL_')))
     const log = openSync(logPath, 'a')
-    child = spawn(bin, ['dev', '--addr', '127.0.0.1:0', '--data-dir', dataDir], {
+    child = spawn(bin, ['dev', '--addr', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
       cwd: dir,
       env,
       stdio: ['ignore', log, log],

@@ -4,7 +4,9 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { AppWheel } from '../src/index.js'
+import { createServer } from 'node:http'
+
+import { AppWheel, AppWheelWebhookError } from '../src/index.js'
 import { startDevServer } from './dev-server.js'
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -13,6 +15,8 @@ let server // { dev, baseUrl, stop, … }
 let dev // dev.json
 const seen = [] // a clone of every Response the SDK returned, newest last
 let appwheel // the document's `appwheel`, pointed at the dev server
+const deliveries = [] // { body: Buffer, headers } of each event the app's server got
+let receiver // the app's server, where dev sends the demo app's events (--notify-url)
 
 // recordingFetch is the global fetch, keeping a clone of each response so the
 // examples can run exactly as written (their chains end in console.log).
@@ -79,7 +83,17 @@ async function addCard(appUserId, token = 'pm_card_visa') {
 
 describe('against appwheel dev', { concurrency: false }, () => {
   before(async () => {
-    server = await startDevServer()
+    receiver = createServer((req, res) => {
+      const chunks = []
+      req.on('data', (c) => chunks.push(c))
+      req.on('end', () => {
+        deliveries.push({ body: Buffer.concat(chunks), headers: req.headers })
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    const notifyUrl = `http://127.0.0.1:${receiver.address().port}/appwheel-events`
+    server = await startDevServer({ args: ['--notify-url', notifyUrl] })
     dev = server.dev
     appwheel = new AppWheel(dev.appId, dev.platform, dev.appSecret, { baseUrl: dev.baseUrl, fetch: recordingFetch })
     console.log(`appwheel dev at ${dev.baseUrl} (sandbox ${dev.stripeApiBase}): go build ${server.buildMs} ms, start ${server.startMs} ms`)
@@ -87,6 +101,7 @@ describe('against appwheel dev', { concurrency: false }, () => {
 
   after(async () => {
     if (server) await server.stop()
+    receiver?.close()
   })
 
   test('dev.json has what the tests need', () => {
@@ -501,5 +516,28 @@ describe('against appwheel dev', { concurrency: false }, () => {
       assert.equal(json.code, 1001, json.message)
       assert.match(json.message, names)
     }
+  })
+
+  test('the app server gets the events, and verifyWebhook accepts them', async () => {
+    // Cards were added above: payment_method.added reaches the receiver.
+    for (let i = 0; i < 100 && !deliveries.some((d) => JSON.parse(d.body).type === 'payment_method.added'); i++) await sleep(100)
+    assert.ok(deliveries.length > 0, 'no event reached the app server')
+    assert.match(dev.notifySecret, /^awhsec_/)
+    const types = new Set()
+    for (const d of deliveries) {
+      const event = AppWheel.verifyWebhook(d.body, d.headers, dev.notifySecret)
+      assert.match(event.id, /^evt_/)
+      assert.equal(d.headers['x-appwheel-event-id'], event.id)
+      assert.equal(d.headers['x-appwheel-app-id'], dev.appId)
+      assert.equal(typeof event.appUserId, 'string')
+      assert.equal(typeof event.data, 'object')
+      types.add(event.type)
+    }
+    assert.ok(types.has('payment_method.added'), `types received: ${[...types]}`)
+    const added = deliveries.find((d) => JSON.parse(d.body).type === 'payment_method.added')
+    assert.match(JSON.parse(added.body).data.paymentMethod.id, /^pm_/)
+    const tampered = Buffer.from(added.body.toString().replace('"payment_method.added"', '"payment_method.removed"'))
+    assert.throws(() => AppWheel.verifyWebhook(tampered, added.headers, dev.notifySecret),
+      (err) => err instanceof AppWheelWebhookError && err.code === 'signature_mismatch')
   })
 })
