@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/appwheel/appwheel"
-	"github.com/appwheel/appwheel/signature"
 	"github.com/appwheel/appwheel/crypt"
+	"github.com/appwheel/appwheel/signature"
 	"github.com/appwheel/appwheel/sqlite"
 )
 
