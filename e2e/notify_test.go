@@ -202,3 +202,97 @@ func TestEventsToTheAppsServer(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsSurviveAKill: deliveries in flight and queued when the server
+// is killed (SIGKILL) are all delivered after it restarts.
+func TestEventsSurviveAKill(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		hold     = true
+		held     int
+		answered = map[string]string{} // event id → type, of the deliveries answered 204
+		bodies   = map[string][]byte{}
+		headers  = map[string]http.Header{}
+	)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		holding := hold
+		if holding {
+			held++
+		}
+		mu.Unlock()
+		if holding { // the server is killed while this delivery waits
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		var ev client.WebhookEvent
+		json.Unmarshal(body, &ev)
+		mu.Lock()
+		answered[ev.ID], bodies[ev.ID], headers[ev.ID] = ev.Type, body, r.Header.Clone()
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // first: the held requests end
+
+	args := []string{"--addr", freeAddr(t), "--sandbox-addr", freeAddr(t), "--data-dir", t.TempDir(),
+		"--notify-url", srv.URL + "/events", "--job-timeout", "2s"}
+	d := startDevWith(t, args)
+	const user = "killed-user"
+	for _, card := range []string{"pm_card_visa", "pm_card_mastercard", "pm_card_amex"} {
+		d.mustAddCard(user, card)
+	}
+	d.cli("sandbox", "subscribe", "--user", user, "--price", "monthly")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := held
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery reached the receiver before the kill")
+		}
+	}
+	d.kill()
+	mu.Lock()
+	hold = false
+	mu.Unlock()
+
+	restarted := startDevWith(t, args)
+	want := map[string]int{"payment_method.added": 3, "payment_method.default_changed": 1, "invoice.created": 1, "invoice.paid": 1, "subscription.updated": 1}
+	var got map[string]int
+	// River rescues the deliveries the killed process was running once they
+	// have run for twice --job-timeout, at its rescuer's next pass (every
+	// 30 s).
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		mu.Lock()
+		got = map[string]int{}
+		for _, typ := range answered {
+			got[typ]++
+		}
+		mu.Unlock()
+		done := true
+		for typ, n := range want {
+			done = done && got[typ] >= n
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart the receiver got %v, want at least %v", got, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, body := range bodies {
+		if _, err := client.VerifyWebhook(body, headers[id], restarted.facts.NotifySecret); err != nil {
+			t.Errorf("delivery of %s after the restart: %v", id, err)
+		}
+	}
+}

@@ -33,7 +33,8 @@ const (
 	// FailingLimit has passed since it was enqueued, well before.
 	deliveryMaxAttempts = 100
 	// deliveryTimeout bounds one attempt, over the Deliverer's own HTTP
-	// timeout (10 s).
+	// timeout (10 s); a JobTimeout below it bounds it instead, so that a
+	// running delivery is never rescued (twice JobTimeout) while it runs.
 	deliveryTimeout = 30 * time.Second
 	// busySnooze is how long a delivery waits when its endpoint has its
 	// most attempts in flight: no attempt is spent.
@@ -62,12 +63,13 @@ func (deliveryArgs) InsertOpts() river.InsertOpts {
 type deliveryWorker struct {
 	river.WorkerDefaults[deliveryArgs]
 	deliverer Deliverer
+	timeout   time.Duration
 	// delay is the wait after a job's failed attempt: deliveryDelay, or
 	// Config.RetryDelay in tests.
 	delay func(jobID int64, attempt int) time.Duration
 }
 
-func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration { return deliveryTimeout }
+func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration { return w.timeout }
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
 	next := w.NextRetry(job)

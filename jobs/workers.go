@@ -80,7 +80,7 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 		if j.cfg.RetryDelay != nil {
 			delay = func(_ int64, attempt int) time.Duration { return j.cfg.RetryDelay(attempt) }
 		}
-		river.AddWorker(workers, &deliveryWorker{deliverer: j.cfg.Deliverer, delay: delay})
+		river.AddWorker(workers, &deliveryWorker{deliverer: j.cfg.Deliverer, delay: delay, timeout: min(deliveryTimeout, j.cfg.JobTimeout)})
 		queues[deliveryQueue] = river.QueueConfig{MaxWorkers: deliveryWorkers}
 	}
 
