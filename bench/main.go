@@ -53,9 +53,9 @@ type options struct {
 // rowNames are the -rows values, in the order of their numbers (rows
 // print by number; tenants, 9, runs right after mirror); row 6 (Stripe
 // calls per request) is a column of every row.
-var rowNames = []string{"ceiling", "mirror", "live", "create", "webhook", "scale", "import", "tenants"}
+var rowNames = []string{"ceiling", "mirror", "live", "create", "webhook", "scale", "import", "tenants", "notify"}
 
-var rowNumbers = map[string]string{"1": "ceiling", "2": "mirror", "3": "live", "4": "create", "5": "webhook", "7": "scale", "8": "import", "9": "tenants"}
+var rowNumbers = map[string]string{"1": "ceiling", "2": "mirror", "3": "live", "4": "create", "5": "webhook", "7": "scale", "8": "import", "9": "tenants", "10": "notify"}
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -68,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.scaleConns, "scale-conns", 8, "connections of the scale rows (7)")
 	fs.IntVar(&o.importUsers, "import-users", 100, "existing customers each import row (8) links")
 	fs.IntVar(&o.users, "users", 1000, "synced users the mirror, live, create and webhook rows spread requests over")
-	fs.StringVar(&rows, "rows", "", "comma list of rows to run: "+strings.Join(rowNames, ",")+" (or their numbers 1,2,3,4,5,7,8,9); default all")
+	fs.StringVar(&rows, "rows", "", "comma list of rows to run: "+strings.Join(rowNames, ",")+" (or their numbers 1,2,3,4,5,7,8,9,10); default all")
 	fs.IntVar(&o.largeInvoices, "large-invoices", 1_000_000, "invoices of the large scale database (over 100,000 users)")
 	fs.IntVar(&o.smallInvoices, "small-invoices", 10_000, "invoices of the small scale database (over 100,000 users)")
 	fs.IntVar(&o.tenantApps, "tenant-apps", 1000, "mirror apps of the multi-tenant database (rows 9a–9d)")
@@ -237,6 +237,9 @@ func run(ctx context.Context, opt *options) error {
 	}
 	if opt.rows["import"] {
 		b.importRows(ctx)
+	}
+	if opt.rows["notify"] {
+		b.notifyRows(ctx)
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -47,6 +47,9 @@ func (s *Service) ApplyEvents(ctx context.Context, evs []*appwheel.Event) []erro
 		}
 		groups[g] = append(groups[g], d)
 	}
+	// The events to tell the apps' endpoints, by the index of the Stripe
+	// event that carried each; all are sent at the end, in one go.
+	notes := make([]*appwheel.Notification, len(evs))
 	work := make(chan []decoded)
 	var wg sync.WaitGroup
 	for range min(applyWorkers, len(groups)) {
@@ -55,7 +58,7 @@ func (s *Service) ApplyEvents(ctx context.Context, evs []*appwheel.Event) []erro
 				// Ties keep the order received.
 				slices.SortStableFunc(g, func(a, b decoded) int { return cmp.Compare(a.ev.Created, b.ev.Created) })
 				for _, d := range g {
-					errs[d.i] = s.applyDecoded(ctx, d)
+					notes[d.i], errs[d.i] = s.applyDecoded(ctx, d)
 				}
 			}
 		})
@@ -65,7 +68,35 @@ func (s *Service) ApplyEvents(ctx context.Context, evs []*appwheel.Event) []erro
 	}
 	close(work)
 	wg.Wait()
+	s.notifyAll(ctx, notes, errs)
 	return errs
+}
+
+// notifyAll hands the notifications of a batch's applied events to the
+// notifier at once, in the order their Stripe events were received (one
+// customer's in the order Stripe created them). Should that fail, their
+// Stripe events fail too, to be applied again, which notifies again with
+// the same ids.
+func (s *Service) notifyAll(ctx context.Context, notes []*appwheel.Notification, errs []error) {
+	var batch []*appwheel.Notification
+	for i, n := range notes {
+		if n != nil && errs[i] == nil {
+			batch = append(batch, n)
+		}
+	}
+	if len(batch) == 0 {
+		return
+	}
+	slices.SortStableFunc(batch, func(a, b *appwheel.Notification) int {
+		return cmp.Or(cmp.Compare(a.AppUserID, b.AppUserID), cmp.Compare(a.Created, b.Created))
+	})
+	if err := s.notifier.Notify(ctx, batch...); err != nil {
+		for i, n := range notes {
+			if n != nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
 }
 
 // customerKey names the customer whose events are applied in order.
@@ -98,10 +129,10 @@ func (s *Service) decodeRecorded(ctx context.Context, i int, rec *appwheel.Event
 	return decoded{i: i, app: app, ev: ev}, nil
 }
 
-// applyDecoded applies one event and then tells the app's endpoints what
-// it carried (notify), turning a panic into its error (logged
+// applyDecoded applies one event and returns what to tell the app's
+// endpoints of it (notification), turning a panic into its error (logged
 // with the stack), so that it is retried and the others still apply.
-func (s *Service) applyDecoded(ctx context.Context, d decoded) (err error) {
+func (s *Service) applyDecoded(ctx context.Context, d decoded) (n *appwheel.Notification, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.ErrorContext(ctx, "panic applying event", slog.String("app_id", d.app.ID),
@@ -110,9 +141,9 @@ func (s *Service) applyDecoded(ctx context.Context, d decoded) (err error) {
 		}
 	}()
 	if err := s.ApplyEvent(ctx, d.app, d.ev); err != nil {
-		return err
+		return nil, err
 	}
-	return s.notify(ctx, d.app, d.ev)
+	return s.notification(ctx, d.app, d.ev)
 }
 
 // eventCustomer is the customer an event concerns: its object's, for a

@@ -16,8 +16,8 @@ type Notifier interface {
 	// Wants reports whether any endpoint of the app is sent events of
 	// type typ: only then is an event rendered.
 	Wants(ctx context.Context, appID, typ string) (bool, error)
-	// Notify records an event, once per id, and delivers it.
-	Notify(ctx context.Context, n *appwheel.Notification) error
+	// Notify records events, each once per id, and delivers them.
+	Notify(ctx context.Context, ns ...*appwheel.Notification) error
 }
 
 // notification is the body of an event sent to an app's endpoint.
@@ -79,39 +79,38 @@ func notificationID(appID, stripeEventID, typ string) string {
 	return "evt_" + hex.EncodeToString(sum[:12])
 }
 
-// notify tells the app's endpoints the fact a Stripe event just applied to
-// the mirror carried, rendered from the mirror as the API renders it. It is
-// called again whenever the event is applied again (a retry, a crash
-// before the event was marked processed), and the event's id is the same
+// notification is what to tell the app's endpoints of the fact a Stripe
+// event just applied to the mirror carried, rendered from the mirror as the
+// API renders it; nil when there is nothing to tell (no endpoint wants it,
+// or no notifier). It is made again whenever the event is applied again (a
+// retry, a crash before the event was marked processed), with the same id
 // each time: endpoints are sent a fact at least once.
-func (s *Service) notify(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) error {
+func (s *Service) notification(ctx context.Context, app *appwheel.App, ev *appwheel.StripeEvent) (*appwheel.Notification, error) {
 	typ := notificationType(ev)
 	if typ == "" || s.notifier == nil {
-		return nil
+		return nil, nil
 	}
 	if want, err := s.notifier.Wants(ctx, app.ID, typ); err != nil || !want {
-		return err
+		return nil, err
 	}
 	customerID := eventCustomer(ev)
 	user, err := s.store.CustomerOwner(ctx, app.ID, customerID)
 	if isNotFound(err) { // not a customer AppWheel made
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	data, err := s.notificationData(ctx, app, ev, customerID, user)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	id := notificationID(app.ID, ev.ID, typ)
 	body, err := json.Marshal(notification{ID: id, Type: typ, Created: ev.Created, AppUserID: user, Data: data})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.notifier.Notify(ctx, &appwheel.Notification{
-		AppID: app.ID, ID: id, Type: typ, AppUserID: user, Created: ev.Created, Body: body,
-	})
+	return &appwheel.Notification{AppID: app.ID, ID: id, Type: typ, AppUserID: user, Created: ev.Created, Body: body}, nil
 }
 
 // notificationData renders an event's data from the mirror, which the

@@ -201,6 +201,38 @@ func TestEventsToTheAppsServer(t *testing.T) {
 			t.Errorf("attempt %+v, want delivered with 204", a)
 		}
 	}
+	resp, err := http.Get(d.facts.BaseURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(metrics, []byte(`appwheel_webhook_deliveries_total{outcome="delivered"} `)) ||
+		bytes.Contains(metrics, []byte(`appwheel_webhook_deliveries_total{outcome="delivered"} 0`)) ||
+		!bytes.Contains(metrics, []byte("appwheel_webhook_delivery_duration_seconds_count")) {
+		t.Error("/metrics does not count the deliveries")
+	}
+
+	// The operator sends an event again: the same id, once more.
+	d.cli("apps", "webhooks", "redeliver", added.event.ID)
+	for deadline := time.Now().Add(20 * time.Second); rcv.count(added.event.ID) < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the redelivered event %s did not come again", added.event.ID)
+		}
+	}
+}
+
+// count is how many deliveries of the event id came.
+func (r *receiver) count(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, d := range r.got {
+		if d.event.ID == id {
+			n++
+		}
+	}
+	return n
 }
 
 // TestEventsSurviveAKill: deliveries in flight and queued when the server

@@ -28,7 +28,13 @@ const (
 	// many workers: a delivery mostly waits on the app's server, and the
 	// Deliverer keeps one endpoint to a few of them (notify.ErrBusy).
 	deliveryQueue   = "deliveries"
-	deliveryWorkers = 32
+	deliveryWorkers = 64
+	// A fetch takes at most the free workers' worth of jobs, at most once
+	// per cooldown: River's 100 ms would cap deliveries at 640/s. Without
+	// LISTEN/NOTIFY (SQLite) new jobs are found by polling, every
+	// deliveryPollInterval.
+	deliveryFetchCooldown = 10 * time.Millisecond
+	deliveryPollInterval  = 200 * time.Millisecond
 	// deliveryMaxAttempts is a bound River needs; a delivery ends when
 	// FailingLimit has passed since it was enqueued, well before.
 	deliveryMaxAttempts = 100
@@ -41,16 +47,27 @@ const (
 	busySnooze = 500 * time.Millisecond
 )
 
-// deliveryArgs is a delivery job. Again is "" for an event's first
-// delivery to an endpoint, which is then unique: enqueueing it again (the
-// event applied again) inserts nothing. A redelivery sets it to a fresh
-// value, so that it is a job of its own.
+// deliveryArgs is a delivery job: events of one app to one endpoint, in
+// order. An event's first delivery goes in a batch, with the events made
+// with it (one applied batch of Stripe events), so that River's work per
+// job is shared by many; an event whose attempt fails is retried in a job
+// of its own, on River's schedule, its attempts before in Before and its
+// first enqueueing in Since.
+//
+// Again is "" for a first delivery, which is unique by its arguments:
+// enqueueing the same events again (their Stripe events applied again)
+// inserts nothing. A redelivery sets it to a fresh value, so that it is a
+// job of its own.
 type deliveryArgs struct {
-	notify.Delivery
-	Again string `json:"again,omitempty"`
+	AppID      string    `json:"app_id"`
+	EndpointID string    `json:"endpoint_id"`
+	EventIDs   []string  `json:"event_ids"`
+	Again      string    `json:"again,omitempty"`
+	Before     int       `json:"before,omitempty"`
+	Since      time.Time `json:"since,omitzero"`
 }
 
-func (deliveryArgs) Kind() string { return "deliver_event" }
+func (deliveryArgs) Kind() string { return "deliver_events" }
 
 func (deliveryArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
@@ -60,6 +77,9 @@ func (deliveryArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
+// maxBatch bounds the events of one delivery job.
+const maxBatch = 100
+
 type deliveryWorker struct {
 	river.WorkerDefaults[deliveryArgs]
 	deliverer Deliverer
@@ -67,23 +87,64 @@ type deliveryWorker struct {
 	// delay is the wait after a job's failed attempt: deliveryDelay, or
 	// Config.RetryDelay in tests.
 	delay func(jobID int64, attempt int) time.Duration
+	// insert enqueues the jobs a batch hands on (Jobs.insertDeliveries).
+	insert func(ctx context.Context, jobs []deliveryArgs, at time.Time) error
 }
 
 func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration { return w.timeout }
 
+// Work delivers the job's events one after the other. A job of one event
+// fails when its attempt fails, and River retries it. A batch hands on
+// what it cannot do now: at the first failure, the failed event to a job
+// of its own and the events after it to another batch, both due at the
+// retry time (the endpoint is failing: the rest waits too); when the
+// endpoint is busy, or half the job's time is gone, the events left to a
+// batch due at once. A batch cut short by a crash is run again whole: its
+// events delivered before the crash are delivered again (at least once).
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
+	args := job.Args
+	since := args.Since
+	if since.IsZero() {
+		since = job.CreatedAt
+	}
+	attempt := args.Before + job.Attempt
 	next := w.NextRetry(job)
-	if next.Sub(job.CreatedAt) > w.deliverer.FailingLimit() || job.Attempt >= job.MaxAttempts {
+	if next.Sub(since) > w.deliverer.FailingLimit() || job.Attempt >= job.MaxAttempts {
 		next = time.Time{}
 	}
-	err := w.deliverer.Deliver(ctx, job.Args.Delivery, job.Attempt, next)
-	switch {
-	case errors.Is(err, notify.ErrBusy):
-		return river.JobSnooze(busySnooze)
-	case err != nil && next.IsZero():
-		return river.JobCancel(err) // the last attempt: given up
+	single := len(args.EventIDs) == 1
+	started := time.Now()
+	rest := func(from int) deliveryArgs {
+		return deliveryArgs{AppID: args.AppID, EndpointID: args.EndpointID, EventIDs: args.EventIDs[from:], Since: since}
 	}
-	return err
+	for i, id := range args.EventIDs {
+		if !single && i > 0 && time.Since(started) > w.timeout/2 {
+			return w.insert(ctx, []deliveryArgs{rest(i)}, time.Time{})
+		}
+		err := w.deliverer.Deliver(ctx, notify.Delivery{AppID: args.AppID, EventID: id, EndpointID: args.EndpointID}, attempt, next)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, notify.ErrBusy) && i == 0:
+			return river.JobSnooze(busySnooze)
+		case errors.Is(err, notify.ErrBusy):
+			return w.insert(ctx, []deliveryArgs{rest(i)}, time.Time{})
+		case single && next.IsZero():
+			return river.JobCancel(err) // the last attempt: given up
+		case single:
+			return err
+		case next.IsZero():
+			// The failed event's last attempt; the others' first is due.
+			return w.insert(ctx, []deliveryArgs{rest(i + 1)}, time.Time{})
+		}
+		retry := deliveryArgs{AppID: args.AppID, EndpointID: args.EndpointID, EventIDs: []string{id}, Before: attempt, Since: since}
+		later := []deliveryArgs{retry}
+		if i+1 < len(args.EventIDs) {
+			later = append(later, rest(i+1))
+		}
+		return w.insert(ctx, later, next)
+	}
+	return nil
 }
 
 // NextRetry is the delivery's own schedule, which Work also tells the
@@ -109,28 +170,50 @@ func deliveryDelay(jobID int64, attempt int) time.Duration {
 }
 
 // EnqueueDeliveries schedules deliveries of events to endpoints
-// (notify.Config.Enqueue). A delivery enqueued again is not inserted twice,
-// unless again: then each is a new delivery (a redelivery). It works while
-// Jobs are open.
+// (notify.Config.Enqueue): each endpoint's, in their order, in batches. The
+// same deliveries enqueued again are not inserted twice, unless again:
+// then each is a new delivery (a redelivery). It works while Jobs are open.
 func (j *Jobs) EnqueueDeliveries(ctx context.Context, ds []notify.Delivery, again bool) error {
+	var batches []deliveryArgs
+	index := map[[2]string]int{} // (app, endpoint) → its batch being filled
+	for _, d := range ds {
+		k := [2]string{d.AppID, d.EndpointID}
+		b, ok := index[k]
+		if !ok || len(batches[b].EventIDs) == maxBatch {
+			b = len(batches)
+			index[k] = b
+			batches = append(batches, deliveryArgs{AppID: d.AppID, EndpointID: d.EndpointID})
+			if again {
+				batches[b].Again = rand.Text()
+			}
+		}
+		batches[b].EventIDs = append(batches[b].EventIDs, d.EventID)
+	}
+	if err := j.insertDeliveries(ctx, batches, time.Time{}); err != nil {
+		return fmt.Errorf("jobs: enqueue %d deliveries: %w", len(ds), err)
+	}
+	return nil
+}
+
+// insertDeliveries inserts delivery jobs, due at at (zero: now).
+func (j *Jobs) insertDeliveries(ctx context.Context, jobs []deliveryArgs, at time.Time) error {
 	j.mu.Lock()
 	client := j.client
 	j.mu.Unlock()
 	if client == nil {
 		return errors.New("jobs: not open")
 	}
-	params := make([]river.InsertManyParams, len(ds))
-	for i, d := range ds {
-		args := deliveryArgs{Delivery: d}
-		if again {
-			args.Again = rand.Text()
-		}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, args := range jobs {
 		params[i] = river.InsertManyParams{Args: args}
+		if !at.IsZero() {
+			opts := args.InsertOpts()
+			opts.ScheduledAt = at
+			params[i].InsertOpts = &opts
+		}
 	}
-	if _, err := client.InsertMany(ctx, params); err != nil {
-		return fmt.Errorf("jobs: enqueue %d deliveries: %w", len(ds), err)
-	}
-	return nil
+	_, err := client.InsertMany(ctx, params)
+	return err
 }
 
 var _ rivertype.JobArgs = deliveryArgs{}

@@ -222,3 +222,62 @@ func TestDeliveriesAcrossReplicas(t *testing.T) {
 		t.Errorf("the endpoint got %d deliveries of %d events, want each of the %d once", len(h.got()), len(count), events)
 	}
 }
+
+// TestBatchHandsOnAFailure: events enqueued together are delivered in one
+// job, in order; one that fails is retried alone, and the events after it
+// are still delivered, each once.
+func TestBatchHandsOnAFailure(t *testing.T) {
+	db := openSQLite(t)
+	var queue *jobs.Jobs
+	n := newNotifier(t, db, &queue, 2*time.Second)
+	var mu sync.Mutex
+	failed := false
+	h := &hits{}
+	h.answer = func(int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if ids := h.got(); ids[len(ids)-1] == "evt_2" && !failed {
+			failed = true
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}
+	var secret string
+	srv := httptest.NewServer(h.handler(t, &secret))
+	t.Cleanup(srv.Close)
+	cfg := config(t, db, newFakeHandlers())
+	cfg.Deliverer, cfg.RetryDelay = n, func(int) time.Duration { return 300 * time.Millisecond }
+	queue = start(t, cfg)
+	_, s, err := n.AddEndpoint(t.Context(), appID, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = s
+	if err := n.Notify(t.Context(), notification(appID, "evt_1"), notification(appID, "evt_2"), notification(appID, "evt_3"), notification(appID, "evt_4")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "five deliveries", func() bool { return len(h.got()) >= 5 })
+	settle()
+	got := h.got()
+	want := []string{"evt_1", "evt_2", "evt_3", "evt_4", "evt_2"} // after the failure, the rest waits for the retry time too
+	if len(got) != len(want) {
+		t.Fatalf("the endpoint was sent %v, want %v", got, want)
+	}
+	count := map[string]int{}
+	for _, id := range got {
+		count[id]++
+	}
+	if got[0] != "evt_1" || got[1] != "evt_2" || count["evt_1"] != 1 || count["evt_2"] != 2 || count["evt_3"] != 1 || count["evt_4"] != 1 {
+		t.Errorf("the endpoint was sent %v, want evt_1 and evt_2 first, evt_2 again, the others once", got)
+	}
+	attempts, err := n.Attempts(t.Context(), appID, true, 10)
+	if err != nil || len(attempts) != 1 || attempts[0].EventID != "evt_2" || attempts[0].Attempt != 1 || attempts[0].StatusCode != 503 {
+		t.Errorf("failed attempts: %+v, %v; want evt_2's first", attempts, err)
+	}
+	all, _ := n.Attempts(t.Context(), appID, false, 10)
+	for _, a := range all {
+		if a.EventID == "evt_2" && a.Outcome == appwheel.DeliveryDelivered && a.Attempt != 2 {
+			t.Errorf("evt_2's retry is recorded as attempt %d, want 2", a.Attempt)
+		}
+	}
+}

@@ -75,13 +75,17 @@ func (j *Jobs) newClient(db database) (riverClient, error) {
 		periodicQueue: {MaxWorkers: periodicWorkers},
 		importQueue:   {MaxWorkers: importWorkers},
 	}
+	// The delivery worker is known even to a process that only enqueues
+	// (River refuses to insert a kind it has no worker for); only one
+	// with a Deliverer works the queue.
+	delay := deliveryDelay
+	if j.cfg.RetryDelay != nil {
+		delay = func(_ int64, attempt int) time.Duration { return j.cfg.RetryDelay(attempt) }
+	}
+	river.AddWorker(workers, &deliveryWorker{deliverer: j.cfg.Deliverer, delay: delay, timeout: min(deliveryTimeout, j.cfg.JobTimeout),
+		insert: j.insertDeliveries})
 	if j.cfg.Deliverer != nil {
-		delay := deliveryDelay
-		if j.cfg.RetryDelay != nil {
-			delay = func(_ int64, attempt int) time.Duration { return j.cfg.RetryDelay(attempt) }
-		}
-		river.AddWorker(workers, &deliveryWorker{deliverer: j.cfg.Deliverer, delay: delay, timeout: min(deliveryTimeout, j.cfg.JobTimeout)})
-		queues[deliveryQueue] = river.QueueConfig{MaxWorkers: deliveryWorkers}
+		queues[deliveryQueue] = river.QueueConfig{MaxWorkers: deliveryWorkers, FetchCooldown: deliveryFetchCooldown, FetchPollInterval: deliveryPollInterval}
 	}
 
 	cfg := &river.Config{

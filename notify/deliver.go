@@ -51,14 +51,14 @@ func (s *Service) Deliver(ctx context.Context, d Delivery, attempt int, next tim
 	if err != nil {
 		return err
 	}
+	// The slot is held for the request alone, not the bookkeeping.
 	release, ok := s.acquire(ctx, ep)
 	if !ok {
 		return ErrBusy
 	}
-	defer release()
-
 	start := s.now()
 	status, sendErr := s.send(ctx, ep, n, secret)
+	release()
 	a := &appwheel.DeliveryAttempt{
 		AppID: d.AppID, EventID: d.EventID, EndpointID: d.EndpointID, Attempt: attempt,
 		At: start, StatusCode: status, Latency: s.now().Sub(start), Outcome: appwheel.DeliveryDelivered,
@@ -119,6 +119,9 @@ func (s *Service) send(ctx context.Context, ep *appwheel.WebhookEndpoint, n *app
 // markEndpoint records an attempt's outcome on its endpoint, and disables
 // an endpoint that has failed every attempt for FailingLimit.
 func (s *Service) markEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint, delivered bool, at time.Time) {
+	if delivered && ep.FailingSince.IsZero() {
+		return // nothing to clear (a failure since it was read is cleared by the next success)
+	}
 	ctx = context.WithoutCancel(ctx)
 	since, err := s.store.MarkEndpointResult(ctx, ep.AppID, ep.ID, delivered, at)
 	if err != nil {

@@ -132,19 +132,34 @@ func (s *Service) Wants(ctx context.Context, appID, typ string) (bool, error) {
 	return false, nil
 }
 
-// Notify records n (once: a second call with its id records nothing) and
-// enqueues its delivery to each of the app's endpoints that want it now.
-// Enqueueing again is harmless, so a caller that failed half-way calls
-// Notify again.
-func (s *Service) Notify(ctx context.Context, n *appwheel.Notification) error {
-	if n.RecordedAt.IsZero() {
-		n.RecordedAt = s.now()
+// Notify records each of ns (once: one whose id is recorded already
+// records nothing) and enqueues its delivery to each of its app's endpoints
+// that want it now, all in one go. Enqueueing again is harmless, so a
+// caller that failed half-way calls Notify again.
+func (s *Service) Notify(ctx context.Context, ns ...*appwheel.Notification) error {
+	endpoints := map[string][]*appwheel.WebhookEndpoint{} // by app
+	var ds []Delivery
+	for _, n := range ns {
+		if n.RecordedAt.IsZero() {
+			n.RecordedAt = s.now()
+		}
+		if _, err := s.store.RecordNotification(ctx, n); err != nil {
+			return err
+		}
+		eps, ok := endpoints[n.AppID]
+		if !ok {
+			var err error
+			if eps, err = s.store.Endpoints(ctx, n.AppID); err != nil {
+				return err
+			}
+			endpoints[n.AppID] = eps
+		}
+		ds = append(ds, deliveries(n, eps)...)
 	}
-	if _, err := s.store.RecordNotification(ctx, n); err != nil {
-		return err
+	if len(ds) == 0 {
+		return nil
 	}
-	_, err := s.deliver(ctx, n, false)
-	return err
+	return s.enqueue(ctx, ds, false)
 }
 
 // Redeliver sends the event with the given id again, with the same id, to
@@ -165,16 +180,22 @@ func (s *Service) deliver(ctx context.Context, n *appwheel.Notification, again b
 	if err != nil {
 		return 0, err
 	}
+	ds := deliveries(n, eps)
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	return len(ds), s.enqueue(ctx, ds, again)
+}
+
+// deliveries are n's to those of its app's endpoints eps that want it.
+func deliveries(n *appwheel.Notification, eps []*appwheel.WebhookEndpoint) []Delivery {
 	var ds []Delivery
 	for _, ep := range eps {
 		if ep.Wants(n.Type) {
 			ds = append(ds, Delivery{AppID: n.AppID, EventID: n.ID, EndpointID: ep.ID})
 		}
 	}
-	if len(ds) == 0 {
-		return 0, nil
-	}
-	return len(ds), s.enqueue(ctx, ds, again)
+	return ds
 }
 
 // httpDoer is the part of *http.Client deliveries use.
