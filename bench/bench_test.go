@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -490,5 +491,21 @@ func TestWatchRSS(t *testing.T) {
 	runtime.KeepAlive(buf)
 	if m := watchRSS(0).peak(); m.known() {
 		t.Errorf("pid 0: %+v", m)
+	}
+}
+
+func TestRowOrder(t *testing.T) {
+	ids := []string{"10", "9d", "1b", "2a", "1a", "9a", "7f", "5b"}
+	lines := make([]*line, len(ids))
+	for i, id := range ids {
+		lines[i] = &line{id: id}
+	}
+	slices.SortStableFunc(lines, compareRows)
+	var got []string
+	for _, l := range lines {
+		got = append(got, l.id)
+	}
+	if want := "1a 1b 2a 5b 7f 9a 9d 10"; strings.Join(got, " ") != want {
+		t.Errorf("rows in the order %v, want %s", got, want)
 	}
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -266,9 +268,24 @@ func orDash(s string) string {
 	return s
 }
 
+// compareRows orders rows by number, then letter: 9d before 10.
+func compareRows(x, y *line) int {
+	num := func(id string) (int, string) {
+		i := 0
+		for i < len(id) && id[i] >= '0' && id[i] <= '9' {
+			i++
+		}
+		n, _ := strconv.Atoi(id[:i])
+		return n, id[i:]
+	}
+	xn, xs := num(x.id)
+	yn, ys := num(y.id)
+	return cmp.Or(cmp.Compare(xn, yn), strings.Compare(xs, ys))
+}
+
 // report is the Markdown the run prints and writes to -out.
 func (b *bench) report() string {
-	slices.SortStableFunc(b.lines, func(x, y *line) int { return strings.Compare(x.id, y.id) })
+	slices.SortStableFunc(b.lines, compareRows)
 	summary := b.judge()
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "## AppWheel benchmark, %s\n\n", b.started.UTC().Format("2006-01-02 15:04 MST"))
