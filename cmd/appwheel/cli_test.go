@@ -527,7 +527,11 @@ func TestSelfCommand(t *testing.T) {
 	}
 
 	var banner bytes.Buffer
-	printDevBanner(&banner, &devFile{BaseURL: "http://127.0.0.1:8080", AppID: "app_1", Prices: map[string]string{}}, "d/dev.json", "go run ./cmd/appwheel sandbox --data-dir d")
+	printDevBanner(&banner, &devFile{BaseURL: "http://127.0.0.1:8080", AppID: "app_1", Prices: map[string]string{},
+		NotifyURL: "http://127.0.0.1:3000/e", NotifyEndpointID: "we_1", NotifySecret: "awhsec_1"}, "d/dev.json", "go run ./cmd/appwheel", "d")
+	if w := "\n  go run ./cmd/appwheel apps webhooks deliveries app_1 --data-dir d\n"; !strings.Contains(banner.String(), w) {
+		t.Errorf("banner lacks %q:\n%s", w, banner.String())
+	}
 	for _, w := range []string{"\n  go run ./cmd/appwheel sandbox --data-dir d subscribe --user u1 --price monthly\n", "\n  go run ./cmd/appwheel sandbox --data-dir d advance --days 31\n"} {
 		if !strings.Contains(banner.String(), w) {
 			t.Errorf("banner lacks %q:\n%s", w, banner.String())

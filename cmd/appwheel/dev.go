@@ -140,7 +140,7 @@ func runDev(ctx context.Context, cfg *Config, sandboxAddr, notifyURL string, std
 	if err := writeDevFile(path, dev); err != nil {
 		return err
 	}
-	printDevBanner(stdout, dev, path, sandboxCommandLine(selfCommand(os.Executable, exec.LookPath), cfg.DataDir))
+	printDevBanner(stdout, dev, path, selfCommand(os.Executable, exec.LookPath), cfg.DataDir)
 	return serve(ctx, d, ln, nil)
 }
 
@@ -286,7 +286,8 @@ func writeDevFile(path string, dev *devFile) error {
 // printDevBanner prints what dev is serving and examples to copy; sandbox
 // is the command line that runs "appwheel sandbox" on this dev (see
 // sandboxCommandLine).
-func printDevBanner(w io.Writer, dev *devFile, path string, sandbox string) {
+func printDevBanner(w io.Writer, dev *devFile, path, self, dataDir string) {
+	sandbox := sandboxCommandLine(self, dataDir)
 	fmt.Fprintf(w, `AppWheel dev: the API on SQLite, and the Stripe SANDBOX (an offline emulation for
 development and tests, not Stripe) at %[5]s feeding its mirror through webhooks.
 
@@ -321,9 +322,10 @@ JavaScript SDK:
 	}
 	fmt.Fprintf(w, `The app's events go to %s (endpoint %s), signed with
   %s
-  (verify with client.VerifyWebhook or AppWheel.verifyWebhook; the attempts: apps webhooks deliveries %s)
+(verify with client.VerifyWebhook or AppWheel.verifyWebhook). The delivery attempts:
+  %s apps webhooks deliveries %s --data-dir %s
 
-`, dev.NotifyURL, dev.NotifyEndpointID, dev.NotifySecret, dev.AppID)
+`, dev.NotifyURL, dev.NotifyEndpointID, dev.NotifySecret, self, dev.AppID, shellQuote(dataDir))
 }
 
 // sandboxCommandLine is how a shell runs "appwheel sandbox" on the dev
