@@ -256,6 +256,9 @@ func TestReplicas(t *testing.T) {
 				req.Header.Set(signature.HeaderNonce, nonce)
 			}
 			req.Header.Set(signature.HeaderSignature, signature.Sign(rs.app.AppSecret, ts, method, target, body, nonce))
+			if len(body) > 0 {
+				req.Header.Set("Content-Type", "application/json")
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -17,15 +16,17 @@ import (
 // authenticate identifies the app behind a /v1 request (docs/api.md,
 // "Authentication"). The rules, all here, in the order they are checked:
 //
-//  1. The app: X-AppWheel-App-Id (or the HTTP Basic user, which must agree
-//     with it when both are sent) and X-AppWheel-Platform must be present,
-//     and the app must exist; otherwise 1002.
-//  2. The credential: HTTP Basic with an active AppSecret (for curl; no
-//     nonce, no replay refusal), or a signature: a timestamp within ±300 s,
-//     a well-formed X-AppWheel-Signature, an X-AppWheel-Nonce when given of
-//     1–64 printable ASCII characters and required on writes (see
-//     isWrite), and the HMAC checked in constant time against every active
-//     secret (both during a rotation's grace). Any failure is 1002, and
+//  1. The headers: X-AppWheel-App-Id (or the HTTP Basic user, which must
+//     agree with it when both are sent) and X-AppWheel-Platform must be
+//     present; for a signature, a timestamp within ±300 s, a well-formed
+//     X-AppWheel-Signature, and an X-AppWheel-Nonce when given of 1–64
+//     printable ASCII characters and required on writes (see isWrite).
+//     Otherwise 1002, before the app is looked up.
+//  2. The credential: the app must exist, with HTTP Basic an active
+//     AppSecret (for curl; no nonce, no replay refusal), or a signature
+//     whose HMAC is checked in constant time against every active secret
+//     (both during a rotation's grace). An unknown app and a credential
+//     that does not match are the same 1002 (errBadCredentials), and
 //     nothing below is revealed to a request that fails here. The app may
 //     come from memory (apps.CacheTTL), so a secret or MAC that matches no
 //     secret there is checked once more against the app as stored: a
@@ -41,9 +42,28 @@ import (
 //     signature and window alone, as AWS Signature V4 does: identical reads
 //     all pass, and nothing is written to authenticate one.
 //
-// Returns EUNAUTHENTICATED or EFORBIDDEN; the messages say what is wrong
-// but never echo a secret.
+// Failures (1002) are counted per client address and AppID (authFailures):
+// past their budget they are answered 1006, and a credential that matches
+// no secret in memory is not checked against the database again.
+//
+// Returns EUNAUTHENTICATED, ERATELIMITED or EFORBIDDEN; the messages say
+// what is wrong but never echo a secret.
 func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*appwheel.App, error) {
+	appID := r.Header.Get(signature.HeaderAppID)
+	if user, _, ok := r.BasicAuth(); ok {
+		appID = user
+	}
+	app, err := s.checkCredentials(r, body, platform, !s.failures.exhausted(r, appID))
+	if appwheel.ErrorCode(err) == appwheel.EUNAUTHENTICATED {
+		return nil, s.failures.failed(r.Context(), r, appID, err)
+	}
+	return app, err
+}
+
+// checkCredentials is authenticate's rules; reload says whether a
+// credential that matches no secret of the app in memory is checked
+// against the app as stored.
+func (s *Server) checkCredentials(r *http.Request, body []byte, platform string, reload bool) (*appwheel.App, error) {
 	basicID, basicSecret, isBasic := r.BasicAuth()
 	appID := r.Header.Get(signature.HeaderAppID)
 	if isBasic {
@@ -60,16 +80,19 @@ func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*a
 		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header", signature.HeaderPlatform)
 	}
 
-	app, err := findApp(r, appID, s.apps.App)
-	if err != nil {
-		return nil, err
-	}
+	// Everything that needs no app is checked first, so that whether the
+	// app exists changes no answer (errBadCredentials).
 	now := s.now()
 	var signed *signedRequest
 	if !isBasic {
+		var err error
 		if signed, err = parseSignature(r, now); err != nil {
 			return nil, err
 		}
+	}
+	app, err := findApp(r, appID, s.apps.App)
+	if err != nil {
+		return nil, err
 	}
 	matches := func(a *appwheel.App) bool {
 		if isBasic {
@@ -78,17 +101,16 @@ func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*a
 		return signed.matches(r, body, a.ActiveSecrets(now))
 	}
 	if !matches(app) {
+		if !reload {
+			return nil, errBadCredentials
+		}
 		// The app may be from memory, older than a rotation on another
 		// replica: only the database can refuse the credential.
 		if app, err = findApp(r, appID, s.apps.Reload); err != nil {
 			return nil, err
 		}
 		if !matches(app) {
-			if isBasic {
-				return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "wrong AppSecret")
-			}
-			s.logger.InfoContext(r.Context(), "signature mismatch", slog.String("app_id", app.ID))
-			return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "signature does not match the request")
+			return nil, errBadCredentials
 		}
 	}
 
@@ -118,12 +140,18 @@ func isWrite(method string) bool {
 	return method != http.MethodGet && method != http.MethodHead
 }
 
+// errBadCredentials answers an unknown app and a known one whose AppSecret
+// or signature does not match alike, so that no answer tells which AppIDs
+// exist.
+var errBadCredentials = appwheel.Errorf(appwheel.EUNAUTHENTICATED,
+	"unknown app, or the AppSecret or signature does not match it")
+
 // findApp looks up the request's app with find (apps.Service App or
-// Reload); an unknown app is 1002.
+// Reload); an unknown app is errBadCredentials.
 func findApp(r *http.Request, id string, find func(context.Context, string) (*appwheel.App, error)) (*appwheel.App, error) {
 	app, err := find(r.Context(), id)
 	if appwheel.ErrorCode(err) == appwheel.ENOTFOUND {
-		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "unknown app %s", appwheel.Quote(id))
+		return nil, errBadCredentials
 	}
 	return app, err
 }

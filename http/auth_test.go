@@ -1,9 +1,11 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/apps"
+	appwheelhttp "github.com/appwheel/appwheel/http"
+	"github.com/appwheel/appwheel/internal/apitest"
 	"github.com/appwheel/appwheel/signature"
 
 	_ "modernc.org/sqlite"
@@ -343,11 +347,12 @@ func TestSecretRotatedOnAnotherReplica(t *testing.T) {
 	get(old).want(t, 200, 0)
 	get(rotated.Secret).want(t, 200, 0)
 	// That request made the server read the app again: the old secret is
-	// refused now, by both schemes, with the usual messages.
-	if r := get(old).want(t, 401, appwheel.EUNAUTHENTICATED); r.Msg != "signature does not match the request" {
+	// refused now, by both schemes, with the usual message.
+	const bad = "unknown app, or the AppSecret or signature does not match it"
+	if r := get(old).want(t, 401, appwheel.EUNAUTHENTICATED); r.Msg != bad {
 		t.Errorf("message = %q", r.Msg)
 	}
-	if r := basic(old).want(t, 401, appwheel.EUNAUTHENTICATED); r.Msg != "wrong AppSecret" {
+	if r := basic(old).want(t, 401, appwheel.EUNAUTHENTICATED); r.Msg != bad {
 		t.Errorf("message = %q", r.Msg)
 	}
 	basic(rotated.Secret).want(t, 200, 0)
@@ -395,4 +400,55 @@ func TestAppDisabledOnAnotherReplica(t *testing.T) {
 	get().want(t, http.StatusForbidden, appwheel.EFORBIDDEN)
 	e.Clock.Advance(apps.CacheTTL)
 	get().want(t, 200, 0)
+}
+
+// TestFailedAuthentication: an unknown AppID and a known one with a wrong
+// credential get the same answer; failures are answered 1006 once an
+// address or an AppID has spent its budget of them, while a client that
+// authenticates is not held up; and they are logged at a bounded rate.
+func TestFailedAuthentication(t *testing.T) {
+	var logs bytes.Buffer
+	e := &env{Env: apitest.New(t, func(c *appwheelhttp.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	}), t: t}
+	app := e.NewApp("a")
+	ts := e.Clock.Now().Unix()
+	forged := func(appID string) response {
+		return e.raw("GET", listTarget, "", map[string]string{
+			signature.HeaderAppID: appID, signature.HeaderPlatform: "stripe",
+			signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
+			signature.HeaderSignature: signature.Sign("a-guess", ts, "GET", listTarget, nil, ""),
+		})
+	}
+	unknown := forged("app_000000000000000000000000").want(t, 401, appwheel.EUNAUTHENTICATED)
+	known := forged(app.ID).want(t, 401, appwheel.EUNAUTHENTICATED)
+	basicUnknown := e.raw("GET", listTarget, "", map[string]string{"Authorization": basicAuth("app_nope", "aws_x"), signature.HeaderPlatform: "stripe"}).
+		want(t, 401, appwheel.EUNAUTHENTICATED)
+	basicKnown := e.raw("GET", listTarget, "", map[string]string{"Authorization": basicAuth(app.ID, "aws_x"), signature.HeaderPlatform: "stripe"}).
+		want(t, 401, appwheel.EUNAUTHENTICATED)
+	for _, r := range []response{known, basicUnknown, basicKnown} {
+		if r.Msg != unknown.Msg {
+			t.Errorf("messages differ: %q and %q: the answer tells which AppIDs exist", r.Msg, unknown.Msg)
+		}
+	}
+
+	// 4 failures so far from this address; the budget is 20.
+	limited := 0
+	for range 30 {
+		if r := forged(app.ID); r.Code == appwheel.ERATELIMITED {
+			limited++
+		} else {
+			r.want(t, 401, appwheel.EUNAUTHENTICATED)
+		}
+	}
+	if limited != 14 {
+		t.Errorf("%d of 30 more failures answered 1006, want 14 (past a budget of 20)", limited)
+	}
+	// The app itself, from the same address, still gets in.
+	e.do(app, req{method: "GET", target: listTarget}).want(t, 200, 0)
+
+	lines := strings.Count(logs.String(), `"msg":"authentication failed"`)
+	if lines == 0 || lines > 2 {
+		t.Errorf("%d log lines for 34 failures within a second, want 1 or 2 (at most one a second)", lines)
+	}
 }

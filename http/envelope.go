@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/appwheel/appwheel"
 )
@@ -136,6 +137,15 @@ func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return appwheel.Errorf(appwheel.EINVALID, "request body must be a JSON object")
 	}
+	// encoding/json reads invalid UTF-8 as U+FFFD and lets the last of
+	// duplicate keys win: either would have AppWheel act on something other
+	// than what was signed and logged.
+	if !utf8.Valid(body) {
+		return appwheel.Errorf(appwheel.EINVALID, "request body is not valid UTF-8")
+	}
+	if err := noDuplicateKeys(body); err != nil {
+		return err
+	}
 	// encoding/json matches field names case-insensitively, so "appUserID"
 	// would pass for "appUserId": check the names exactly first.
 	var fields map[string]json.RawMessage
@@ -170,6 +180,48 @@ func decodeJSON(body []byte, v any) error {
 		return appwheel.Errorf(appwheel.EINVALID, "malformed JSON: unexpected end of body")
 	}
 	return appwheel.Errorf(appwheel.EINVALID, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// noDuplicateKeys refuses a JSON text in which an object names a key twice,
+// at any depth. Malformed JSON passes: decoding reports it.
+func noDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		keys   map[string]bool // nil for an array
+		expect bool            // an object's next token is a key
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		top := len(stack) - 1
+		if top >= 0 && stack[top].keys != nil && stack[top].expect {
+			if key, ok := tok.(string); ok {
+				if stack[top].keys[key] {
+					return appwheel.Errorf(appwheel.EINVALID, "parameter %s is given twice", appwheel.Quote(key))
+				}
+				stack[top].keys[key] = true
+				stack[top].expect = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]bool{}, expect: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:top]
+		}
+		// A value ended: the enclosing object's next token is a key.
+		if top = len(stack) - 1; top >= 0 && stack[top].keys != nil {
+			stack[top].expect = true
+		}
+	}
 }
 
 // jsonNames returns the JSON names of a struct type's fields.

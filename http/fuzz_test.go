@@ -212,13 +212,21 @@ func refCreateBody(body []byte, allowed []string) int {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return refInvalid
 	}
+	if !utf8.Valid(body) {
+		return refInvalid
+	}
 	values := map[string]string{}
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return refInvalid
 		}
 		key := tok.(string)
+		if seen[key] {
+			return refInvalid // a key given twice
+		}
+		seen[key] = true
 		switch key {
 		case "appUserId", "type", "successUrl", "cancelUrl":
 		default:

@@ -71,12 +71,17 @@ func (e *env) do(app *appwheel.App, r req) response {
 	return e.raw(r.method, r.target, r.body, h)
 }
 
-// raw sends a request with exactly the given headers ("" values are left out).
+// raw sends a request with exactly the given headers ("" values are left
+// out), and, with a body, Content-Type application/json as the SDKs send
+// it unless headers name a Content-Type ("" for none).
 func (e *env) raw(method, target, body string, headers map[string]string) response {
 	e.t.Helper()
 	hr, err := http.NewRequest(method, e.Server.URL+target, bytes.NewReader([]byte(body)))
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if _, named := headers["Content-Type"]; body != "" && !named {
+		hr.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range headers {
 		if v != "" {

@@ -110,9 +110,9 @@ func TestHostileBodies(t *testing.T) {
 	e.wantNotRecorded(t, mirror.ID, "evt_big")
 }
 
-// TestHostileDuplicateJSONKeys: encoding/json lets the last of repeated
-// keys win, and AppWheel accepts that; but the value validated is always
-// the value used, and a repeated key never slips past validation.
+// TestHostileDuplicateJSONKeys: a body that gives a key twice, at any
+// depth, is refused with 1001 naming it, before anything is done: no
+// customer, no Stripe call. (encoding/json would let the last one win.)
 func TestHostileDuplicateJSONKeys(t *testing.T) {
 	e := newEnv(t)
 	open := e.NewApp("open")
@@ -120,61 +120,65 @@ func TestHostileDuplicateJSONKeys(t *testing.T) {
 	ok, evil := "https://shop.example.com/ok", "https://evil.example.net/phish"
 	ctx := context.Background()
 	tests := []struct {
-		name   string
-		app    *appwheel.App
-		body   string
-		want   [2]int
-		user   string // the user a customer must exist for afterwards ("" none)
-		notFor string // and must not exist for
+		name, body, key, user string
+		app                   *appwheel.App
 	}{
-		{"bad value last", open, `{"appUserId":"u1","appUserId":"\u0000","type":"setupIntent"}`, hInvalid, "", "u1"},
-		{"bad value first", open, `{"appUserId":"\u0000","appUserId":"d1","type":"setupIntent"}`, hOK, "d1", "\x00"},
-		{"type flipped to checkout", open, `{"type":"setupIntent","appUserId":"u1","type":"checkout"}`, hInvalid, "", "u1"},
-		{"type flipped to setupIntent", open, `{"type":"checkout","appUserId":"d2","type":"setupIntent"}`, hOK, "d2", ""},
-		{"wrong type, then right", open, `{"appUserId":1,"appUserId":"u1","type":"setupIntent"}`, hInvalid, "", "u1"},
-		{"right type, then wrong", open, `{"appUserId":"u1","appUserId":{},"type":"setupIntent"}`, hInvalid, "", "u1"},
-		{"null does not unset", open, `{"appUserId":"d3","appUserId":null,"type":"setupIntent"}`, hOK, "d3", ""},
-		{"case variant", open, `{"appUserId":"u1","AppUserId":"u2","type":"setupIntent"}`, hInvalid, "", "u1"},
-		{"escaped name", open, `{"appUserId":"d4","app\u0055serId":"d5","type":"setupIntent"}`, hOK, "d5", "d4"},
-		{"evil url last", shop, `{"appUserId":"u1","type":"checkout","successUrl":"` + ok + `","successUrl":"` + evil + `","cancelUrl":"` + ok + `"}`, hForbidden, "", "u1"},
-		{"evil cancel last", shop, `{"appUserId":"u1","type":"checkout","successUrl":"` + ok + `","cancelUrl":"` + ok + `","cancelUrl":"` + evil + `"}`, hForbidden, "", "u1"},
-		{"evil url first", shop, `{"appUserId":"d6","type":"checkout","successUrl":"` + evil + `","successUrl":"` + ok + `","cancelUrl":"` + ok + `"}`, hOK, "d6", ""},
-		{"control url last", shop, `{"appUserId":"u1","type":"checkout","successUrl":"` + ok + `","successUrl":"` + ok + `\r\nX: y","cancelUrl":"` + ok + `"}`, hInvalid, "", "u1"},
+		{"bad value last", `{"appUserId":"d1","appUserId":"\u0000","type":"setupIntent"}`, "appUserId", "d1", open},
+		{"bad value first", `{"appUserId":"\u0000","appUserId":"d1","type":"setupIntent"}`, "appUserId", "d1", open},
+		{"type flipped", `{"type":"setupIntent","appUserId":"d2","type":"checkout"}`, "type", "d2", open},
+		{"null after a value", `{"appUserId":"d3","appUserId":null,"type":"setupIntent"}`, "appUserId", "d3", open},
+		{"escaped name", `{"appUserId":"d4","app\u0055serId":"d5","type":"setupIntent"}`, "appUserId", "d5", open},
+		{"evil url last", `{"appUserId":"d6","type":"checkout","successUrl":"` + ok + `","successUrl":"` + evil + `","cancelUrl":"` + ok + `"}`, "successUrl", "d6", shop},
+		{"evil url first", `{"appUserId":"d7","type":"checkout","successUrl":"` + evil + `","successUrl":"` + ok + `","cancelUrl":"` + ok + `"}`, "successUrl", "d7", shop},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := e.Stripe.TotalCalls()
-			sessions := len(e.Stripe.CheckoutSessions(tt.app.Stripe))
-			r := e.do(tt.app, req{method: "POST", target: pmPath, body: tt.body})
-			hWant(t, r, tt.want)
-			if tt.want != hOK {
-				if n := e.Stripe.TotalCalls() - before; n != 0 {
-					t.Errorf("%d Stripe calls for a refused body", n)
-				}
+			r := e.do(tt.app, req{method: "POST", target: pmPath, body: tt.body}).want(t, 400, appwheel.EINVALID)
+			if want := "parameter " + appwheel.Quote(tt.key) + " is given twice"; r.Msg != want {
+				t.Errorf("message %q, want %q", r.Msg, want)
 			}
-			if tt.user != "" {
-				if _, err := e.Store.CustomerID(ctx, tt.app.ID, tt.user); err != nil {
-					t.Errorf("no customer for %q: %v", tt.user, err)
-				}
+			if n := e.Stripe.TotalCalls() - before; n != 0 {
+				t.Errorf("%d Stripe calls for a refused body", n)
 			}
-			if tt.notFor != "" {
-				if id, err := e.Store.CustomerID(ctx, tt.app.ID, tt.notFor); err == nil {
-					t.Errorf("customer %s made for %q", id, tt.notFor)
-				}
-			}
-			// What Stripe was asked for is what was validated.
-			if all := e.Stripe.CheckoutSessions(tt.app.Stripe); len(all) > sessions {
-				if got := all[len(all)-1].Params; got.SuccessURL != ok || got.CancelURL != ok {
-					t.Errorf("session made with %q / %q, want %q", got.SuccessURL, got.CancelURL, ok)
-				}
+			if id, err := e.Store.CustomerID(ctx, tt.app.ID, tt.user); err == nil {
+				t.Errorf("customer %s made for %q", id, tt.user)
 			}
 		})
 	}
-	// On the default endpoint the last appUserId is the one checked.
+	// Nested objects too (the import's pairs).
+	if r := e.do(open, req{method: "POST", target: "/v1/stripe/customer-imports", body: `{"pairs":[{"appUserId":"a","customerId":"cus_1","appUserId":"b"}]}`}).
+		want(t, 400, appwheel.EINVALID); r.Msg != `parameter "appUserId" is given twice` {
+		t.Errorf("a key twice in a nested object: message %q", r.Msg)
+	}
+	// And on the default endpoint.
 	w := newHWorld(t, false)
-	w.e.do(w.a, req{method: "POST", target: pmPath + "/" + w.pmA1 + "/default", body: `{"appUserId":"u1","appUserId":"u2"}`}).want(t, 404, appwheel.ENOTFOUND)
+	w.e.do(w.a, req{method: "POST", target: pmPath + "/" + w.pmA1 + "/default", body: `{"appUserId":"u1","appUserId":"u2"}`}).want(t, 400, appwheel.EINVALID)
 	if n := w.e.Stripe.Calls("SetDefaultPaymentMethod"); n != 0 {
 		t.Errorf("SetDefaultPaymentMethod calls = %d, want 0", n)
+	}
+}
+
+// TestHostileTextEncodings: a body that is not UTF-8, or is sent as
+// anything but application/json, is refused with 1001 saying so.
+func TestHostileTextEncodings(t *testing.T) {
+	e := newEnv(t)
+	app := e.NewApp("a")
+	r := e.do(app, req{method: "POST", target: pmPath, body: "{\"appUserId\":\"u\xff\xfe\",\"type\":\"setupIntent\"}"}).want(t, 400, appwheel.EINVALID)
+	if !strings.Contains(r.Msg, "UTF-8") {
+		t.Errorf("invalid UTF-8: message %q", r.Msg)
+	}
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/jsonx"} {
+		r := e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent"}`, headers: map[string]string{"Content-Type": ct}}).
+			want(t, 400, appwheel.EINVALID)
+		if !strings.Contains(r.Msg, "Content-Type") {
+			t.Errorf("Content-Type %q: message %q, want one naming the header", ct, r.Msg)
+		}
+	}
+	e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent"}`, headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}}).
+		want(t, 200, 0)
+	if n := e.Stripe.Calls("CreateSetupIntent"); n != 1 {
+		t.Errorf("CreateSetupIntent calls = %d, want 1 (the accepted request's)", n)
 	}
 }
 

@@ -134,14 +134,20 @@ func TestHostileFlood(t *testing.T) {
 	e := &env{Env: apitest.New(t, func(c *appwheelhttp.Config) { c.RateLimit, c.RateBurst = 0.1, 5 }), t: t}
 	flood, calm := e.NewApp("flood"), e.NewApp("calm")
 
-	// Forged requests in flood's name: 401 each, and its bucket is intact.
+	// Forged requests in flood's name: 401 each until the failures'
+	// budget is spent, 1006 after; and its bucket is intact.
 	ts := e.Clock.Now().Unix()
 	for i := range 50 {
-		e.raw("GET", listTarget, "", map[string]string{
+		r := e.raw("GET", listTarget, "", map[string]string{
 			signature.HeaderAppID: flood.ID, signature.HeaderPlatform: "stripe",
 			signature.HeaderTimestamp: strconv.FormatInt(ts, 10),
 			signature.HeaderSignature: signature.Sign("guess-"+strconv.Itoa(i), ts, "GET", listTarget, nil, ""),
-		}).want(t, 401, appwheel.EUNAUTHENTICATED)
+		})
+		if i < 20 {
+			r.want(t, 401, appwheel.EUNAUTHENTICATED)
+		} else {
+			r.want(t, 429, appwheel.ERATELIMITED)
+		}
 	}
 
 	okCount, limited := 0, 0

@@ -121,10 +121,9 @@ func hWant(t *testing.T, r response, allowed ...[2]int) {
 }
 
 var (
-	hOK        = [2]int{200, 0}
-	hInvalid   = [2]int{400, appwheel.EINVALID}
-	hForbidden = [2]int{403, appwheel.EFORBIDDEN}
-	hNotFound  = [2]int{404, appwheel.ENOTFOUND}
+	hOK       = [2]int{200, 0}
+	hInvalid  = [2]int{400, appwheel.EINVALID}
+	hNotFound = [2]int{404, appwheel.ENOTFOUND}
 )
 
 // hIDs returns the ids in a list of payment methods, invoices or

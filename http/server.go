@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"path"
 	"time"
@@ -71,6 +72,7 @@ type Server struct {
 	now      func() time.Time
 	timeout  time.Duration
 	limiter  *appLimiter
+	failures *authFailures
 	metrics  *metrics
 	mux      *http.ServeMux
 	handler  http.Handler
@@ -105,6 +107,7 @@ func NewServer(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.failures = newAuthFailures(s.now, s.logger)
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -175,6 +178,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, platform strin
 		}
 		return s.reply(r, nil, appwheel.Errorf(appwheel.EINVALID, "cannot read request body"))
 	}
+	if len(body) > 0 && !isJSON(r.Header.Get("Content-Type")) {
+		return s.reply(r, nil, appwheel.Errorf(appwheel.EINVALID, "header Content-Type must be application/json for a request with a body, got %s",
+			appwheel.Quote(r.Header.Get("Content-Type"))))
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
@@ -193,6 +200,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, platform strin
 	}
 	data, err := fn(r.Context(), r, c)
 	return s.reply(r, data, err)
+}
+
+// isJSON reports whether a Content-Type is application/json (with any
+// parameters, such as charset=utf-8).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -63,6 +64,9 @@ func (db *DB) Open(ctx context.Context) error {
 	}
 	if db.path == "" {
 		return errors.New("sqlite: database path required")
+	}
+	if err := ownerOnly(db.path); err != nil {
+		return err
 	}
 	sqlDB, err := sql.Open("sqlite", dsn(db.path))
 	if err != nil {
@@ -160,6 +164,28 @@ func (db *DB) RiverDB(ctx context.Context) (*sql.DB, error) {
 	}
 	db.river = river
 	return river, nil
+}
+
+// ownerOnly makes the database file, and its WAL and shared-memory files
+// when they exist, readable by their owner only (0600), creating the
+// database file so if it is new: it holds the sealed secrets and every
+// user's billing data. SQLite gives the WAL and shared-memory files it
+// creates later the database file's mode.
+func ownerOnly(path string) error {
+	if isMemory(path) || strings.Contains(path, "?") { // a URI's file name is SQLite's to find
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	return nil
 }
 
 func isMemory(path string) bool {

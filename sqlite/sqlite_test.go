@@ -2,9 +2,11 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +184,50 @@ func TestMirrorQueryPlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFileModes: the database file and its WAL and shared-memory files are
+// the owner's only, in a directory that exists already and under a umask
+// that would make them 0644, and also when they were 0644 before.
+func TestFileModes(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "appwheel.db")
+	write := func(db *sqlite.DB, id string) { // a write, so that the WAL is there
+		t.Helper()
+		now := time.Now()
+		if err := db.CreateApp(t.Context(), &appwheel.AppRecord{ID: id, Name: id, Platform: appwheel.PlatformStripe,
+			SealedSecret: []byte("s"), SealedStripeSecretKey: []byte("k"), ReadMode: appwheel.ReadMirror, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o600 {
+				t.Errorf("%s: %s is %v, want -rw-------", when, filepath.Base(p), mode)
+			}
+		}
+	}
+	db := sqlite.NewDB(path)
+	if err := db.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	write(db, "app_1")
+	check("a new database")
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Chmod(p, 0o644) // as an earlier version left them
+	}
+	db.Close()
+	db = sqlite.NewDB(path)
+	if err := db.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write(db, "app_2")
+	check("a database opened again")
 }
