@@ -17,6 +17,7 @@ import (
 
 	"github.com/appwheel/appwheel"
 	"github.com/maypok86/otter/v2"
+	"golang.org/x/sync/singleflight"
 )
 
 // Store is the part of the database the service uses.
@@ -77,7 +78,9 @@ type Service struct {
 	rate          float64
 	linkBase      string
 	linkKey       []byte
-	linkMACs      sync.Pool // hash.Hash keyed with linkKey
+	linkMACs      sync.Pool                          // hash.Hash keyed with linkKey
+	linkURLs      *otter.Cache[linkKey, invoiceURLs] // see LinkURLTTL
+	linkFetches   singleflight.Group
 	enqueueImport func(ctx context.Context, appID, importID string) error
 	notifier      Notifier
 	limiters      sync.Map // app id → *rate.Limiter
@@ -94,6 +97,11 @@ func New(cfg Config) *Service {
 		now: cfg.Now, log: cfg.Logger, rate: cfg.BackgroundRate,
 		linkBase: strings.TrimRight(cfg.LinkBaseURL, "/"), linkKey: cfg.LinkKey, enqueueImport: cfg.EnqueueImport,
 		notifier: cfg.Notifier, pages: newPageCache(cfg.PageCacheBytes),
+		linkURLs: otter.Must(&otter.Options[linkKey, invoiceURLs]{
+			MaximumSize:      100_000,
+			ExpiryCalculator: otter.ExpiryWriting[linkKey, invoiceURLs](LinkURLTTL),
+			Clock:            clockFunc(cfg.Now),
+		}),
 	}
 	if s.now == nil {
 		s.now = time.Now

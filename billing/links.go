@@ -102,31 +102,78 @@ func (s *Service) FollowInvoiceLink(ctx context.Context, token string) (string, 
 	if err != nil {
 		return "", err
 	}
-	inv, err := s.stripe.Invoice(ctx, app.Stripe, invoiceID)
+	urls, err := s.invoiceURLs(ctx, app, invoiceID)
 	if isNotFound(err) {
 		return "", notFound
 	}
 	if err != nil {
 		return "", err
 	}
-	if s.owns(ctx, app, inv.CustomerID) {
-		sub, err := s.mirroredSubscription(ctx, app, inv)
-		if err == nil {
-			err = s.withPriceTerms(ctx, app, inv, sub)
-		}
-		if err != nil {
-			return "", err
-		}
-		if _, err := s.store.SaveInvoice(ctx, app.ID, inv, s.fetchVersion()); err != nil {
-			return "", err
-		}
-	}
-	url := inv.InvoicePDF
+	url := urls.pdf
 	if kind == LinkHosted {
-		url = inv.HostedInvoiceURL
+		url = urls.hosted
 	}
 	if url == "" {
 		return "", notFound
 	}
 	return url, nil
+}
+
+// LinkURLTTL is how long the URLs Stripe gave for an invoice are reused for
+// its links: a link followed again and again (a crawler, a flood: the links
+// need no credentials) costs its app's Stripe budget at most one call per
+// invoice per LinkURLTTL on each replica.
+const LinkURLTTL = time.Minute
+
+// invoiceURLs is an invoice's URLs at Stripe now: fetched from Stripe (and
+// the mirror's copy refreshed with it) unless fetched less than LinkURLTTL
+// ago; concurrent misses of one invoice make one call.
+type invoiceURLs struct{ pdf, hosted string }
+
+type linkKey struct{ appID, invoiceID string }
+
+// clockFunc is the service's clock as the link cache's: expiry follows the
+// same clock as everything else (tests move it). It gives no ticks, so
+// entries expire when looked up; the cache's size bounds the rest.
+type clockFunc func() time.Time
+
+func (c clockFunc) NowNano() int64 {
+	if c == nil {
+		return time.Now().UnixNano()
+	}
+	return c().UnixNano()
+}
+
+func (clockFunc) Tick(time.Duration) <-chan time.Time { return nil }
+
+func (s *Service) invoiceURLs(ctx context.Context, app *appwheel.App, invoiceID string) (invoiceURLs, error) {
+	k := linkKey{app.ID, invoiceID}
+	if u, ok := s.linkURLs.GetIfPresent(k); ok {
+		return u, nil
+	}
+	v, err, _ := s.linkFetches.Do(app.ID+"/"+invoiceID, func() (any, error) {
+		inv, err := s.stripe.Invoice(ctx, app.Stripe, invoiceID)
+		if err != nil {
+			return nil, err
+		}
+		if s.owns(ctx, app, inv.CustomerID) {
+			sub, err := s.mirroredSubscription(ctx, app, inv)
+			if err == nil {
+				err = s.withPriceTerms(ctx, app, inv, sub)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if _, err := s.store.SaveInvoice(ctx, app.ID, inv, s.fetchVersion()); err != nil {
+				return nil, err
+			}
+		}
+		u := invoiceURLs{pdf: inv.InvoicePDF, hosted: inv.HostedInvoiceURL}
+		s.linkURLs.Set(k, u)
+		return u, nil
+	})
+	if err != nil {
+		return invoiceURLs{}, err
+	}
+	return v.(invoiceURLs), nil
 }

@@ -33,8 +33,47 @@ const (
 	failureLogEvery = time.Second
 )
 
+// keyedBuckets are token buckets by key (a client address, an AppID, a
+// link), the least recently used forgotten past a bound, so that keys an
+// attacker makes up cost bounded memory.
+type keyedBuckets struct {
+	cache *otter.Cache[string, *rate.Limiter]
+	rate  rate.Limit
+	burst int
+}
+
+func newKeyedBuckets(perSecond float64, burst, keys int) *keyedBuckets {
+	return &keyedBuckets{
+		cache: otter.Must(&otter.Options[string, *rate.Limiter]{
+			MaximumSize:      keys,
+			ExpiryCalculator: otter.ExpiryAccessing[string, *rate.Limiter](10 * time.Minute),
+		}),
+		rate: rate.Limit(perSecond), burst: burst,
+	}
+}
+
+func (k *keyedBuckets) get(key string) *rate.Limiter {
+	b, _ := k.cache.Compute(key, func(old *rate.Limiter, found bool) (*rate.Limiter, otter.ComputeOp) {
+		if found {
+			return old, otter.CancelOp
+		}
+		return rate.NewLimiter(k.rate, k.burst), otter.WriteOp
+	})
+	return b
+}
+
+// clientAddress is the request's peer address without its port: the
+// client's, or that of a proxy in front.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 type authFailures struct {
-	buckets *otter.Cache[string, *rate.Limiter]
+	buckets *keyedBuckets
 	now     func() time.Time
 	log     *slog.Logger
 
@@ -44,33 +83,16 @@ type authFailures struct {
 }
 
 func newAuthFailures(now func() time.Time, log *slog.Logger) *authFailures {
-	return &authFailures{
-		buckets: otter.Must(&otter.Options[string, *rate.Limiter]{
-			MaximumSize:      failureKeys,
-			ExpiryCalculator: otter.ExpiryAccessing[string, *rate.Limiter](10 * time.Minute),
-		}),
-		now: now, log: log,
-	}
+	return &authFailures{buckets: newKeyedBuckets(failureRate, failureBurst, failureKeys), now: now, log: log}
 }
 
-// keys are the buckets of a request: its client's address and its AppID.
+// failureBuckets are the buckets of a request: its client's address and
+// its AppID.
 func failureBuckets(r *http.Request, appID string) [2]string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return [2]string{"addr " + host, "app " + appID}
+	return [2]string{"addr " + clientAddress(r), "app " + appID}
 }
 
-func (f *authFailures) bucket(key string) *rate.Limiter {
-	b, _ := f.buckets.Compute(key, func(old *rate.Limiter, found bool) (*rate.Limiter, otter.ComputeOp) {
-		if found {
-			return old, otter.CancelOp
-		}
-		return rate.NewLimiter(failureRate, failureBurst), otter.WriteOp
-	})
-	return b
-}
+func (f *authFailures) bucket(key string) *rate.Limiter { return f.buckets.get(key) }
 
 // exhausted reports whether the request's address or AppID has no failure
 // left: a failure now would be throttled.

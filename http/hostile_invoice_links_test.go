@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,5 +131,77 @@ func TestHostileInvoiceLinks(t *testing.T) {
 	e.Clock.Advance(billing.InvoiceLinkTTL + time.Hour)
 	if status, loc, _ := follow(t, tokA); status != 404 {
 		t.Errorf("expired link: HTTP %d to %q, want 404", status, loc)
+	}
+}
+
+// TestInvoiceLinkFlood: invoice links need no credentials, so a flood of
+// one link spends at most one Stripe call of its app per invoice per
+// billing.LinkURLTTL, and past a burst is answered 1006 with Retry-After.
+func TestInvoiceLinkFlood(t *testing.T) {
+	late := &lateStripe{}
+	ae := apitest.New(t, func(c *appwheelhttp.Config) {
+		c.Billing = billing.New(billing.Config{
+			Store: c.Store.(billing.Store), Stripe: late, Apps: c.Apps, DecodeEvent: stripe.DecodeEvent, Now: c.Now,
+			BackgroundRate: 1000, LinkBaseURL: "http://links.test", LinkKey: bytes.Repeat([]byte{7}, 32),
+		})
+	})
+	late.Stripe = ae.Stripe
+	e := &env{Env: ae, t: t}
+	app := e.NewMirrorApp("a")
+	pdf := "https://pay.stripe.test/a.pdf"
+	cus := e.hUser(app, "u1")
+	e.Stripe.AddInvoice(app.Stripe, appwheel.Invoice{CustomerID: cus, Status: "paid", InvoicePDF: pdf, HostedInvoiceURL: pdf + ".html"})
+	e.Clock.Advance(time.Hour)
+	if err := e.Billing.ReconcileApp(context.Background(), app, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var list appwheel.OrderList
+	e.do(app, req{method: "GET", target: "/v1/stripe/invoices?appUserId=u1"}).want(t, 200, 0).decode(t, &list)
+	link := strings.Replace(list.Invoices[0].InvoicePDF, "http://links.test", e.Server.URL, 1)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func() *http.Response {
+		resp, err := noRedirect.Get(link)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+
+	e.Stripe.ResetCalls()
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	for range 60 {
+		wg.Go(func() {
+			if resp := get(); resp != nil {
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if n := e.Stripe.Calls("Invoice"); n != 1 {
+		t.Errorf("60 hits on one link made %d Stripe calls, want 1", n)
+	}
+	if statuses[302] == 0 || statuses[429] == 0 || statuses[302]+statuses[429] != 60 {
+		t.Errorf("60 hits answered %v, want redirects up to the link's burst, then 429", statuses)
+	}
+	if resp := get(); resp == nil || resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a hit past the burst: %v, want 429 with Retry-After", resp)
+	}
+
+	// A minute on (the buckets refill too): one more call, then none.
+	e.Clock.Advance(billing.LinkURLTTL + time.Second)
+	for range 3 {
+		if resp := get(); resp == nil || resp.StatusCode != 302 || resp.Header.Get("Location") != pdf {
+			t.Fatalf("after a minute: %v, want 302 to %s", resp, pdf)
+		}
+	}
+	if n := e.Stripe.Calls("Invoice"); n != 2 {
+		t.Errorf("Stripe calls after a minute and 3 more hits: %d, want 2", n)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 
+	"golang.org/x/time/rate"
+
+	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/billing"
 )
 
@@ -42,11 +45,36 @@ func (s *Server) handleListSubscriptions(ctx context.Context, r *http.Request, c
 	return map[string]any{"subscriptions": subs}, nil
 }
 
+// linkLimits bound the invoice links followed: per client address 10 a
+// second (bursts of 50, a page's worth of PDFs opened at once), per link 1
+// a second (bursts of 5).
+type linkLimits struct{ byAddress, byLink *keyedBuckets }
+
+func newLinkLimits() linkLimits {
+	return linkLimits{byAddress: newKeyedBuckets(10, 50, 100_000), byLink: newKeyedBuckets(1, 5, 100_000)}
+}
+
 // handleInvoiceLink follows an invoice link handed out with a mirrored
 // invoice: GET /invoice-links/{token}, no app credentials (the token is
 // signed), redirecting to the URL Stripe gives now.
+//
+// The links need no credentials, so they are rate-limited per client
+// address and per link (linkLimits); the URLs Stripe gives are reused for
+// billing.LinkURLTTL, so that a flood costs the app's Stripe budget at most
+// one call per invoice per minute.
 func (s *Server) handleInvoiceLink(w http.ResponseWriter, r *http.Request) {
-	url, err := s.billing.FollowInvoiceLink(r.Context(), r.PathValue("token"))
+	token := r.PathValue("token")
+	now := s.now()
+	for _, b := range []*rate.Limiter{s.linkLimits.byAddress.get(clientAddress(r)), s.linkLimits.byLink.get(token)} {
+		if res := b.ReserveN(now, 1); res.DelayFrom(now) > 0 {
+			wait := res.DelayFrom(now)
+			res.CancelAt(now)
+			w.Header().Set("Retry-After", retryAfterSeconds(wait))
+			writeReply(w, r, s.reply(r, nil, appwheel.Errorf(appwheel.ERATELIMITED, "too many requests for invoice links; retry after %s s", retryAfterSeconds(wait))))
+			return
+		}
+	}
+	url, err := s.billing.FollowInvoiceLink(r.Context(), token)
 	if err != nil {
 		writeReply(w, r, s.reply(r, nil, err))
 		return

@@ -63,19 +63,20 @@ type Config struct {
 
 // Server serves the API. It is an http.Handler.
 type Server struct {
-	apps     *apps.Service
-	billing  *billing.Service
-	webhooks *billing.Intake
-	portal   *portal.Service
-	store    Store
-	logger   *slog.Logger
-	now      func() time.Time
-	timeout  time.Duration
-	limiter  *appLimiter
-	failures *authFailures
-	metrics  *metrics
-	mux      *http.ServeMux
-	handler  http.Handler
+	apps       *apps.Service
+	billing    *billing.Service
+	webhooks   *billing.Intake
+	portal     *portal.Service
+	store      Store
+	logger     *slog.Logger
+	now        func() time.Time
+	timeout    time.Duration
+	limiter    *appLimiter
+	failures   *authFailures
+	linkLimits linkLimits
+	metrics    *metrics
+	mux        *http.ServeMux
+	handler    http.Handler
 }
 
 // NewServer builds the routes. It does no I/O.
@@ -108,6 +109,7 @@ func NewServer(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.failures = newAuthFailures(s.now, s.logger)
+	s.linkLimits = newLinkLimits()
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
