@@ -42,28 +42,64 @@ import (
 //     signature and window alone, as AWS Signature V4 does: identical reads
 //     all pass, and nothing is written to authenticate one.
 //
+// Step 1 and the app's lookup need no body: serveAPI runs them
+// (readCredentials) before it reads the body, so that a request without
+// credentials for a known app never has its body read.
+//
 // Failures (1002) are counted per client address and AppID (authFailures):
 // past their budget they are answered 1006, and a credential that matches
 // no secret in memory is not checked against the database again.
 //
 // Returns EUNAUTHENTICATED, ERATELIMITED or EFORBIDDEN; the messages say
 // what is wrong but never echo a secret.
-func (s *Server) authenticate(r *http.Request, body []byte, platform string) (*appwheel.App, error) {
-	appID := r.Header.Get(signature.HeaderAppID)
-	if user, _, ok := r.BasicAuth(); ok {
-		appID = user
-	}
-	app, err := s.checkCredentials(r, body, platform, !s.failures.exhausted(r, appID))
-	if appwheel.ErrorCode(err) == appwheel.EUNAUTHENTICATED {
-		return nil, s.failures.failed(r.Context(), r, appID, err)
-	}
-	return app, err
+func (s *Server) authenticate(r *http.Request, c *credentials, body []byte, platform string) (*appwheel.App, error) {
+	app, err := s.verify(r, c, body, platform, !s.failures.exhausted(r, c.appID))
+	return app, s.counted(r, c.appID, err)
 }
 
-// checkCredentials is authenticate's rules; reload says whether a
-// credential that matches no secret of the app in memory is checked
-// against the app as stored.
-func (s *Server) checkCredentials(r *http.Request, body []byte, platform string, reload bool) (*appwheel.App, error) {
+// credentials are a request's, as its headers give them: the app they
+// name and what proves it, not yet checked against the body.
+type credentials struct {
+	appID       string
+	platform    string // the header's
+	basicSecret string // with HTTP Basic
+	signed      *signedRequest
+	app         *appwheel.App
+	now         time.Time
+}
+
+// readCredentials checks a request's headers (authenticate's step 1) and
+// looks up the app they name.
+func (s *Server) readCredentials(r *http.Request) (*credentials, error) {
+	c, err := s.headerCredentials(r)
+	if err == nil {
+		c.app, err = findApp(r, c.appID, s.apps.App)
+	}
+	if c == nil {
+		c = &credentials{appID: claimedAppID(r)}
+	}
+	return c, s.counted(r, c.appID, err)
+}
+
+// counted counts a failed authentication (authFailures) and returns what
+// to answer for err.
+func (s *Server) counted(r *http.Request, appID string, err error) error {
+	if appwheel.ErrorCode(err) == appwheel.EUNAUTHENTICATED {
+		return s.failures.failed(r.Context(), r, appID, err)
+	}
+	return err
+}
+
+// claimedAppID is the AppID a request names: the HTTP Basic user, else its
+// header.
+func claimedAppID(r *http.Request) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		return user
+	}
+	return r.Header.Get(signature.HeaderAppID)
+}
+
+func (s *Server) headerCredentials(r *http.Request) (*credentials, error) {
 	basicID, basicSecret, isBasic := r.BasicAuth()
 	appID := r.Header.Get(signature.HeaderAppID)
 	if isBasic {
@@ -75,30 +111,31 @@ func (s *Server) checkCredentials(r *http.Request, body []byte, platform string,
 	if appID == "" {
 		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header", signature.HeaderAppID)
 	}
-	gotPlatform := r.Header.Get(signature.HeaderPlatform)
-	if gotPlatform == "" {
+	c := &credentials{appID: appID, platform: r.Header.Get(signature.HeaderPlatform), basicSecret: basicSecret, now: s.now()}
+	if c.platform == "" {
 		return nil, appwheel.Errorf(appwheel.EUNAUTHENTICATED, "missing %s header", signature.HeaderPlatform)
 	}
-
 	// Everything that needs no app is checked first, so that whether the
 	// app exists changes no answer (errBadCredentials).
-	now := s.now()
-	var signed *signedRequest
 	if !isBasic {
 		var err error
-		if signed, err = parseSignature(r, now); err != nil {
+		if c.signed, err = parseSignature(r, c.now); err != nil {
 			return nil, err
 		}
 	}
-	app, err := findApp(r, appID, s.apps.App)
-	if err != nil {
-		return nil, err
-	}
+	return c, nil
+}
+
+// verify is authenticate's steps 2 to 4 for credentials read from the
+// headers; reload says whether a credential that matches no secret of the
+// app in memory is checked against the app as stored.
+func (s *Server) verify(r *http.Request, c *credentials, body []byte, platform string, reload bool) (*appwheel.App, error) {
+	app, now := c.app, c.now
 	matches := func(a *appwheel.App) bool {
-		if isBasic {
-			return basicSecretMatches(basicSecret, a.ActiveSecrets(now))
+		if c.signed == nil {
+			return basicSecretMatches(c.basicSecret, a.ActiveSecrets(now))
 		}
-		return signed.matches(r, body, a.ActiveSecrets(now))
+		return c.signed.matches(r, body, a.ActiveSecrets(now))
 	}
 	if !matches(app) {
 		if !reload {
@@ -106,7 +143,8 @@ func (s *Server) checkCredentials(r *http.Request, body []byte, platform string,
 		}
 		// The app may be from memory, older than a rotation on another
 		// replica: only the database can refuse the credential.
-		if app, err = findApp(r, appID, s.apps.Reload); err != nil {
+		var err error
+		if app, err = findApp(r, c.appID, s.apps.Reload); err != nil {
 			return nil, err
 		}
 		if !matches(app) {
@@ -114,8 +152,8 @@ func (s *Server) checkCredentials(r *http.Request, body []byte, platform string,
 		}
 	}
 
-	if gotPlatform != app.Platform {
-		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "app is registered for platform %q, not %s", app.Platform, appwheel.Quote(gotPlatform))
+	if c.platform != app.Platform {
+		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "app is registered for platform %q, not %s", app.Platform, appwheel.Quote(c.platform))
 	}
 	if app.Platform != platform {
 		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "this endpoint serves platform %q apps only", platform)
@@ -124,8 +162,8 @@ func (s *Server) checkCredentials(r *http.Request, body []byte, platform string,
 		return nil, appwheel.Errorf(appwheel.EFORBIDDEN, "app is disabled")
 	}
 
-	if signed != nil && isWrite(r.Method) {
-		if err := s.useOnce(r, app, signed); err != nil {
+	if c.signed != nil && isWrite(r.Method) {
+		if err := s.useOnce(r, app, c.signed); err != nil {
 			return nil, err
 		}
 	}

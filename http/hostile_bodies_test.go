@@ -92,17 +92,32 @@ func TestHostileBodies(t *testing.T) {
 			e.wantNotRecorded(t, mirror.ID, "evt_deep")
 		})
 	}
-	// A 413 closes the connection (the rest of the body is never read).
-	conn, err := net.Dial("tcp", e.Server.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", pmPath, 2<<20, strings.Repeat("[", 2<<20))
-	head, _ := io.ReadAll(io.LimitReader(conn, 1024))
-	if !bytes.HasPrefix(head, []byte("HTTP/1.1 413 ")) || !bytes.Contains(head, []byte("\r\nConnection: close\r\n")) || !bytes.Contains(head, []byte(`"code":1001`)) {
-		t.Errorf("2 MiB body: %q, want 413 with Connection: close and code 1001", head)
+	// A 413 closes the connection (the rest of the body is never read); a
+	// request without credentials is answered before its body is read.
+	oversized := strings.Repeat("[", 2<<20)
+	for _, tt := range []struct {
+		name    string
+		headers map[string]string
+		want    string
+	}{
+		{"without credentials", nil, "HTTP/1.1 401 "},
+		{"signed", signedHeaders(app, app.Secret, e.Clock.Now().Unix(), "POST", pmPath, oversized, "big-1"), "HTTP/1.1 413 "},
+	} {
+		conn, err := net.Dial("tcp", e.Server.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", pmPath, len(oversized))
+		for k, v := range tt.headers {
+			fmt.Fprintf(conn, "%s: %s\r\n", k, v)
+		}
+		fmt.Fprintf(conn, "\r\n%s", oversized)
+		head, _ := io.ReadAll(io.LimitReader(conn, 1024))
+		conn.Close()
+		if !bytes.HasPrefix(head, []byte(tt.want)) || !bytes.Contains(head, []byte("\r\nConnection: close\r\n")) {
+			t.Errorf("2 MiB body %s: %q, want %swith Connection: close", tt.name, head, tt.want)
+		}
 	}
 
 	big := `{"id":"evt_big","object":"event","type":"x","pad":"` + strings.Repeat("x", appwheelhttp.MaxBodyBytes) + `"}`
@@ -202,6 +217,40 @@ func TestHostileMessagesBoundEchoedInput(t *testing.T) {
 		}
 		if len(r.Msg) > 1024 {
 			t.Errorf("%s: message is %d bytes, want at most 1 KiB", name, len(r.Msg))
+		}
+	}
+}
+
+// TestHeldBodiesUnread: requests whose headers already fail (an unknown
+// AppID, no platform, a stale timestamp) that announce 1 MiB bodies and
+// never send them are answered at once, their bodies never awaited: a
+// hundred of them hold no server memory for bodies. (A known app's
+// signature covers the body, so its body is read, within the bodies'
+// budget: TestBodyBudget.)
+func TestHeldBodiesUnread(t *testing.T) {
+	e := newEnv(t)
+	app := e.NewApp("a")
+	now := e.Clock.Now().Unix()
+	for i := range 100 {
+		conn, err := net.Dial("tcp", e.Server.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		appID, platform, ts := "app_unknown", "stripe", now
+		switch i % 3 {
+		case 1:
+			appID, platform = app.ID, ""
+		case 2:
+			appID, ts = app.ID, now-3600
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s: %s\r\n%s: %s\r\n%s: %d\r\n%s: v1=%064d\r\n%s: n%d\r\n\r\n",
+			pmPath, appwheelhttp.MaxBodyBytes, signature.HeaderAppID, appID, signature.HeaderPlatform, platform,
+			signature.HeaderTimestamp, ts, signature.HeaderSignature, 0, signature.HeaderNonce, i)
+		head := make([]byte, 12)
+		if _, err := io.ReadFull(conn, head); err != nil || string(head) != "HTTP/1.1 401" && string(head) != "HTTP/1.1 429" {
+			t.Fatalf("request %d with its body held back: %q, %v; want an answer (401, or 429 once throttled) before the body", i, head, err)
 		}
 	}
 }

@@ -73,6 +73,7 @@ type Server struct {
 	timeout    time.Duration
 	limiter    *appLimiter
 	failures   *authFailures
+	bodies     *bodyBudget
 	linkLimits linkLimits
 	metrics    *metrics
 	mux        *http.ServeMux
@@ -109,6 +110,7 @@ func NewServer(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.failures = newAuthFailures(s.now, s.logger)
+	s.bodies = newBodyBudget(MaxBodiesInFlight)
 	s.linkLimits = newLinkLimits()
 	reg := cfg.Registry
 	if reg == nil {
@@ -173,6 +175,20 @@ func (s *Server) api(platform string, fn apiFunc) http.Handler {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, platform string, fn apiFunc) reply {
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	// The headers first: a request that names no app it can prove is
+	// answered before its body is read.
+	creds, err := s.readCredentials(r)
+	if err != nil {
+		return s.reply(r, nil, err)
+	}
+	release, err := s.bodies.acquire(ctx, r.ContentLength)
+	if err != nil {
+		return s.reply(r, nil, err)
+	}
+	defer release()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		if isMaxBytes(err) {
@@ -184,10 +200,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, platform strin
 		return s.reply(r, nil, appwheel.Errorf(appwheel.EINVALID, "header Content-Type must be application/json for a request with a body, got %s",
 			appwheel.Quote(r.Header.Get("Content-Type"))))
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
-	defer cancel()
-	r = r.WithContext(ctx)
-	app, err := s.authenticate(r, body, platform)
+	app, err := s.authenticate(r, creds, body, platform)
 	if err != nil {
 		return s.reply(r, nil, err)
 	}
