@@ -96,9 +96,14 @@ type IdempotencyStore interface {
 	// BeginIdempotentRequest claims req.Key for req. It returns nil when the
 	// caller now owns the key and must finish or abandon it. Otherwise it
 	// returns the record that holds the key: finished, or still in flight.
-	// An expired record, or an unfinished one created before staleBefore
-	// (its owner crashed), is taken over as if absent.
+	// An expired record, or an unfinished one created, and last heartbeat
+	// (HeartbeatIdempotentRequest), before staleBefore (its owner crashed),
+	// is taken over as if absent.
 	BeginIdempotentRequest(ctx context.Context, req *IdempotentRequest, staleBefore time.Time) (*IdempotentRequest, error)
+	// HeartbeatIdempotentRequest records at at that owner, claimed with
+	// BeginIdempotentRequest, is still running its request; it does nothing
+	// when owner no longer holds the key in flight.
+	HeartbeatIdempotentRequest(ctx context.Context, owner *IdempotentRequest, at time.Time) error
 	// FinishIdempotentRequest stores the response of the key owner claimed
 	// with BeginIdempotentRequest (identified by AppID, Key and CreatedAt).
 	// It returns ENOTFOUND when owner no longer holds the key in flight

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -288,5 +289,38 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// TestIdempotencyKeyOfADeadOwner: a key left in flight by a process that
+// died (it stopped beating) is taken over within seconds, while a live
+// owner's beats keep it held however long its request runs.
+func TestIdempotencyKeyOfADeadOwner(t *testing.T) {
+	e := newEnv(t)
+	app := e.NewApp("a")
+	body := `{"appUserId":"u1","type":"setupIntent"}`
+	for _, tt := range []struct {
+		key   string
+		beats bool
+	}{{"dead-owner", false}, {"live-owner", true}} {
+		t.Run(tt.key, func(t *testing.T) {
+			// Another process claimed the key and is (or was) running it.
+			owner := &appwheel.IdempotentRequest{AppID: app.ID, Key: tt.key, RequestHash: "another process's",
+				CreatedAt: e.Clock.Now(), ExpiresAt: e.Clock.Now().Add(24 * time.Hour)}
+			if held, err := e.Store.BeginIdempotentRequest(t.Context(), owner, e.Clock.Now().Add(-time.Hour)); err != nil || held != nil {
+				t.Fatalf("claiming the key: %v, %v", held, err)
+			}
+			headers := map[string]string{"Idempotency-Key": tt.key}
+			e.do(app, req{method: "POST", target: pmPath, body: body, headers: headers}).want(t, 409, appwheel.EIDEMPOTENCY)
+			e.Clock.Advance(10 * time.Second)
+			if tt.beats {
+				if err := e.Store.HeartbeatIdempotentRequest(t.Context(), owner, e.Clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+				e.do(app, req{method: "POST", target: pmPath, body: body, headers: headers}).want(t, 409, appwheel.EIDEMPOTENCY)
+				return
+			}
+			e.do(app, req{method: "POST", target: pmPath, body: body, headers: headers}).want(t, 200, 0)
+		})
 	}
 }

@@ -15,10 +15,12 @@ import (
 const (
 	// idempotencyTTL is how long a key's first response is replayed.
 	idempotencyTTL = 24 * time.Hour
-	// idempotencyStale is how long a key may stay in flight before another
-	// request may take it over (its first request's process died). It is
-	// longer than any request can run.
-	idempotencyStale     = 2 * time.Minute
+	// idempotencyStale is how long a key may stay in flight without a
+	// heartbeat of its owner before another request may take it over (the
+	// owner's process died); the owner beats every idempotencyHeartbeat
+	// while its request runs, however long that is.
+	idempotencyStale     = 10 * time.Second
+	idempotencyHeartbeat = 2 * time.Second
 	maxIdempotencyKeyLen = 255
 )
 
@@ -60,7 +62,9 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *call, key
 		return reply{status: held.Status, code: env.Code, body: held.Body}
 	}
 
+	stop := s.heartbeat(r.Context(), req)
 	data, err := fn(r.Context(), r, c)
+	stop()
 	rep := s.reply(r, data, err)
 	// The outcome is recorded even if the client has gone away meanwhile.
 	ctx := context.WithoutCancel(r.Context())
@@ -73,6 +77,28 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *call, key
 		s.logger.ErrorContext(ctx, "recording idempotent response", slog.String("error", err.Error()))
 	}
 	return rep
+}
+
+// heartbeat records every idempotencyHeartbeat that req's owner is still
+// running it, until stop is called (and returns once no beat is in flight).
+func (s *Server) heartbeat(ctx context.Context, req *appwheel.IdempotentRequest) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(idempotencyHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := s.store.HeartbeatIdempotentRequest(context.WithoutCancel(ctx), req, s.now()); err != nil {
+					s.logger.WarnContext(ctx, "idempotency key heartbeat failed", slog.String("error", err.Error()))
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func retryable(code int) bool {

@@ -30,9 +30,11 @@ func (db *DB) BeginIdempotentRequest(ctx context.Context, req *appwheel.Idempote
 				request_hash = excluded.request_hash,
 				finished = false, status = 0, body = NULL,
 				created_at = excluded.created_at,
-				expires_at = excluded.expires_at
+				expires_at = excluded.expires_at,
+				heartbeat_at = NULL
 			WHERE idempotency_keys.expires_at < excluded.created_at
-				OR (NOT idempotency_keys.finished AND idempotency_keys.created_at < $6)`,
+				OR (NOT idempotency_keys.finished
+					AND GREATEST(idempotency_keys.created_at, idempotency_keys.heartbeat_at) < $6)`,
 			req.AppID, req.Key, req.RequestHash, req.CreatedAt, req.ExpiresAt, staleBefore)
 		if err != nil {
 			return err
@@ -73,6 +75,19 @@ func (db *DB) FinishIdempotentRequest(ctx context.Context, owner *appwheel.Idemp
 	}
 	if !wrote(tag) {
 		return appwheel.Errorf(appwheel.ENOTFOUND, "idempotency key %q is not in flight", owner.Key)
+	}
+	return nil
+}
+
+// HeartbeatIdempotentRequest records that owner is still working on its
+// request at at; it does nothing when owner no longer holds the key in
+// flight.
+func (db *DB) HeartbeatIdempotentRequest(ctx context.Context, owner *appwheel.IdempotentRequest, at time.Time) error {
+	_, err := db.pool.Exec(ctx,
+		`UPDATE idempotency_keys SET heartbeat_at = $1 WHERE app_id = $2 AND key = $3 AND NOT finished AND created_at = $4`,
+		at, owner.AppID, owner.Key, owner.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: heartbeat of idempotent request: %w", err)
 	}
 	return nil
 }

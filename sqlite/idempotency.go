@@ -13,7 +13,8 @@ import (
 //
 // One upsert decides, so two callers never both own a key: it inserts a new
 // row, or overwrites the existing one only when that has expired (before
-// req.CreatedAt) or is unfinished and stale (created before staleBefore).
+// req.CreatedAt) or is unfinished and stale (created, and last heartbeat,
+// before staleBefore).
 // One affected row means the caller owns the key. The write transaction
 // (BEGIN IMMEDIATE) keeps the row from changing between the upsert and the
 // read of the holder.
@@ -26,15 +27,16 @@ func (db *DB) BeginIdempotentRequest(ctx context.Context, req *appwheel.Idempote
 
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO idempotency_keys
-			(app_id, key, request_hash, finished, status, body, created_at, expires_at)
-		VALUES (?, ?, ?, 0, 0, NULL, ?, ?)
+			(app_id, key, request_hash, finished, status, body, created_at, expires_at, heartbeat_at)
+		VALUES (?, ?, ?, 0, 0, NULL, ?, ?, 0)
 		ON CONFLICT (app_id, key) DO UPDATE SET
 			request_hash = excluded.request_hash,
 			finished = 0, status = 0, body = NULL,
 			created_at = excluded.created_at,
-			expires_at = excluded.expires_at
+			expires_at = excluded.expires_at,
+			heartbeat_at = 0
 		WHERE idempotency_keys.expires_at < excluded.created_at
-			OR (idempotency_keys.finished = 0 AND idempotency_keys.created_at < ?)`,
+			OR (idempotency_keys.finished = 0 AND max(idempotency_keys.created_at, idempotency_keys.heartbeat_at) < ?)`,
 		req.AppID, req.Key, req.RequestHash, toMicros(req.CreatedAt), toMicros(req.ExpiresAt),
 		toMicros(staleBefore))
 	if err != nil {
@@ -89,6 +91,19 @@ func (db *DB) FinishIdempotentRequest(ctx context.Context, owner *appwheel.Idemp
 	}
 	if n == 0 {
 		return appwheel.Errorf(appwheel.ENOTFOUND, "idempotency key %q is not in flight", key)
+	}
+	return nil
+}
+
+// HeartbeatIdempotentRequest records that owner is still working on its
+// request at at; it does nothing when owner no longer holds the key in
+// flight.
+func (db *DB) HeartbeatIdempotentRequest(ctx context.Context, owner *appwheel.IdempotentRequest, at time.Time) error {
+	_, err := db.exec(ctx,
+		`UPDATE idempotency_keys SET heartbeat_at = ? WHERE app_id = ? AND key = ? AND finished = 0 AND created_at = ?`,
+		toMicros(at), owner.AppID, owner.Key, toMicros(owner.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: heartbeat of idempotent request: %w", err)
 	}
 	return nil
 }

@@ -145,6 +145,37 @@ func testIdempotency(t *testing.T, newStore NewStoreFunc) {
 		}
 	})
 
+	t.Run("Heartbeat", func(t *testing.T) {
+		s := newStoreWithApps(t, newStore, "app_a")
+		first := idemReq("app_a", "k1", "h1", t0)
+		checkOwned(t, s, first, neverStale)
+		// The owner beats at t0+2min: stale only for a staleBefore after
+		// that, however old its creation.
+		if err := s.HeartbeatIdempotentRequest(t.Context(), first, t0.Add(2*time.Minute)); err != nil {
+			t.Fatalf("HeartbeatIdempotentRequest: %v", err)
+		}
+		// A beat of another owner of the key (another CreatedAt) changes nothing.
+		impostor := idemReq("app_a", "k1", "h1", t0.Add(time.Second))
+		if err := s.HeartbeatIdempotentRequest(t.Context(), impostor, t0.Add(time.Hour)); err != nil {
+			t.Fatalf("HeartbeatIdempotentRequest of a non-owner: %v", err)
+		}
+		second := idemReq("app_a", "k1", "h2", t0.Add(3*time.Minute))
+		checkHeld(t, s, second, t0.Add(time.Minute), first)
+		checkHeld(t, s, second, t0.Add(2*time.Minute), first) // beat at staleBefore: not before it
+		checkOwned(t, s, second, t0.Add(2*time.Minute+time.Second))
+		// The new owner's record starts without the old one's beat.
+		third := idemReq("app_a", "k1", "h3", t0.Add(4*time.Minute))
+		checkOwned(t, s, third, t0.Add(3*time.Minute+time.Second))
+		// A beat of a finished request changes nothing.
+		mustFinish(t, s, third, 200, []byte("ok"))
+		if err := s.HeartbeatIdempotentRequest(t.Context(), third, t0.Add(time.Hour)); err != nil {
+			t.Fatalf("HeartbeatIdempotentRequest of a finished request: %v", err)
+		}
+		want := *third
+		want.Finished, want.Status, want.Body = true, 200, []byte("ok")
+		checkHeld(t, s, idemReq("app_a", "k1", "h3", t0.Add(5*time.Minute)), t0.Add(2*time.Hour), &want)
+	})
+
 	t.Run("SlowOwnerAfterTakeOver", func(t *testing.T) {
 		s := newStoreWithApps(t, newStore, "app_a")
 		first := idemReq("app_a", "k1", "h1", t0)
