@@ -210,6 +210,19 @@ func (s *Service) update(ctx context.Context, id string, change func(*appwheel.A
 // swapped between rows or columns.
 func sealContext(appID, field string) string { return appID + "/" + field }
 
+// SealResponse seals an API response of the app kept to be replayed (an
+// Idempotency-Key's), which may carry a secret (a SetupIntent's client
+// secret), as the app's secrets are sealed, bound to the app and the key.
+func (s *Service) SealResponse(appID, key string, body []byte) []byte {
+	return s.box.Seal(string(body), sealContext(appID, "idempotent_response/"+key))
+}
+
+// OpenResponse opens what SealResponse sealed for the same app and key.
+func (s *Service) OpenResponse(appID, key string, sealed []byte) ([]byte, error) {
+	body, err := s.box.Open(sealed, sealContext(appID, "idempotent_response/"+key))
+	return []byte(body), err
+}
+
 func (s *Service) seal(app *appwheel.App) *appwheel.AppRecord {
 	sealOptional := func(v, field string) []byte {
 		if v == "" {

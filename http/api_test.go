@@ -1,7 +1,9 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"strings"
@@ -322,5 +324,36 @@ func TestIdempotencyKeyOfADeadOwner(t *testing.T) {
 			}
 			e.do(app, req{method: "POST", target: pmPath, body: body, headers: headers}).want(t, 200, 0)
 		})
+	}
+}
+
+// TestIdempotentResponseSealed: the response kept for an Idempotency-Key
+// carries a SetupIntent's client secret, so it is stored sealed, and
+// replayed as it was sent.
+func TestIdempotentResponseSealed(t *testing.T) {
+	e := newEnv(t)
+	app := e.NewApp("a")
+	headers := map[string]string{"Idempotency-Key": "sealed-1"}
+	first := e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent"}`, headers: headers}).want(t, 200, 0)
+	var setup appwheel.PaymentMethodSetup
+	first.decode(t, &setup)
+	if !strings.Contains(setup.ClientSecret, "_secret_") {
+		t.Fatalf("setup = %+v, want a client secret", setup)
+	}
+	db, err := sql.Open("sqlite", e.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stored []byte
+	if err := db.QueryRow(`SELECT body FROM idempotency_keys WHERE key = ?`, "sealed-1").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(stored, []byte(setup.ClientSecret)) || bytes.Contains(stored, []byte(setup.SetupIntentID)) {
+		t.Error("the kept response holds the client secret in the clear")
+	}
+	again := e.do(app, req{method: "POST", target: pmPath, body: `{"appUserId":"u1","type":"setupIntent"}`, headers: headers}).want(t, 200, 0)
+	if string(again.Data) != string(first.Data) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replayed %s, want %s", again.Data, first.Data)
 	}
 }

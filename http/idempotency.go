@@ -52,14 +52,18 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *call, key
 		case !held.Finished:
 			return s.reply(r, nil, appwheel.Errorf(appwheel.EIDEMPOTENCY, "a request with this Idempotency-Key is still in progress; retry shortly"))
 		}
+		body, err := s.storedResponse(c.app.ID, key, held.Body)
+		if err != nil {
+			return s.reply(r, nil, err)
+		}
 		var env struct {
 			Code int `json:"code"`
 		}
-		if err := json.Unmarshal(held.Body, &env); err != nil {
+		if err := json.Unmarshal(body, &env); err != nil {
 			return s.reply(r, nil, err)
 		}
 		w.Header().Set("Idempotent-Replayed", "true")
-		return reply{status: held.Status, code: env.Code, body: held.Body}
+		return reply{status: held.Status, code: env.Code, body: body}
 	}
 
 	stop := s.heartbeat(r.Context(), req)
@@ -71,12 +75,21 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *call, key
 	if retryable(rep.code) {
 		err = s.store.AbandonIdempotentRequest(ctx, req)
 	} else {
-		err = s.store.FinishIdempotentRequest(ctx, req, rep.status, rep.body)
+		err = s.store.FinishIdempotentRequest(ctx, req, rep.status, s.apps.SealResponse(c.app.ID, key, rep.body))
 	}
 	if err != nil {
 		s.logger.ErrorContext(ctx, "recording idempotent response", slog.String("error", err.Error()))
 	}
 	return rep
+}
+
+// storedResponse opens a response kept for a key: sealed (SealResponse),
+// or, kept before responses were sealed, the envelope's JSON as it was.
+func (s *Server) storedResponse(appID, key string, stored []byte) ([]byte, error) {
+	if len(stored) > 0 && stored[0] == '{' {
+		return stored, nil
+	}
+	return s.apps.OpenResponse(appID, key, stored)
 }
 
 // heartbeat records every idempotencyHeartbeat that req's owner is still

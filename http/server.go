@@ -55,8 +55,8 @@ type Config struct {
 	RateLimit float64
 	RateBurst int
 	// RequestTimeout bounds the work of one API request, Stripe calls
-	// included; it must stay below the per-user lease and the idempotency
-	// stale window (2 minutes) and the server's write timeout.
+	// included; it must stay below the per-user lease and the server's
+	// write timeout.
 	// Defaults to 60s.
 	RequestTimeout time.Duration
 }
