@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -59,7 +58,7 @@ const (
 // CreateEndpoint inserts an endpoint. An endpoint with the same (app, id)
 // is ECONFLICT.
 func (db *DB) CreateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) error {
-	events, err := encodeEvents(ep.Events)
+	events, err := storerow.EncodeEventTypes(ep.Events)
 	if err != nil {
 		return err
 	}
@@ -80,7 +79,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) 
 func (db *DB) Endpoint(ctx context.Context, appID, id string) (*appwheel.WebhookEndpoint, error) {
 	ep, err := scanEndpoint(db.pool.QueryRow(ctx, endpointQuery, appID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, endpointNotFound(id)
+		return nil, storerow.EndpointNotFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: endpoint %q of app %q: %w", id, appID, err)
@@ -105,7 +104,7 @@ func (db *DB) Endpoints(ctx context.Context, appID string) ([]*appwheel.WebhookE
 // UpdateEndpoint replaces every column of the stored endpoint with the same
 // (app, id), or returns ENOTFOUND.
 func (db *DB) UpdateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) error {
-	events, err := encodeEvents(ep.Events)
+	events, err := storerow.EncodeEventTypes(ep.Events)
 	if err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func (db *DB) UpdateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) 
 		return fmt.Errorf("postgres: update endpoint %q of app %q: %w", ep.ID, ep.AppID, err)
 	}
 	if !wrote(tag) {
-		return endpointNotFound(ep.ID)
+		return storerow.EndpointNotFound(ep.ID)
 	}
 	return nil
 }
@@ -133,7 +132,7 @@ func (db *DB) DeleteEndpoint(ctx context.Context, appID, id string) error {
 		return fmt.Errorf("postgres: delete endpoint %q of app %q: %w", id, appID, err)
 	}
 	if !wrote(tag) {
-		return endpointNotFound(id)
+		return storerow.EndpointNotFound(id)
 	}
 	return nil
 }
@@ -150,7 +149,7 @@ func (db *DB) MarkEndpointResult(ctx context.Context, appID, id string, delivere
 	var since pgtype.Timestamptz
 	err := row.Scan(&since)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, endpointNotFound(id)
+		return time.Time{}, storerow.EndpointNotFound(id)
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("postgres: mark endpoint %q of app %q: %w", id, appID, err)
@@ -244,11 +243,9 @@ func scanEndpoint(row storerow.Row) (*appwheel.WebhookEndpoint, error) {
 		&ep.DisabledReason, &failingSince, &ep.CreatedAt, &ep.UpdatedAt); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(events, &ep.Events); err != nil {
-		return nil, fmt.Errorf("events of endpoint %q: %w", ep.ID, err)
-	}
-	if len(ep.Events) == 0 {
-		ep.Events = nil
+	var err error
+	if ep.Events, err = storerow.DecodeEventTypes(events, ep.ID); err != nil {
+		return nil, err
 	}
 	ep.FailingSince = fromNullTime(failingSince)
 	ep.CreatedAt = ep.CreatedAt.UTC()
@@ -270,21 +267,4 @@ func scanAttempt(row storerow.Row) (*appwheel.DeliveryAttempt, error) {
 	a.Latency = time.Duration(latency) * time.Microsecond
 	a.NextRetryAt = fromNullTime(nextRetryAt)
 	return &a, nil
-}
-
-// encodeEvents stores no event types (all of them) as an empty array
-// rather than JSON null, so the column always holds an array.
-func encodeEvents(events []string) (string, error) {
-	if len(events) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(events)
-	if err != nil {
-		return "", fmt.Errorf("postgres: endpoint events: %w", err)
-	}
-	return string(b), nil
-}
-
-func endpointNotFound(id string) error {
-	return appwheel.Errorf(appwheel.ENOTFOUND, "endpoint %q not found", id)
 }

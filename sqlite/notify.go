@@ -3,12 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/appwheel/appwheel"
+	"github.com/appwheel/appwheel/internal/storerow"
 )
 
 // The statements of the apps' webhook endpoints, their notifications and
@@ -49,7 +50,7 @@ const (
 // CreateEndpoint inserts an endpoint. An endpoint with the same (app, id)
 // is ECONFLICT.
 func (db *DB) CreateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) error {
-	events, err := encodeEvents(ep.Events)
+	events, err := storerow.EncodeEventTypes(ep.Events)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) 
 func (db *DB) Endpoint(ctx context.Context, appID, id string) (*appwheel.WebhookEndpoint, error) {
 	ep, err := scanEndpoint(db.queryRow(ctx, endpointQuery, appID, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, endpointNotFound(id)
+		return nil, storerow.EndpointNotFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: endpoint %q of app %q: %w", id, appID, err)
@@ -95,7 +96,7 @@ func (db *DB) Endpoints(ctx context.Context, appID string) ([]*appwheel.WebhookE
 // UpdateEndpoint replaces every column of the stored endpoint with the same
 // (app, id), or returns ENOTFOUND.
 func (db *DB) UpdateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) error {
-	events, err := encodeEvents(ep.Events)
+	events, err := storerow.EncodeEventTypes(ep.Events)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func (db *DB) UpdateEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint) 
 		return err
 	}
 	if !ok {
-		return endpointNotFound(ep.ID)
+		return storerow.EndpointNotFound(ep.ID)
 	}
 	return nil
 }
@@ -131,7 +132,7 @@ func (db *DB) DeleteEndpoint(ctx context.Context, appID, id string) error {
 		return err
 	}
 	if !ok {
-		return endpointNotFound(id)
+		return storerow.EndpointNotFound(id)
 	}
 	return nil
 }
@@ -154,7 +155,7 @@ func (db *DB) MarkEndpointResult(ctx context.Context, appID, id string, delivere
 	var since sql.NullInt64
 	err = s.QueryRowContext(ctx, args...).Scan(&since)
 	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, endpointNotFound(id)
+		return time.Time{}, storerow.EndpointNotFound(id)
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sqlite: mark endpoint %q of app %q: %w", id, appID, err)
@@ -271,11 +272,9 @@ func scanEndpoint(s scanner) (*appwheel.WebhookEndpoint, error) {
 		&ep.DisabledReason, &failingSince, &createdAt, &updatedAt); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(events), &ep.Events); err != nil {
-		return nil, fmt.Errorf("events of endpoint %q: %w", ep.ID, err)
-	}
-	if len(ep.Events) == 0 {
-		ep.Events = nil
+	var err error
+	if ep.Events, err = storerow.DecodeEventTypes([]byte(events), ep.ID); err != nil {
+		return nil, err
 	}
 	ep.FailingSince = fromNullMicros(failingSince)
 	ep.CreatedAt = fromMicros(createdAt)
@@ -297,21 +296,4 @@ func scanAttempt(s scanner) (*appwheel.DeliveryAttempt, error) {
 	a.Latency = time.Duration(latency) * time.Microsecond
 	a.NextRetryAt = fromNullMicros(nextRetryAt)
 	return &a, nil
-}
-
-// encodeEvents stores no event types (all of them) as "[]" rather than
-// JSON null, so the column always holds an array.
-func encodeEvents(events []string) (string, error) {
-	if len(events) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(events)
-	if err != nil {
-		return "", fmt.Errorf("sqlite: endpoint events: %w", err)
-	}
-	return string(b), nil
-}
-
-func endpointNotFound(id string) error {
-	return appwheel.Errorf(appwheel.ENOTFOUND, "endpoint %q not found", id)
 }
