@@ -16,9 +16,8 @@ import (
 
 // Deliverer delivers events to apps' endpoints: notify.Service.
 type Deliverer interface {
-	// Deliver makes the attempt-th attempt at a delivery; next is when the
-	// next one would be, zero for the last (see notify.Service.Deliver).
-	Deliver(ctx context.Context, d notify.Delivery, attempt int, next time.Time) error
+	// Deliver makes one attempt at a delivery (notify.Service.Deliver).
+	Deliver(ctx context.Context, d notify.Delivery, a notify.Attempt) error
 	// FailingLimit is how long a delivery is retried.
 	FailingLimit() time.Duration
 }
@@ -121,7 +120,8 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		if !single && i > 0 && time.Since(started) > w.timeout/2 {
 			return w.insert(ctx, []deliveryArgs{rest(i)}, time.Time{})
 		}
-		err := w.deliverer.Deliver(ctx, notify.Delivery{AppID: args.AppID, EventID: id, EndpointID: args.EndpointID}, attempt, next)
+		err := w.deliverer.Deliver(ctx, notify.Delivery{AppID: args.AppID, EventID: id, EndpointID: args.EndpointID},
+			notify.Attempt{Number: attempt, Since: since, Next: next})
 		switch {
 		case err == nil:
 			continue

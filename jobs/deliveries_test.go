@@ -56,12 +56,17 @@ func (h *hits) got() []string {
 
 // newNotifier is the endpoints' service on db, enqueueing on *queue.
 func newNotifier(t *testing.T, db *testDB, queue **jobs.Jobs, timeout time.Duration) *notify.Service {
+	return newNotifierFailingFor(t, db, queue, timeout, 0)
+}
+
+// newNotifierFailingFor is newNotifier with a FailingLimit (0: the default).
+func newNotifierFailingFor(t *testing.T, db *testDB, queue **jobs.Jobs, timeout, failingLimit time.Duration) *notify.Service {
 	box, err := crypt.NewBox(make([]byte, crypt.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return notify.New(notify.Config{
-		Store: db.store, Box: box, Timeout: timeout,
+		Store: db.store, Box: box, Timeout: timeout, FailingLimit: failingLimit,
 		Policy: notify.URLPolicy{AllowPrivate: true, AllowHTTP: true}, // the receivers are on loopback
 		Enqueue: func(ctx context.Context, ds []notify.Delivery, again bool) error {
 			return (*queue).EnqueueDeliveries(ctx, ds, again)
@@ -279,5 +284,51 @@ func TestBatchHandsOnAFailure(t *testing.T) {
 		if a.EventID == "evt_2" && a.Outcome == appwheel.DeliveryDelivered && a.Attempt != 2 {
 			t.Errorf("evt_2's retry is recorded as attempt %d, want 2", a.Attempt)
 		}
+	}
+}
+
+// TestDeliveryGivenUp: a delivery failing for the failing limit is given
+// up, its last attempt recorded as failed and no attempt after it, and the
+// endpoint is disabled.
+func TestDeliveryGivenUp(t *testing.T) {
+	db := openSQLite(t)
+	var queue *jobs.Jobs
+	n := newNotifierFailingFor(t, db, &queue, 2*time.Second, 700*time.Millisecond)
+	h := &hits{answer: func(int) int { return http.StatusInternalServerError }}
+	var secret string
+	srv := httptest.NewServer(h.handler(t, &secret))
+	t.Cleanup(srv.Close)
+	cfg := config(t, db, newFakeHandlers())
+	cfg.Deliverer, cfg.RetryDelay = n, func(int) time.Duration { return 200 * time.Millisecond }
+	queue = start(t, cfg)
+	ep, s, err := n.AddEndpoint(t.Context(), appID, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = s
+	if err := n.Notify(t.Context(), notification(appID, "evt_doomed")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the delivery given up", func() bool {
+		attempts, _ := n.Attempts(t.Context(), appID, true, 100)
+		return len(attempts) > 0 && attempts[0].Outcome == appwheel.DeliveryFailed
+	})
+	sent := len(h.got())
+	settle()
+	if len(h.got()) != sent {
+		t.Errorf("%d more attempts after the delivery was given up", len(h.got())-sent)
+	}
+	attempts, _ := n.Attempts(t.Context(), appID, true, 100)
+	for _, a := range attempts[1:] {
+		if a.Outcome != appwheel.DeliveryRetrying || a.NextRetryAt.IsZero() {
+			t.Errorf("an attempt before the last: %+v, want retrying with its next retry", a)
+		}
+	}
+	if attempts[0].Attempt != len(attempts) || !attempts[0].NextRetryAt.IsZero() {
+		t.Errorf("the last attempt: %+v of %d", attempts[0], len(attempts))
+	}
+	eps, err := n.Endpoints(t.Context(), appID)
+	if err != nil || len(eps) != 1 || eps[0].ID != ep.ID || !eps[0].Disabled || eps[0].DisabledReason != appwheel.DisabledFailing {
+		t.Errorf("the endpoint after failing for the limit: %+v, %v; want disabled as failing", eps, err)
 	}
 }

@@ -24,12 +24,21 @@ var ErrBusy = errors.New("notify: the endpoint has its most deliveries in flight
 // what counts, and a short excerpt of the body is kept for the operator.
 const maxResponse = 64 << 10
 
-// Deliver makes one attempt at delivering d, the attempt-th. next is when
-// the next attempt would be made should this one fail, zero when this one
-// is the last. It returns nil when the event was delivered (a 2xx answer),
-// or will never be (the endpoint or the event is gone, the endpoint is
-// disabled); ErrBusy; or the attempt's failure, to retry at next.
-func (s *Service) Deliver(ctx context.Context, d Delivery, attempt int, next time.Time) error {
+// Attempt says which attempt at a delivery Deliver makes.
+type Attempt struct {
+	Number int       // 1 for the first
+	Since  time.Time // when the delivery was first enqueued
+	// Next is when the next attempt would be made should this one fail,
+	// zero when this one is the last.
+	Next time.Time
+}
+
+// Deliver makes one attempt at delivering d. It returns nil when the event
+// was delivered (a 2xx answer), or will never be (the endpoint or the
+// event is gone, the endpoint is disabled); ErrBusy; or the attempt's
+// failure, to retry at a.Next.
+func (s *Service) Deliver(ctx context.Context, d Delivery, at Attempt) error {
+	attempt, next := at.Number, at.Next
 	ep, err := s.store.Endpoint(ctx, d.AppID, d.EndpointID)
 	if appwheel.ErrorCode(err) == appwheel.ENOTFOUND {
 		return nil
@@ -77,7 +86,7 @@ func (s *Service) Deliver(ctx context.Context, d Delivery, attempt int, next tim
 		s.log.ErrorContext(ctx, "recording a delivery attempt failed", slog.String("app_id", d.AppID),
 			slog.String("event_id", d.EventID), slog.String("error", err.Error()))
 	}
-	s.markEndpoint(ctx, ep, sendErr == nil, start)
+	s.markEndpoint(ctx, ep, sendErr == nil, start, at)
 	if sendErr != nil {
 		s.log.WarnContext(ctx, "event delivery failed", slog.String("app_id", d.AppID), slog.String("endpoint_id", d.EndpointID),
 			slog.String("event_id", d.EventID), slog.Int("attempt", attempt), slog.Int("status", status),
@@ -117,8 +126,9 @@ func (s *Service) send(ctx context.Context, ep *appwheel.WebhookEndpoint, n *app
 }
 
 // markEndpoint records an attempt's outcome on its endpoint, and disables
-// an endpoint that has failed every attempt for FailingLimit.
-func (s *Service) markEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint, delivered bool, at time.Time) {
+// an endpoint that has failed every attempt for FailingLimit, or every
+// attempt of a delivery now given up (which was retried for that long).
+func (s *Service) markEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint, delivered bool, at time.Time, a Attempt) {
 	if delivered && ep.FailingSince.IsZero() {
 		return // nothing to clear (a failure since it was read is cleared by the next success)
 	}
@@ -131,7 +141,12 @@ func (s *Service) markEndpoint(ctx context.Context, ep *appwheel.WebhookEndpoint
 		}
 		return
 	}
-	if delivered || since.IsZero() || at.Sub(since) < s.failingLimit {
+	// A delivery given up failed every attempt for FailingLimit: if the
+	// endpoint has failed every attempt since the delivery's first (made
+	// within a minute of its enqueueing, unless the endpoint was busy), it
+	// has failed for that long too.
+	givenUp := a.Next.IsZero() && !since.After(a.Since.Add(time.Minute))
+	if delivered || since.IsZero() || at.Sub(since) < s.failingLimit && !givenUp {
 		return
 	}
 	fresh, err := s.store.Endpoint(ctx, ep.AppID, ep.ID)

@@ -184,7 +184,7 @@ func TestDeliver(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Delivery{AppID: app, EventID: ev.ID, EndpointID: ep.ID}
-	if err := e.svc.Deliver(t.Context(), d, 1, e.now.Add(time.Minute)); err != nil {
+	if err := e.svc.Deliver(t.Context(), d, Attempt{Number: 1, Next: e.now.Add(time.Minute)}); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	if len(rcv.bodies) != 1 || !bytes.Equal(rcv.bodies[0], ev.Body) {
@@ -206,7 +206,7 @@ func TestDeliver(t *testing.T) {
 	// the endpoint is failing from then on.
 	rcv.status = http.StatusBadGateway
 	next := e.now.Add(time.Minute)
-	if err := e.svc.Deliver(t.Context(), d, 2, next); err == nil || !strings.Contains(err.Error(), "502") {
+	if err := e.svc.Deliver(t.Context(), d, Attempt{Number: 2, Next: next}); err == nil || !strings.Contains(err.Error(), "502") {
 		t.Fatalf("Deliver to a 502: %v, want an error naming it", err)
 	}
 	attempts, _ := e.svc.Attempts(t.Context(), app, true, 10)
@@ -216,7 +216,7 @@ func TestDeliver(t *testing.T) {
 
 	// Failing for the failing limit disables the endpoint, counted.
 	e.advance(time.Hour)
-	if err := e.svc.Deliver(t.Context(), d, 3, time.Time{}); err == nil {
+	if err := e.svc.Deliver(t.Context(), d, Attempt{Number: 3}); err == nil {
 		t.Fatal("the last attempt to a 502 succeeded")
 	}
 	stored, _ := e.store.Endpoint(t.Context(), app, ep.ID)
@@ -231,11 +231,11 @@ func TestDeliver(t *testing.T) {
 	}
 	// A disabled endpoint is sent nothing more.
 	sent := len(rcv.bodies)
-	if err := e.svc.Deliver(t.Context(), d, 4, time.Time{}); err != nil || len(rcv.bodies) != sent {
+	if err := e.svc.Deliver(t.Context(), d, Attempt{Number: 4}); err != nil || len(rcv.bodies) != sent {
 		t.Errorf("Deliver to a disabled endpoint: %v, %d more sent", err, len(rcv.bodies)-sent)
 	}
 	// Another app's delivery of this event names the wrong app: nothing sent.
-	if err := e.svc.Deliver(t.Context(), Delivery{AppID: "app_other", EventID: ev.ID, EndpointID: ep.ID}, 1, time.Time{}); err != nil || len(rcv.bodies) != sent {
+	if err := e.svc.Deliver(t.Context(), Delivery{AppID: "app_other", EventID: ev.ID, EndpointID: ep.ID}, Attempt{Number: 1}); err != nil || len(rcv.bodies) != sent {
 		t.Errorf("a delivery under another app: %v, %d sent", err, len(rcv.bodies)-sent)
 	}
 }
@@ -253,7 +253,7 @@ func TestDeliverRefusesPrivateAddresses(t *testing.T) {
 	if _, err := e.store.RecordNotification(t.Context(), ev); err != nil {
 		t.Fatal(err)
 	}
-	err := strict.Deliver(t.Context(), Delivery{AppID: app, EventID: ev.ID, EndpointID: ep.ID}, 1, time.Now().Add(time.Minute))
+	err := strict.Deliver(t.Context(), Delivery{AppID: app, EventID: ev.ID, EndpointID: ep.ID}, Attempt{Number: 1, Next: time.Now().Add(time.Minute)})
 	if err == nil || !strings.Contains(err.Error(), "not allowed") || len(rcv.bodies) != 0 {
 		t.Errorf("delivery to loopback from a strict server: %v, %d sent", err, len(rcv.bodies))
 	}
@@ -280,5 +280,43 @@ func TestEndpointConcurrency(t *testing.T) {
 	releases[0]()
 	if _, ok := e.svc.acquire(t.Context(), ep); !ok {
 		t.Error("a released slot was not given again")
+	}
+}
+
+// TestGivenUpDisables: the last attempt of a delivery given up disables
+// its endpoint when the endpoint has failed every attempt since the
+// delivery began, not when it has delivered since.
+func TestGivenUpDisables(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		successLate bool // another delivery succeeded after this one began
+		disabled    bool
+	}{{"failing since the delivery began", false, true}, {"delivered since", true, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			rcv := &receiver{status: http.StatusBadGateway}
+			srv := httptest.NewServer(rcv)
+			t.Cleanup(srv.Close)
+			ep, _ := e.add(srv.URL)
+			ev := event("evt_g", appwheel.NotifyInvoicePaid)
+			if _, err := e.store.RecordNotification(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+			d := Delivery{AppID: app, EventID: ev.ID, EndpointID: ep.ID}
+			began := e.now
+			e.svc.Deliver(t.Context(), d, Attempt{Number: 1, Since: began, Next: e.now.Add(time.Minute)})
+			e.advance(10 * time.Minute)
+			if tt.successLate {
+				rcv.status = http.StatusOK
+				e.svc.Deliver(t.Context(), d, Attempt{Number: 1, Since: e.now, Next: e.now.Add(time.Minute)})
+				rcv.status = http.StatusBadGateway
+			}
+			e.advance(10 * time.Minute) // well short of the hour's limit
+			e.svc.Deliver(t.Context(), d, Attempt{Number: 2, Since: began})
+			stored, _ := e.store.Endpoint(t.Context(), app, ep.ID)
+			if stored.Disabled != tt.disabled {
+				t.Errorf("endpoint disabled: %v, want %v", stored.Disabled, tt.disabled)
+			}
+		})
 	}
 }
