@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -162,22 +163,44 @@ const incompleteLifetime = 23 * time.Hour
 func (t *tx) catchUp() {
 	now := t.now
 	defer func() { t.now = now }()
+	// The work due is done in the order it fell due, across objects, so
+	// that its events are created (and sent) in time order, as Stripe's.
+	for {
+		at, do := t.nextDue(now.Unix())
+		if do == nil {
+			return
+		}
+		t.now = time.Unix(at, 0)
+		do()
+	}
+}
+
+// nextDue returns the earliest work due at or before limit (Unix seconds)
+// and when it fell due; nil when none is. Ties go to the object made first.
+// Each piece of work moves its object on (a session expired, a period
+// renewed), so catchUp ends.
+func (t *tx) nextDue(limit int64) (int64, func()) {
+	best := int64(math.MaxInt64)
+	var do func()
+	consider := func(at int64, work func()) {
+		if at <= limit && at < best {
+			best, do = at, work
+		}
+	}
 	for _, cs := range t.a.CheckoutSessions.items {
-		if cs.Status == csOpen && cs.ExpiresAt <= now.Unix() {
-			t.now = time.Unix(cs.ExpiresAt, 0)
-			t.expireSession(cs)
+		if cs.Status == csOpen {
+			consider(cs.ExpiresAt, func() { t.expireSession(cs) })
 		}
 	}
 	for _, sub := range t.a.Subscriptions.items {
-		if sub.Status == subIncomplete && sub.Created+int64(incompleteLifetime/time.Second) <= now.Unix() {
-			t.now = time.Unix(sub.Created+int64(incompleteLifetime/time.Second), 0)
-			t.expireIncomplete(sub)
-		}
-		for !sub.ended() && sub.Status != subIncomplete && sub.periodEnd() <= now.Unix() {
-			t.now = time.Unix(sub.periodEnd(), 0)
-			t.renew(sub)
+		switch {
+		case sub.Status == subIncomplete:
+			consider(sub.Created+int64(incompleteLifetime/time.Second), func() { t.expireIncomplete(sub) })
+		case !sub.ended():
+			consider(sub.periodEnd(), func() { t.renew(sub) })
 		}
 	}
+	return best, do
 }
 
 // renew ends the current period of sub: canceled if it was to cancel at

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,4 +258,56 @@ func TestAdvanceRenewsEveryPeriod(t *testing.T) {
 			t.Errorf("the PDF lacks the invoice number or the sandbox label")
 		}
 	})
+}
+
+// TestAdvanceInTimeOrder: an advance past several subscriptions' renewals
+// does them in the order they fell due, whichever subscription was made
+// first, so that GET /v1/events lists them newest first by created.
+func TestAdvanceInTimeOrder(t *testing.T) {
+	e := newEnv(t)
+	const key = "sk_test_order"
+	price, err := e.sb.EnsurePrice(key, sandboxPriceSpec("monthly", "month", 1, 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := e.customerWithCard(t, key, "pm_card_visa")
+	e.mustCall(t, 200, key, "POST", "/v1/subscriptions", vals("customer", first, "items[0][price]", price))
+	e.mustCall(t, 200, key, "POST", "/_sandbox/advance", vals("days", "10"))
+	second, _ := e.customerWithCard(t, key, "pm_card_visa")
+	e.mustCall(t, 200, key, "POST", "/v1/subscriptions", vals("customer", second, "items[0][price]", price))
+	// The first renews about days 31 and 59, the second about day 41.
+	e.mustCall(t, 200, key, "POST", "/_sandbox/advance", vals("days", "55"))
+
+	var created []int64
+	var renewals []string
+	after := ""
+	for {
+		p := vals("limit", "100")
+		if after != "" {
+			p.Set("starting_after", after)
+		}
+		list := e.mustCall(t, 200, key, "GET", "/v1/events", p)
+		for _, raw := range list["data"].([]any) {
+			ev := raw.(map[string]any)
+			created = append(created, num(ev, "created"))
+			if ev["type"] == "invoice.paid" {
+				obj := ev["data"].(map[string]any)["object"].(map[string]any)
+				renewals = append(renewals, obj["customer"].(string))
+			}
+			after = ev["id"].(string)
+		}
+		if list["has_more"] != true {
+			break
+		}
+	}
+	for i := 1; i < len(created); i++ {
+		if created[i] > created[i-1] {
+			t.Fatalf("events listed out of created order at %d: %v", i, created)
+		}
+	}
+	// Newest first: the first's second renewal, the second's first, the
+	// first's first, then the two creations' invoices.
+	if want := []string{first, second, first, second, first}; !slices.Equal(renewals, want) {
+		t.Errorf("invoice.paid events newest first are of %v, want %v", renewals, want)
+	}
 }
