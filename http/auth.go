@@ -72,13 +72,13 @@ type credentials struct {
 // looks up the app they name.
 func (s *Server) readCredentials(r *http.Request) (*credentials, error) {
 	c, err := s.headerCredentials(r)
-	if err == nil {
-		c.app, err = findApp(r, c.appID, s.apps.App)
+	if err != nil {
+		return nil, s.counted(r, claimedAppID(r), err)
 	}
-	if c == nil {
-		c = &credentials{appID: claimedAppID(r)}
+	if c.app, err = findApp(r, c.appID, s.apps.App); err != nil {
+		return nil, s.counted(r, c.appID, err)
 	}
-	return c, s.counted(r, c.appID, err)
+	return c, nil
 }
 
 // counted counts a failed authentication (authFailures) and returns what

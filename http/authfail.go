@@ -3,13 +3,9 @@ package http
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/maypok86/otter/v2"
-	"golang.org/x/time/rate"
 
 	"github.com/appwheel/appwheel"
 )
@@ -26,51 +22,10 @@ import (
 const (
 	failureBurst = 20
 	failureRate  = 1.0 // per second
-	// failureKeys bounds the buckets kept (the least recently used go).
-	failureKeys = 100_000
 	// failureLogEvery bounds the log lines about failures: one per period,
 	// with the number of failures since the last.
 	failureLogEvery = time.Second
 )
-
-// keyedBuckets are token buckets by key (a client address, an AppID, a
-// link), the least recently used forgotten past a bound, so that keys an
-// attacker makes up cost bounded memory.
-type keyedBuckets struct {
-	cache *otter.Cache[string, *rate.Limiter]
-	rate  rate.Limit
-	burst int
-}
-
-func newKeyedBuckets(perSecond float64, burst, keys int) *keyedBuckets {
-	return &keyedBuckets{
-		cache: otter.Must(&otter.Options[string, *rate.Limiter]{
-			MaximumSize:      keys,
-			ExpiryCalculator: otter.ExpiryAccessing[string, *rate.Limiter](10 * time.Minute),
-		}),
-		rate: rate.Limit(perSecond), burst: burst,
-	}
-}
-
-func (k *keyedBuckets) get(key string) *rate.Limiter {
-	b, _ := k.cache.Compute(key, func(old *rate.Limiter, found bool) (*rate.Limiter, otter.ComputeOp) {
-		if found {
-			return old, otter.CancelOp
-		}
-		return rate.NewLimiter(k.rate, k.burst), otter.WriteOp
-	})
-	return b
-}
-
-// clientAddress is the request's peer address without its port: the
-// client's, or that of a proxy in front.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 type authFailures struct {
 	buckets *keyedBuckets
@@ -83,7 +38,7 @@ type authFailures struct {
 }
 
 func newAuthFailures(now func() time.Time, log *slog.Logger) *authFailures {
-	return &authFailures{buckets: newKeyedBuckets(failureRate, failureBurst, failureKeys), now: now, log: log}
+	return &authFailures{buckets: newKeyedBuckets(failureRate, failureBurst), now: now, log: log}
 }
 
 // failureBuckets are the buckets of a request: its client's address and
@@ -92,14 +47,12 @@ func failureBuckets(r *http.Request, appID string) [2]string {
 	return [2]string{"addr " + clientAddress(r), "app " + appID}
 }
 
-func (f *authFailures) bucket(key string) *rate.Limiter { return f.buckets.get(key) }
-
 // exhausted reports whether the request's address or AppID has no failure
 // left: a failure now would be throttled.
 func (f *authFailures) exhausted(r *http.Request, appID string) bool {
 	now := f.now()
 	for _, k := range failureBuckets(r, appID) {
-		if f.bucket(k).TokensAt(now) < 1 {
+		if f.buckets.get(k).TokensAt(now) < 1 {
 			return true
 		}
 	}
@@ -112,7 +65,7 @@ func (f *authFailures) failed(ctx context.Context, r *http.Request, appID string
 	now := f.now()
 	throttled := false
 	for _, k := range failureBuckets(r, appID) {
-		if !f.bucket(k).AllowN(now, 1) {
+		if !f.buckets.get(k).AllowN(now, 1) {
 			throttled = true
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"golang.org/x/time/rate"
-
 	"github.com/appwheel/appwheel"
 	"github.com/appwheel/appwheel/billing"
 )
@@ -51,7 +49,7 @@ func (s *Server) handleListSubscriptions(ctx context.Context, r *http.Request, c
 type linkLimits struct{ byAddress, byLink *keyedBuckets }
 
 func newLinkLimits() linkLimits {
-	return linkLimits{byAddress: newKeyedBuckets(10, 50, 100_000), byLink: newKeyedBuckets(1, 5, 100_000)}
+	return linkLimits{byAddress: newKeyedBuckets(10, 50), byLink: newKeyedBuckets(1, 5)}
 }
 
 // handleInvoiceLink follows an invoice link handed out with a mirrored
@@ -65,14 +63,14 @@ func newLinkLimits() linkLimits {
 func (s *Server) handleInvoiceLink(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	now := s.now()
-	for _, b := range []*rate.Limiter{s.linkLimits.byAddress.get(clientAddress(r)), s.linkLimits.byLink.get(token)} {
-		if res := b.ReserveN(now, 1); res.DelayFrom(now) > 0 {
-			wait := res.DelayFrom(now)
-			res.CancelAt(now)
-			w.Header().Set("Retry-After", retryAfterSeconds(wait))
-			writeReply(w, r, s.reply(r, nil, appwheel.Errorf(appwheel.ERATELIMITED, "too many requests for invoice links; retry after %s s", retryAfterSeconds(wait))))
-			return
-		}
+	ok, wait := s.linkLimits.byAddress.allow(clientAddress(r), now)
+	if ok {
+		ok, wait = s.linkLimits.byLink.allow(token, now)
+	}
+	if !ok {
+		w.Header().Set("Retry-After", retryAfterSeconds(wait))
+		writeReply(w, r, s.reply(r, nil, appwheel.Errorf(appwheel.ERATELIMITED, "too many requests for invoice links; retry after %s s", retryAfterSeconds(wait))))
+		return
 	}
 	url, err := s.billing.FollowInvoiceLink(r.Context(), token)
 	if err != nil {

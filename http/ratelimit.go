@@ -2,43 +2,69 @@ package http
 
 import (
 	"math"
+	"net"
+	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"golang.org/x/time/rate"
 )
 
-// appLimiter gives each app its own token bucket, so one app's flood is
-// answered with 1006 without starving the others. Buckets live in the
-// process: with several replicas each enforces the limit on its share.
-type appLimiter struct {
+// keyedBuckets are token buckets by key: an app (its API requests), a
+// client address or an AppID (failed authentication), a client address or
+// a link (invoice links). The least recently used are forgotten past a
+// bound, so that keys an attacker makes up cost bounded memory. Buckets
+// live in the process: with several replicas each enforces its limit on
+// its share.
+type keyedBuckets struct {
+	cache *otter.Cache[string, *rate.Limiter]
 	rate  rate.Limit
 	burst int
-	mu    sync.Mutex
-	byApp map[string]*rate.Limiter
 }
 
-func newAppLimiter(perSecond float64, burst int) *appLimiter {
-	return &appLimiter{rate: rate.Limit(perSecond), burst: burst, byApp: map[string]*rate.Limiter{}}
-}
+// bucketKeys bounds the buckets of one keyedBuckets.
+const bucketKeys = 100_000
 
-// allow takes a token from the app's bucket at now, or reports how long
-// until one is due.
-func (l *appLimiter) allow(appID string, now time.Time) (ok bool, retryAfter time.Duration) {
-	l.mu.Lock()
-	b, found := l.byApp[appID]
-	if !found {
-		b = rate.NewLimiter(l.rate, l.burst)
-		l.byApp[appID] = b
+func newKeyedBuckets(perSecond float64, burst int) *keyedBuckets {
+	return &keyedBuckets{
+		cache: otter.Must(&otter.Options[string, *rate.Limiter]{
+			MaximumSize:      bucketKeys,
+			ExpiryCalculator: otter.ExpiryAccessing[string, *rate.Limiter](10 * time.Minute),
+		}),
+		rate: rate.Limit(perSecond), burst: burst,
 	}
-	l.mu.Unlock()
-	r := b.ReserveN(now, 1)
+}
+
+func (k *keyedBuckets) get(key string) *rate.Limiter {
+	b, _ := k.cache.Compute(key, func(old *rate.Limiter, found bool) (*rate.Limiter, otter.ComputeOp) {
+		if found {
+			return old, otter.CancelOp
+		}
+		return rate.NewLimiter(k.rate, k.burst), otter.WriteOp
+	})
+	return b
+}
+
+// allow takes a token from key's bucket at now, or reports how long until
+// one is due.
+func (k *keyedBuckets) allow(key string, now time.Time) (ok bool, retryAfter time.Duration) {
+	r := k.get(key).ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d
 	}
 	return true, 0
+}
+
+// clientAddress is the request's peer address without its port: the
+// client's, or that of a proxy in front.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // retryAfterSeconds rounds a wait up to whole seconds, at least 1, for the

@@ -71,7 +71,7 @@ type Server struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	timeout    time.Duration
-	limiter    *appLimiter
+	limiter    *keyedBuckets // per app: API requests
 	failures   *authFailures
 	bodies     *bodyBudget
 	linkLimits linkLimits
@@ -102,7 +102,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = 200
 	}
-	s.limiter = newAppLimiter(cfg.RateLimit, cfg.RateBurst)
+	s.limiter = newKeyedBuckets(cfg.RateLimit, cfg.RateBurst)
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,7 +1,8 @@
 // Package jobs runs AppWheel's background work: applying recorded webhook
-// events to the mirror, reconciling stale mirrors, working on the imports
-// of apps' existing Stripe customers, and deleting expired nonces and
-// idempotency keys.
+// events to the mirror, delivering AppWheel's own events to apps'
+// endpoints, reconciling stale mirrors, working on the imports of apps'
+// existing Stripe customers, and deleting expired nonces, idempotency keys
+// and old events.
 //
 // Webhook events need no job queue: the store records each one durably
 // before its delivery is answered, unprocessed until applied, and those
