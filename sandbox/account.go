@@ -10,6 +10,10 @@ import (
 type account struct {
 	// ID is the account's acct_ ID, derived from the key's hash.
 	ID string `json:"id"`
+	// PublishableKeyHash and RestrictedKeyHash are the keyHash of the
+	// account's other keys (Issue); the keys themselves are not kept.
+	PublishableKeyHash string `json:"publishable_key_hash,omitempty"`
+	RestrictedKeyHash  string `json:"restricted_key_hash,omitempty"`
 	// Offset is how far this account's test clock is ahead of Config.Now.
 	Offset time.Duration `json:"offset"`
 

@@ -21,6 +21,7 @@ func TestAdapter(t *testing.T) {
 	acct := appwheel.StripeAccount{SecretKey: "sk_test_adapter"}
 	ctx := context.Background()
 	key := acct.SecretKey
+	pk := e.keys(t, key).Publishable
 
 	cus, err := p.CreateCustomer(ctx, acct, appwheel.CreateCustomerParams{AppID: "app_1", AppUserID: "user-1", IdempotencyKey: "cus-app_1-user-1"})
 	if err != nil {
@@ -97,7 +98,7 @@ func TestAdapter(t *testing.T) {
 
 	// The front end confirms the intent, as Stripe.js does with the
 	// publishable key and the client secret.
-	si := e.mustCall(t, 200, "pk_test_adapter", "POST", "/v1/setup_intents/"+setupIntentID+"/confirm",
+	si := e.mustCall(t, 200, pk, "POST", "/v1/setup_intents/"+setupIntentID+"/confirm",
 		vals("payment_method", "pm_card_visa", "client_secret", clientSecret))
 	pmID := str(si, "payment_method")
 

@@ -175,6 +175,9 @@ func TestMountedUnderPrefix(t *testing.T) {
 	}
 	defer sb.Close()
 	const key = "sk_test_prefix"
+	if _, err := sb.Issue(key); err != nil {
+		t.Fatal(err)
+	}
 	base := srv.URL + "/sandbox"
 	cus := do(t, base, key, "POST", "/v1/customers", nil).json(t)
 	cs := do(t, base, key, "POST", "/v1/checkout/sessions", vals("mode", "setup", "customer", str(cus, "id"),
@@ -194,6 +197,7 @@ func TestMountedUnderPrefix(t *testing.T) {
 func TestEnsurePrice(t *testing.T) {
 	e := newEnv(t)
 	const key = "sk_test_prices"
+	e.keys(t, key)
 	spec := sandboxPriceSpec("pro_monthly", "month", 1, 999)
 	first, err := e.sb.EnsurePrice(key, spec)
 	if err != nil {

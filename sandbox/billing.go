@@ -14,14 +14,15 @@ import (
 // newInvoice creates and stores the draft invoice id of sub for its current
 // period (the lines' period), with the invoice-level period
 // [periodStart, periodEnd]: for a renewal that is the period just ended, for
-// the first invoice the creation instant, as at Stripe.
-func (t *tx) newInvoice(id string, sub *subscription, reason string, periodStart, periodEnd int64) *invoice {
+// the first invoice the creation instant, as at Stripe. A trial's invoice
+// bills the trial, free.
+func (t *tx) newInvoice(id string, sub *subscription, reason string, periodStart, periodEnd int64, trial bool) *invoice {
 	cus, _ := t.a.Customers.get(sub.Customer)
 	now := t.unix()
 	in := &invoice{
 		ID: id, Object: "invoice", AccountCountry: "US", AccountName: ptr("AppWheel Sandbox"),
 		AutoAdvance: true, BillingReason: reason, CollectionMethod: "charge_automatically", Created: now,
-		Currency: sub.Currency, Customer: sub.Customer, Discounts: []any{}, Issuer: issuer{Type: "self"},
+		Currency: sub.Currency, Customer: sub.Customer, DefaultTaxRates: []any{}, Discounts: []any{}, Issuer: issuer{Type: "self"},
 		Metadata: map[string]string{},
 		Parent: invoiceParent{Type: "subscription_details", SubscriptionDetails: &subscriptionDetails{
 			Metadata: copyMap(sub.Metadata), Subscription: sub.ID}},
@@ -38,10 +39,13 @@ func (t *tx) newInvoice(id string, sub *subscription, reason string, periodStart
 		if prod, ok := t.a.Products.get(p.Product); ok {
 			name = prod.Name
 		}
-		amount := p.amount() * it.Quantity
+		amount, desc := p.amount()*it.Quantity, lineDescription(it.Quantity, name, p)
+		if trial {
+			amount, desc = 0, "Trial period for "+name
+		}
 		in.Lines.Data = append(in.Lines.Data, &lineItem{
 			ID: t.newID("il"), Object: "line_item", Amount: amount, Currency: p.Currency,
-			Description: ptr(lineDescription(it.Quantity, name, p)), DiscountAmounts: []any{}, Discountable: true,
+			Description: ptr(desc), DiscountAmounts: []any{}, Discountable: true,
 			Discounts: []any{}, Invoice: id, Metadata: copyMap(it.Metadata),
 			Parent: lineParent{Type: "subscription_item_details", SubscriptionItemDetails: &subItemDetails{
 				Subscription: sub.ID, SubscriptionItem: it.ID}},
@@ -152,6 +156,10 @@ func (t *tx) attemptPayment(in *invoice, pm *paymentMethod) *apiError {
 	return nil
 }
 
+// trialWillEndNotice is how long before a trial ends Stripe sends
+// customer.subscription.trial_will_end (at once for a shorter trial).
+const trialWillEndNotice = 3 * 86400
+
 // incompleteLifetime is how long a subscription may wait for its first
 // payment before it expires, as at Stripe.
 const incompleteLifetime = 23 * time.Hour
@@ -199,6 +207,12 @@ func (t *tx) nextDue(limit int64) (int64, func()) {
 		case !sub.ended():
 			consider(sub.periodEnd(), func() { t.renew(sub) })
 		}
+		if sub.Status == subTrialing && !sub.Internal.TrialWillEndSent {
+			consider(max(sub.Created, *sub.TrialEnd-trialWillEndNotice), func() {
+				sub.Internal.TrialWillEndSent = true
+				t.emit("customer.subscription.trial_will_end", sub, nil)
+			})
+		}
 	}
 	return best, do
 }
@@ -218,6 +232,15 @@ func (t *tx) renew(sub *subscription) {
 		return
 	}
 	before := t.renderMap(sub)
+	if sub.Status == subTrialing {
+		if sub.Internal.CancelIfNoCard && t.chargeMethod(sub) == nil {
+			t.cancelSubscription(sub, "cancellation_requested")
+			return
+		}
+		// The trial is over: the subscription is active, and past_due if
+		// the first charge fails, as at Stripe.
+		sub.Status = subActive
+	}
 	oldStart := sub.Items.Data[0].CurrentPeriodStart
 	sub.Internal.Period++
 	start, next := sub.periodBounds(sub.Internal.Period)
@@ -227,7 +250,7 @@ func (t *tx) renew(sub *subscription) {
 	id := t.newID("in")
 	sub.LatestInvoice = &id
 	t.emitUpdate("customer.subscription.updated", sub, before)
-	in := t.newInvoice(id, sub, "subscription_cycle", oldStart, end)
+	in := t.newInvoice(id, sub, "subscription_cycle", oldStart, end, false)
 	t.finalizeInvoice(in)
 	t.attemptPayment(in, t.chargeMethod(sub))
 }

@@ -26,6 +26,7 @@ func (e *env) invoices(t *testing.T, key, cid string) []map[string]any {
 func TestSubscriptionBilling(t *testing.T) {
 	e := newEnv(t)
 	const key = "sk_test_billing"
+	e.keys(t, key)
 	price := e.price(t, key, "pro_monthly")
 
 	t.Run("create charges the first period; renewals charge each period", func(t *testing.T) {
@@ -154,6 +155,7 @@ func TestSubscriptionBilling(t *testing.T) {
 func TestAdvanceRenewsEveryPeriod(t *testing.T) {
 	e := newEnv(t)
 	const key = "sk_test_daily"
+	e.keys(t, key)
 	price, err := e.sb.EnsurePrice(key, sandboxPriceSpec("daily", "day", 1, 100))
 	if err != nil {
 		t.Fatal(err)
@@ -266,6 +268,7 @@ func TestAdvanceRenewsEveryPeriod(t *testing.T) {
 func TestAdvanceInTimeOrder(t *testing.T) {
 	e := newEnv(t)
 	const key = "sk_test_order"
+	e.keys(t, key)
 	price, err := e.sb.EnsurePrice(key, sandboxPriceSpec("monthly", "month", 1, 100))
 	if err != nil {
 		t.Fatal(err)

@@ -59,6 +59,22 @@ type checkoutSession struct {
 	TotalDetails              *struct{}         `json:"total_details"`
 	UIMode                    string            `json:"ui_mode"`
 	URL                       *string           `json:"url"`
+
+	// Internal is the sandbox's bookkeeping, left out of answers.
+	Internal *csInternal `json:"internal,omitempty"`
+}
+
+// csInternal is what a subscription-mode session starts when completed.
+type csInternal struct {
+	Items          []csItem          `json:"items,omitempty"`
+	TrialDays      int64             `json:"trial_days,omitempty"`
+	SubMetadata    map[string]string `json:"sub_metadata,omitempty"`
+	SubDescription string            `json:"sub_description,omitempty"`
+}
+
+type csItem struct {
+	Price    string `json:"price"`
+	Quantity int64  `json:"quantity"`
 }
 
 type automaticTax struct {
@@ -95,7 +111,7 @@ func (cs *checkoutSession) objectID() string { return cs.ID }
 // only while the session is open and hosted, as Stripe's is.
 func (cs *checkoutSession) view(base string) *checkoutSession {
 	c := *cs
-	c.URL = nil
+	c.URL, c.Internal = nil, nil
 	if c.Status == csOpen && c.UIMode == "hosted_page" {
 		c.URL = ptr(base + "/checkout/" + c.ID)
 	}
@@ -127,6 +143,12 @@ var (
 			"description": str(),
 			"metadata":    metadataSpec(),
 		}),
+		"line_items": arr(obj(map[string]*spec{"price": str(), "quantity": integer()})),
+		"subscription_data": obj(map[string]*spec{
+			"description":       str(),
+			"metadata":          metadataSpec(),
+			"trial_period_days": integer(),
+		}),
 	})
 	checkoutListSpec = listEndpoint(map[string]*spec{
 		"customer":     str(),
@@ -138,15 +160,35 @@ var (
 // checkoutLifetime is how long a session stays open by default, as at Stripe.
 const checkoutLifetime = 24 * time.Hour
 
-// createCheckoutSession is POST /v1/checkout/sessions, setup mode only. It
-// creates the session's setup intent at once, as Stripe does in setup mode.
+// createCheckoutSession is POST /v1/checkout/sessions, in setup mode (it
+// creates the session's setup intent at once, as Stripe does) or in
+// subscription mode (the subscription starts when the page is submitted).
 func createCheckoutSession(t *tx, r *request) (any, *apiError) {
 	if !r.p.has("mode") {
 		return nil, missingParam("mode")
 	}
 	mode := r.p.str("mode")
-	if mode != "setup" {
-		return nil, invalid("mode", "The AppWheel sandbox emulates Checkout in setup mode only (mode=setup), not mode=%s.", mode)
+	var items []subItem
+	switch mode {
+	case "setup":
+		for _, p := range []string{"line_items", "subscription_data"} {
+			if r.p.has(p) {
+				return nil, invalid(p, "%s cannot be used in setup mode.", p)
+			}
+		}
+	case "subscription":
+		if r.p.has("setup_intent_data") {
+			return nil, invalid("setup_intent_data", "setup_intent_data can only be used in setup mode.")
+		}
+		var aerr *apiError
+		if items, aerr = t.subscriptionPrices(r.p.list("line_items"), "line_items"); aerr != nil {
+			return nil, aerr
+		}
+		if days := r.p.int("subscription_data", "trial_period_days"); days < 0 || days > maxTrialDays {
+			return nil, invalid("subscription_data[trial_period_days]", "Invalid trial_period_days: must be between 0 and %d.", maxTrialDays)
+		}
+	default:
+		return nil, invalid("mode", "The AppWheel sandbox emulates Checkout in setup and subscription modes, not mode=%s.", mode)
 	}
 	ui := r.p.str("ui_mode")
 	if ui == "" {
@@ -176,11 +218,11 @@ func createCheckoutSession(t *tx, r *request) (any, *apiError) {
 		}
 	}
 	types := r.p.strs("payment_method_types")
-	for i, typ := range types {
-		if typ != "card" {
-			return nil, invalid(childPath("payment_method_types", itoa(i)),
-				"The payment method type %q is invalid. The AppWheel sandbox supports only card.", typ)
-		}
+	if aerr := cardsOnly(types); aerr != nil {
+		return nil, aerr
+	}
+	if len(types) == 0 && mode == "subscription" {
+		types = []string{"card"}
 	}
 	if len(types) == 0 {
 		if !r.p.has("currency") {
@@ -197,8 +239,6 @@ func createCheckoutSession(t *tx, r *request) (any, *apiError) {
 		}
 	}
 
-	si := t.newSetupIntent(cid, "off_session", r.p.applyMetadata(nil, "setup_intent_data", "metadata"))
-	si.Description = strOrNil(r.p.str("setup_intent_data", "description"))
 	cs := &checkoutSession{
 		ID:                      "cs_test_" + randomString(58),
 		Object:                  "checkout.session",
@@ -216,7 +256,6 @@ func createCheckoutSession(t *tx, r *request) (any, *apiError) {
 		PaymentMethodOptions:    map[string]any{},
 		PaymentMethodTypes:      types,
 		PaymentStatus:           "no_payment_required",
-		SetupIntent:             &si.ID,
 		ShippingOptions:         []any{},
 		Status:                  csOpen,
 		SuccessURL:              strOrNil(r.p.str("success_url")),
@@ -225,6 +264,13 @@ func createCheckoutSession(t *tx, r *request) (any, *apiError) {
 	}
 	if !hosted {
 		cs.ClientSecret = ptr(cs.ID + "_secret_" + randomString(24))
+	}
+	if mode == "setup" {
+		si := t.newSetupIntent(cid, "off_session", r.p.applyMetadata(nil, "setup_intent_data", "metadata"))
+		si.Description = strOrNil(r.p.str("setup_intent_data", "description"))
+		cs.SetupIntent = &si.ID
+	} else {
+		cs.subscriptionMode(items, r.p)
 	}
 	t.a.CheckoutSessions.add(cs)
 	return cs, nil
@@ -271,6 +317,9 @@ func (t *tx) expireSession(cs *checkoutSession) {
 // session's customer); then the session completes. A declined card
 // completes nothing and answers the card error.
 func (t *tx) completeSession(cs *checkoutSession, c *testCard, d cardDetails) *apiError {
+	if cs.Mode == "subscription" {
+		return t.completeSubscriptionSession(cs, c, d)
+	}
 	si, ok := t.a.SetupIntents.get(deref(cs.SetupIntent))
 	if !ok {
 		return &apiError{Status: http.StatusInternalServerError, Type: errAPI, Message: "the session has no setup intent"}

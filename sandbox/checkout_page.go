@@ -19,6 +19,10 @@ type checkoutPageData struct {
 	Action, Status, Email, CancelURL string
 	CardNumber, CardExpiry           string
 	BillingName, Error               string
+	// Plan, for a session in subscription mode, is what it subscribes to
+	// (one line per price), and Trial the free days before the first charge.
+	Plan  []string
+	Trial int64
 }
 
 // sessionAccount finds the account of checkout session id.
@@ -32,6 +36,18 @@ func (s *Sandbox) checkoutData(t *tx, cs *checkoutSession) checkoutPageData {
 		d.Email = deref(cus.Email)
 	} else {
 		d.Email = deref(cs.CustomerEmail)
+	}
+	if in := cs.Internal; in != nil {
+		d.Trial = in.TrialDays
+		for _, it := range in.Items {
+			if p, ok := t.a.Prices.get(it.Price); ok {
+				name := p.Product
+				if prod, ok := t.a.Products.get(p.Product); ok {
+					name = prod.Name
+				}
+				d.Plan = append(d.Plan, lineDescription(it.Quantity, name, p))
+			}
+		}
 	}
 	return d
 }

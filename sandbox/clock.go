@@ -45,8 +45,8 @@ func (s *Sandbox) clockJSON(now time.Time, offset time.Duration) []byte {
 func (s *Sandbox) advanceHandler(w http.ResponseWriter, r *http.Request) {
 	reqID := "req_" + randomString(14)
 	w.Header().Set("Request-Id", reqID)
-	hash, publishable, aerr := authenticate(r)
-	if aerr == nil && publishable {
+	_, k, aerr := s.authenticate(r)
+	if aerr == nil && k.kind != keySecret {
 		aerr = unauthorized("The sandbox clock can only be moved with a secret key.")
 	}
 	if aerr != nil {
@@ -60,7 +60,7 @@ func (s *Sandbox) advanceHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	var now time.Time
 	var offset time.Duration
-	err := s.run(hash, func(t *tx) {
+	err := s.run(k.account, func(t *tx) {
 		now, offset = t.advance(time.Duration(days*float64(24*time.Hour))), t.a.Offset
 	})
 	if err != nil {
@@ -116,14 +116,14 @@ func readDays(r *http.Request) (float64, *apiError) {
 func (s *Sandbox) clockHandler(w http.ResponseWriter, r *http.Request) {
 	reqID := "req_" + randomString(14)
 	w.Header().Set("Request-Id", reqID)
-	hash, _, aerr := authenticate(r)
+	_, k, aerr := s.authenticate(r)
 	if aerr != nil {
 		s.writeError(w, r, reqID, aerr)
 		return
 	}
 	var now time.Time
 	var offset time.Duration
-	if err := s.run(hash, func(t *tx) { now, offset = t.now, t.a.Offset }); err != nil {
+	if err := s.run(k.account, func(t *tx) { now, offset = t.now, t.a.Offset }); err != nil {
 		s.writeError(w, r, reqID, &apiError{Status: http.StatusInternalServerError, Type: errAPI, Message: err.Error()})
 		return
 	}

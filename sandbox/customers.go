@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 )
 
@@ -75,6 +74,33 @@ func customerFields() map[string]*spec {
 		"phone":            str().clr(),
 		"metadata":         metadataSpec(),
 		"invoice_settings": obj(map[string]*spec{"default_payment_method": str().clr()}),
+		"address": obj(map[string]*spec{
+			"city": str().clr(), "country": str().clr(), "line1": str().clr(),
+			"line2": str().clr(), "postal_code": str().clr(), "state": str().clr(),
+		}).clr(),
+	}
+}
+
+// applyAddress sets c's address from the address parameter: "" removes
+// it, and the fields sent replace those of the address it has.
+func (c *customer) applyAddress(p params) {
+	n := p.get("address")
+	switch {
+	case n == nil:
+		return
+	case n.leaf: // address=""
+		c.Address = nil
+		return
+	}
+	if c.Address == nil {
+		c.Address = &address{}
+	}
+	a := c.Address
+	for name, field := range map[string]**string{"city": &a.City, "country": &a.Country, "line1": &a.Line1,
+		"line2": &a.Line2, "postal_code": &a.PostalCode, "state": &a.State} {
+		if p.has("address", name) {
+			*field = strOrNil(p.str("address", name))
+		}
 	}
 }
 
@@ -85,25 +111,17 @@ var (
 		return f
 	}())
 	customerUpdateSpec = endpoint(customerFields())
-	customerListSpec   = listEndpoint(map[string]*spec{"email": str()})
-	customerSearchSpec = endpoint(map[string]*spec{"query": str().req(), "limit": integer(), "page": str()})
+	customerListSpec   = listEndpoint(map[string]*spec{"email": str(), "created": timeRange()})
 )
 
 // createCustomer is POST /v1/customers. payment_method attaches a method
 // at once, as Stripe allows.
 func createCustomer(t *tx, r *request) (any, *apiError) {
-	c := &customer{
-		ID:                  t.newID("cus"),
-		Object:              "customer",
-		Created:             t.unix(),
-		InvoicePrefix:       strings.ToUpper(randomString(8)),
-		Metadata:            r.p.applyMetadata(nil, "metadata"),
-		NextInvoiceSequence: 1,
-		PreferredLocales:    []string{},
-		TaxExempt:           "none",
-	}
+	c := t.newCustomer()
+	c.Metadata = r.p.applyMetadata(nil, "metadata")
 	c.Description, c.Email = strOrNil(r.p.str("description")), strOrNil(r.p.str("email"))
 	c.Name, c.Phone = strOrNil(r.p.str("name")), strOrNil(r.p.str("phone"))
+	c.applyAddress(r.p)
 
 	var pm *paymentMethod
 	if id := r.p.str("payment_method"); id != "" {
@@ -125,14 +143,34 @@ func createCustomer(t *tx, r *request) (any, *apiError) {
 		}
 		c.InvoiceSettings.DefaultPaymentMethod = &pm.ID
 	}
-	t.a.Customers.add(c)
-	t.emit("customer.created", c, nil)
+	t.addCustomer(c)
 	if pm != nil {
 		if aerr := t.attach(pm, c, "payment_method"); aerr != nil {
 			return nil, aerr
 		}
 	}
 	return c, nil
+}
+
+// newCustomer is a customer as Stripe makes one, not stored yet
+// (addCustomer).
+func (t *tx) newCustomer() *customer {
+	return &customer{
+		ID:                  t.newID("cus"),
+		Object:              "customer",
+		Created:             t.unix(),
+		InvoicePrefix:       strings.ToUpper(randomString(8)),
+		Metadata:            map[string]string{},
+		NextInvoiceSequence: 1,
+		PreferredLocales:    []string{},
+		TaxExempt:           "none",
+	}
+}
+
+// addCustomer stores a new customer: customer.created.
+func (t *tx) addCustomer(c *customer) {
+	t.a.Customers.add(c)
+	t.emit("customer.created", c, nil)
 }
 
 // getCustomer is GET /v1/customers/{id}; a deleted customer is a stub.
@@ -172,6 +210,7 @@ func updateCustomer(t *tx, r *request) (any, *apiError) {
 			*field = strOrNil(r.p.str(name))
 		}
 	}
+	c.applyAddress(r.p)
 	c.Metadata = r.p.applyMetadata(c.Metadata, "metadata")
 	t.emitUpdate("customer.updated", c, before)
 	return c, nil
@@ -199,72 +238,38 @@ func deleteCustomer(t *tx, r *request) (any, *apiError) {
 func listCustomers(t *tx, r *request) (any, *apiError) {
 	email := r.p.str("email")
 	cs := t.a.Customers.newestFirst(func(c *customer) bool {
-		return !c.Deleted && (email == "" || deref(c.Email) == email)
+		return !c.Deleted && (email == "" || deref(c.Email) == email) && r.p.inRange(c.Created, "created")
 	})
 	return paginate(cs, r.p, "/v1/customers", "customer")
 }
 
-// searchClause matches one clause of the search language the sandbox
-// understands: field:'value' with field one of metadata['key'], email,
-// name, phone (quotes ' or ").
-var searchClause = regexp.MustCompile(`^(metadata\[(?:'([^']*)'|"([^"]*)")\]|email|name|phone|description):(?:'([^']*)'|"([^"]*)")$`)
+// customerSearchFields are the fields customer search understands.
+var customerSearchFields = []string{"email", "name", "phone", "description"}
 
-// searchCustomers is GET /v1/customers/search, for queries made of clauses
-// joined by AND or by OR (Stripe allows no mixing), e.g.
-// metadata['appwheel_app_user_id']:'U'. Unlike Stripe's, the results are
-// current at once: there is no indexing delay to emulate.
+// searchCustomers is GET /v1/customers/search, e.g.
+// metadata['appwheel_app_user_id']:'U'.
 func searchCustomers(t *tx, r *request) (any, *apiError) {
-	q := strings.TrimSpace(r.p.str("query"))
-	op := " AND "
-	if strings.Contains(q, " OR ") {
-		if strings.Contains(q, " AND ") {
-			return nil, invalid("query", "Search queries cannot mix AND and OR.")
-		}
-		op = " OR "
+	q, aerr := parseSearch(r.p.str("query"), customerSearchFields)
+	if aerr != nil {
+		return nil, aerr
 	}
-	type clause struct{ field, key, value string }
-	var clauses []clause
-	for _, part := range strings.Split(q, op) {
-		m := searchClause.FindStringSubmatch(strings.TrimSpace(part))
-		if m == nil {
-			return nil, invalid("query", "Unsupported search query: %q. The AppWheel sandbox understands clauses of the form metadata['key']:'value', email:'…', name:'…', phone:'…' or description:'…', joined by AND or by OR.", part)
-		}
-		c := clause{field: m[1], value: m[4] + m[5]}
-		if strings.HasPrefix(c.field, "metadata") {
-			c.field, c.key = "metadata", m[2]+m[3]
-		}
-		clauses = append(clauses, c)
-	}
-	match := func(cus *customer, c clause) bool {
-		switch c.field {
-		case "metadata":
-			v, ok := cus.Metadata[c.key]
-			return ok && v == c.value
-		case "email":
-			return strings.EqualFold(deref(cus.Email), c.value)
-		case "name":
-			return deref(cus.Name) == c.value
-		case "phone":
-			return deref(cus.Phone) == c.value
-		case "description":
-			return deref(cus.Description) == c.value
-		}
-		return false
-	}
-	cs := t.a.Customers.newestFirst(func(cus *customer) bool {
-		if cus.Deleted {
-			return false
-		}
-		for _, c := range clauses {
-			ok := match(cus, c)
-			if op == " OR " && ok {
-				return true
+	cs := t.a.Customers.newestFirst(func(c *customer) bool {
+		return !c.Deleted && t.searchSees(c) && q.matches(func(field, key string) (string, bool) {
+			switch field {
+			case "metadata":
+				v, ok := c.Metadata[key]
+				return v, ok
+			case "email":
+				return deref(c.Email), c.Email != nil
+			case "name":
+				return deref(c.Name), c.Name != nil
+			case "phone":
+				return deref(c.Phone), c.Phone != nil
+			case "description":
+				return deref(c.Description), c.Description != nil
 			}
-			if op == " AND " && !ok {
-				return false
-			}
-		}
-		return op == " AND "
+			return "", false
+		})
 	})
 	return searchPage(cs, r.p, "/v1/customers/search")
 }
@@ -273,10 +278,11 @@ func customerRoutes() []route {
 	return []route{
 		{method: http.MethodPost, path: "/v1/customers", spec: customerCreateSpec, kind: "customer", h: createCustomer},
 		{method: http.MethodGet, path: "/v1/customers", spec: customerListSpec, kind: "customer", list: true, h: listCustomers},
-		{method: http.MethodGet, path: "/v1/customers/search", spec: customerSearchSpec, kind: "customer", list: true, h: searchCustomers},
+		{method: http.MethodGet, path: "/v1/customers/search", spec: searchSpec, kind: "customer", list: true, h: searchCustomers},
 		{method: http.MethodGet, path: "/v1/customers/{id}", spec: endpoint(nil), kind: "customer", h: getCustomer},
 		{method: http.MethodPost, path: "/v1/customers/{id}", spec: customerUpdateSpec, kind: "customer", h: updateCustomer},
 		{method: http.MethodDelete, path: "/v1/customers/{id}", spec: endpoint(nil), h: deleteCustomer},
 		{method: http.MethodGet, path: "/v1/customers/{id}/payment_methods", spec: customerPMListSpec, kind: "payment_method", list: true, h: listCustomerPaymentMethods},
+		{method: http.MethodGet, path: "/v1/customers/{id}/payment_methods/{pm}", spec: endpoint(nil), kind: "payment_method", h: getCustomerPaymentMethod},
 	}
 }

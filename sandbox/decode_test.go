@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appwheel/appwheel/sandbox"
 	stripe "github.com/stripe/stripe-go/v85"
 )
 
@@ -14,6 +15,7 @@ import (
 func TestDecode(t *testing.T) {
 	e := newEnv(t)
 	const key = "sk_test_decode"
+	e.keys(t, key)
 	sc := e.client(key)
 	ctx := context.Background()
 
@@ -207,8 +209,8 @@ func TestDecode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ev.APIVersion != stripe.APIVersion || ev.Data == nil || ev.Data.Object["object"] != "invoice" {
-				t.Errorf("got event %+v, want api version %s and an invoice", ev, stripe.APIVersion)
+			if ev.APIVersion != sandbox.APIVersion || ev.Data == nil || ev.Data.Object["object"] != "invoice" {
+				t.Errorf("got event %+v, want api version %s and an invoice", ev, sandbox.APIVersion)
 			}
 			types = append(types, string(ev.Type))
 		}

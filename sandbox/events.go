@@ -4,13 +4,27 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-
-	stripe "github.com/stripe/stripe-go/v85"
+	"time"
 )
 
-// apiVersion is the API version the sandbox speaks and stamps on events:
-// stripe-go's, so that webhook.ConstructEvent accepts its events.
-const apiVersion = stripe.APIVersion
+// APIVersion is the API version the sandbox serves and stamps on events:
+// that of Stripe's OpenAPI specification its objects are checked against
+// (stripe-mock's, in the sandbox's tests). A request may ask for it or for
+// an earlier version of its release train (acceptedVersion), such as
+// stripe-go v85's 2026-03-25.dahlia; stripe-go's webhook.ConstructEvent
+// accepts events of its own train.
+const APIVersion = "2026-08-26.dahlia"
+
+// acceptedVersion reports whether a Stripe-Version can be answered with
+// APIVersion: it is APIVersion or an earlier date of the same train.
+// Within a train Stripe's monthly versions only add to the API, so what a
+// later one answers, an earlier one's client reads.
+func acceptedVersion(v string) bool {
+	date, train, ok := strings.Cut(v, ".")
+	servedDate, servedTrain, _ := strings.Cut(APIVersion, ".")
+	_, err := time.Parse(time.DateOnly, date)
+	return ok && err == nil && train == servedTrain && date <= servedDate
+}
 
 // maxEvents bounds the events kept per account (Stripe keeps 30 days).
 const maxEvents = 10000
@@ -44,8 +58,9 @@ type eventRequest struct {
 }
 
 var eventsListSpec = listEndpoint(map[string]*spec{
-	"type":  str(),
-	"types": arr(str()),
+	"type":    str(),
+	"types":   arr(str()),
+	"created": timeRange(),
 })
 
 // listEvents is GET /v1/events: newest first, filtered by type (with *
@@ -59,6 +74,9 @@ func listEvents(t *tx, r *request) (any, *apiError) {
 		types = []string{typ}
 	}
 	evs := t.a.Events.newestFirst(func(e *event) bool {
+		if !r.p.inRange(e.Created, "created") {
+			return false
+		}
 		if len(types) == 0 {
 			return true
 		}

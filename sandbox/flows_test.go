@@ -104,11 +104,12 @@ func TestSetupIntentFlow(t *testing.T) {
 
 	t.Run("the publishable key confirms only with the client secret", func(t *testing.T) {
 		si := e.mustCall(t, 200, key, "POST", "/v1/setup_intents", vals("customer", cid, "payment_method_types[0]", "card"))
-		a := e.call(t, "pk_test_setup", "POST", "/v1/setup_intents/"+str(si, "id")+"/confirm", vals("payment_method", "pm_card_visa"))
+		pk := e.keys(t, key).Publishable
+		a := e.call(t, pk, "POST", "/v1/setup_intents/"+str(si, "id")+"/confirm", vals("payment_method", "pm_card_visa"))
 		if a.Status != 400 || a.errorField(t, "param") != "client_secret" {
 			t.Errorf("got %d %s, want 400 on client_secret", a.Status, a.Body)
 		}
-		if a := e.call(t, "pk_test_setup", "GET", "/v1/customers/"+cid, nil); a.Status != 401 {
+		if a := e.call(t, pk, "GET", "/v1/customers/"+cid, nil); a.Status != 401 {
 			t.Errorf("got %d reading a customer with a publishable key, want 401", a.Status)
 		}
 	})

@@ -103,6 +103,7 @@ const (
 	kObject
 	kArray
 	kMetadata
+	kRange // an integer, or a hash of gt, gte, lt and lte integers (created)
 )
 
 // spec describes one accepted parameter.
@@ -123,6 +124,7 @@ func enum(vals ...string) *spec    { return &spec{kind: kEnum, enum: vals} }
 func arr(elem *spec) *spec         { return &spec{kind: kArray, elem: elem} }
 func metadataSpec() *spec          { return &spec{kind: kMetadata} }
 func obj(f map[string]*spec) *spec { return &spec{kind: kObject, fields: f} }
+func timeRange() *spec             { return &spec{kind: kRange} }
 
 // req marks s required; clr marks it clearable with "".
 func (s *spec) req() *spec { s.required = true; return s }
@@ -207,6 +209,11 @@ func validate(n *node, s *spec, path string) *apiError {
 			}
 		}
 		return nil
+	case kRange:
+		if n.leaf {
+			return validateScalar(n.s, integer(), path)
+		}
+		return validate(n, obj(map[string]*spec{"gt": integer(), "gte": integer(), "lt": integer(), "lte": integer()}), path)
 	case kMetadata:
 		if n.leaf {
 			if n.s != "" {

@@ -43,12 +43,18 @@ type env struct {
 func newEnv(t *testing.T, edit ...func(*sandbox.Config)) *env {
 	t.Helper()
 	e := &env{clock: &fakeClock{now: start}}
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.sb.ServeHTTP(w, r) }))
+	// Every answer and webhook delivery is validated against Stripe's
+	// OpenAPI spec (openapi_test.go).
+	schemas := specSchemas(t)
+	e.srv = httptest.NewServer(checkAnswers(t, schemas, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.sb.ServeHTTP(w, r) })))
 	t.Cleanup(e.srv.Close)
+	checkedServers.Store(e.srv.URL, true)
+	t.Cleanup(func() { checkedServers.Delete(e.srv.URL) })
 	cfg := sandbox.Config{BaseURL: e.srv.URL, Now: e.clock.Now, WebhookRetryBase: 5 * time.Millisecond}
 	for _, f := range edit {
 		f(&cfg)
 	}
+	cfg.HTTPClient = checkDeliveries(t, schemas, cfg.HTTPClient)
 	e.sb = sandbox.New(cfg)
 	if err := e.sb.Open(); err != nil {
 		t.Fatal(err)
@@ -84,9 +90,24 @@ func (a answer) errorField(t *testing.T, field string) string {
 
 // call sends a request to the sandbox with key as Bearer auth; for POST
 // the params are the form body, otherwise the query. header adds headers.
+// A secret key is issued first (keys), so that tests name their accounts;
+// do sends with a key as it is.
 func (e *env) call(t *testing.T, key, method, path string, params url.Values, header ...string) answer {
 	t.Helper()
+	if strings.HasPrefix(key, "sk_test_") {
+		e.keys(t, key)
+	}
 	return do(t, e.srv.URL, key, method, path, params, header...)
+}
+
+// keys issues the account of secret key (idempotent) and returns its keys.
+func (e *env) keys(t *testing.T, secret string) sandbox.Keys {
+	t.Helper()
+	k, err := e.sb.Issue(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func do(t *testing.T, base, key, method, path string, params url.Values, header ...string) answer {
@@ -120,6 +141,7 @@ func do(t *testing.T, base, key, method, path string, params url.Values, header 
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkOtherAnswer(t, base, res, b)
 	return answer{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 

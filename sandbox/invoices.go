@@ -10,62 +10,77 @@ import (
 // parent.subscription_details.subscription and a line's price at
 // pricing.price_details.price.
 type invoice struct {
-	ID                    string            `json:"id"`
-	Object                string            `json:"object"`
-	AccountCountry        string            `json:"account_country"`
-	AccountName           *string           `json:"account_name"`
-	AmountDue             int64             `json:"amount_due"`
-	AmountOverpaid        int64             `json:"amount_overpaid"`
-	AmountPaid            int64             `json:"amount_paid"`
-	AmountRemaining       int64             `json:"amount_remaining"`
-	AmountShipping        int64             `json:"amount_shipping"`
-	Application           *string           `json:"application"`
-	AttemptCount          int64             `json:"attempt_count"`
-	Attempted             bool              `json:"attempted"`
-	AutoAdvance           bool              `json:"auto_advance"`
-	AutomaticTax          automaticTax      `json:"automatic_tax"`
-	BillingReason         string            `json:"billing_reason"`
-	CollectionMethod      string            `json:"collection_method"`
-	Created               int64             `json:"created"`
-	Currency              string            `json:"currency"`
-	Customer              string            `json:"customer"`
-	CustomerEmail         *string           `json:"customer_email"`
-	CustomerName          *string           `json:"customer_name"`
-	DefaultPaymentMethod  *string           `json:"default_payment_method"`
-	Description           *string           `json:"description"`
-	Discounts             []any             `json:"discounts"`
-	DueDate               *int64            `json:"due_date"`
-	EffectiveAt           *int64            `json:"effective_at"`
-	EndingBalance         *int64            `json:"ending_balance"`
-	HostedInvoiceURL      *string           `json:"hosted_invoice_url"`
-	InvoicePDF            *string           `json:"invoice_pdf"`
-	Issuer                issuer            `json:"issuer"`
-	LastFinalizationError *struct{}         `json:"last_finalization_error"`
-	Lines                 lineList          `json:"lines"`
-	Livemode              bool              `json:"livemode"`
-	Metadata              map[string]string `json:"metadata"`
-	NextPaymentAttempt    *int64            `json:"next_payment_attempt"`
-	Number                *string           `json:"number"`
-	Parent                invoiceParent     `json:"parent"`
-	PeriodEnd             int64             `json:"period_end"`
-	PeriodStart           int64             `json:"period_start"`
-	StartingBalance       int64             `json:"starting_balance"`
-	Status                string            `json:"status"`
-	StatusTransitions     statusTransitions `json:"status_transitions"`
-	Subtotal              int64             `json:"subtotal"`
-	SubtotalExcludingTax  *int64            `json:"subtotal_excluding_tax"`
-	TestClock             *string           `json:"test_clock"`
-	Total                 int64             `json:"total"`
-	TotalDiscountAmounts  []any             `json:"total_discount_amounts"`
-	TotalExcludingTax     *int64            `json:"total_excluding_tax"`
-	TotalTaxes            []any             `json:"total_taxes"`
-	WebhooksDeliveredAt   *int64            `json:"webhooks_delivered_at"`
+	ID                    string                 `json:"id"`
+	Object                string                 `json:"object"`
+	AccountCountry        string                 `json:"account_country"`
+	AccountName           *string                `json:"account_name"`
+	AmountDue             int64                  `json:"amount_due"`
+	AmountOverpaid        int64                  `json:"amount_overpaid"`
+	AmountPaid            int64                  `json:"amount_paid"`
+	AmountPaidOffStripe   int64                  `json:"amount_paid_off_stripe"`
+	AmountRemaining       int64                  `json:"amount_remaining"`
+	AmountShipping        int64                  `json:"amount_shipping"`
+	Application           *string                `json:"application"`
+	AttemptCount          int64                  `json:"attempt_count"`
+	Attempted             bool                   `json:"attempted"`
+	AutoAdvance           bool                   `json:"auto_advance"`
+	AutomaticTax          automaticTax           `json:"automatic_tax"`
+	BillingReason         string                 `json:"billing_reason"`
+	CollectionMethod      string                 `json:"collection_method"`
+	Created               int64                  `json:"created"`
+	Currency              string                 `json:"currency"`
+	Customer              string                 `json:"customer"`
+	CustomerEmail         *string                `json:"customer_email"`
+	CustomerName          *string                `json:"customer_name"`
+	DefaultPaymentMethod  *string                `json:"default_payment_method"`
+	DefaultTaxRates       []any                  `json:"default_tax_rates"`
+	Description           *string                `json:"description"`
+	Discounts             []any                  `json:"discounts"`
+	DueDate               *int64                 `json:"due_date"`
+	EffectiveAt           *int64                 `json:"effective_at"`
+	EndingBalance         *int64                 `json:"ending_balance"`
+	HostedInvoiceURL      *string                `json:"hosted_invoice_url"`
+	InvoicePDF            *string                `json:"invoice_pdf"`
+	Issuer                issuer                 `json:"issuer"`
+	LastFinalizationError *struct{}              `json:"last_finalization_error"`
+	Lines                 lineList               `json:"lines"`
+	Livemode              bool                   `json:"livemode"`
+	Metadata              map[string]string      `json:"metadata"`
+	NextPaymentAttempt    *int64                 `json:"next_payment_attempt"`
+	Number                *string                `json:"number"`
+	Parent                invoiceParent          `json:"parent"`
+	PaymentSettings       invoicePaymentSettings `json:"payment_settings"`
+	PeriodEnd             int64                  `json:"period_end"`
+	PeriodStart           int64                  `json:"period_start"`
+	// The sandbox issues no credit notes.
+	PostPaymentCreditNotesAmount int64             `json:"post_payment_credit_notes_amount"`
+	PrePaymentCreditNotesAmount  int64             `json:"pre_payment_credit_notes_amount"`
+	StartingBalance              int64             `json:"starting_balance"`
+	Status                       string            `json:"status"`
+	StatusTransitions            statusTransitions `json:"status_transitions"`
+	Subtotal                     int64             `json:"subtotal"`
+	SubtotalExcludingTax         *int64            `json:"subtotal_excluding_tax"`
+	TestClock                    *string           `json:"test_clock"`
+	Total                        int64             `json:"total"`
+	TotalDiscountAmounts         []any             `json:"total_discount_amounts"`
+	TotalExcludingTax            *int64            `json:"total_excluding_tax"`
+	TotalTaxes                   []any             `json:"total_taxes"`
+	WebhooksDeliveredAt          *int64            `json:"webhooks_delivered_at"`
 }
 
 type invoiceParent struct {
 	QuoteDetails        *struct{}            `json:"quote_details"`
 	SubscriptionDetails *subscriptionDetails `json:"subscription_details"`
 	Type                string               `json:"type"`
+}
+
+// invoicePaymentSettings is an invoice's payment_settings: none set, as
+// the sandbox's subscriptions set none (Stripe then picks the payment
+// method types itself).
+type invoicePaymentSettings struct {
+	DefaultMandate       *string   `json:"default_mandate"`
+	PaymentMethodOptions *struct{} `json:"payment_method_options"`
+	PaymentMethodTypes   *[]string `json:"payment_method_types"`
 }
 
 type subscriptionDetails struct {
@@ -170,6 +185,7 @@ var (
 		"customer":     str(),
 		"subscription": str(),
 		"status":       enum("draft", "open", "paid", "uncollectible", "void"),
+		"created":      timeRange(),
 	})
 	invoicePaySpec = endpoint(map[string]*spec{
 		"payment_method": str(),
@@ -190,7 +206,7 @@ func getInvoice(t *tx, r *request) (any, *apiError) {
 func listInvoices(t *tx, r *request) (any, *apiError) {
 	cid, sid, status := r.p.str("customer"), r.p.str("subscription"), r.p.str("status")
 	ins := t.a.Invoices.newestFirst(func(in *invoice) bool {
-		return (cid == "" || in.Customer == cid) && (status == "" || in.Status == status) &&
+		return (cid == "" || in.Customer == cid) && (status == "" || in.Status == status) && r.p.inRange(in.Created, "created") &&
 			(sid == "" || in.Parent.SubscriptionDetails != nil && in.Parent.SubscriptionDetails.Subscription == sid)
 	})
 	return paginate(ins, r.p, "/v1/invoices", "invoice")

@@ -37,6 +37,21 @@ func limit(p params) (int, *apiError) {
 	return int(n), nil
 }
 
+// inRange reports whether v is in the range parameter at path (a kRange:
+// an exact value, or bounds); true when the parameter is absent.
+func (p params) inRange(v int64, path string) bool {
+	n := p.get(path)
+	switch {
+	case n == nil:
+		return true
+	case n.leaf:
+		return v == p.int(path)
+	}
+	r := params{n}
+	return (!r.has("gt") || v > r.int("gt")) && (!r.has("gte") || v >= r.int("gte")) &&
+		(!r.has("lt") || v < r.int("lt")) && (!r.has("lte") || v <= r.int("lte"))
+}
+
 // paginate returns the page of items (newest first) that the paging
 // parameters select: limit, and starting_after or ending_before an object
 // of the list. kind names the objects in the error for an unknown cursor.

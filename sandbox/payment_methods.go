@@ -287,6 +287,20 @@ func listCustomerPaymentMethods(t *tx, r *request) (any, *apiError) {
 	return t.listPMs(r, r.id, "/v1/customers/"+r.id+"/payment_methods")
 }
 
+// getCustomerPaymentMethod is GET /v1/customers/{id}/payment_methods/{pm}:
+// a payment method of this customer, and only of this one.
+func getCustomerPaymentMethod(t *tx, r *request) (any, *apiError) {
+	if _, ok := t.liveCustomer(r.id); !ok {
+		return nil, notFound("customer", r.id)
+	}
+	id := r.hr.PathValue("pm")
+	pm, ok := t.a.PaymentMethods.get(id)
+	if !ok || pm.customerID() != r.id {
+		return nil, notFound("PaymentMethod", id)
+	}
+	return pm, nil
+}
+
 func (t *tx) listPMs(r *request, customerID, url string) (any, *apiError) {
 	typ, redisplay := r.p.str("type"), r.p.str("allow_redisplay")
 	pms := t.a.PaymentMethods.newestFirst(func(pm *paymentMethod) bool {

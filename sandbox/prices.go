@@ -265,10 +265,43 @@ func listPrices(t *tx, r *request) (any, *apiError) {
 	return paginate(ps, r.p, "/v1/prices", "price")
 }
 
+// priceSearchFields are the fields price search understands.
+var priceSearchFields = []string{"active", "currency", "lookup_key", "product", "type"}
+
+// searchPrices is GET /v1/prices/search, e.g. lookup_key:'pro_monthly'.
+func searchPrices(t *tx, r *request) (any, *apiError) {
+	q, aerr := parseSearch(r.p.str("query"), priceSearchFields)
+	if aerr != nil {
+		return nil, aerr
+	}
+	ps := t.a.Prices.newestFirst(func(p *price) bool {
+		return t.searchSees(p) && q.matches(func(field, key string) (string, bool) {
+			switch field {
+			case "metadata":
+				v, ok := p.Metadata[key]
+				return v, ok
+			case "active":
+				return strconv.FormatBool(p.Active), true
+			case "currency":
+				return p.Currency, true
+			case "lookup_key":
+				return deref(p.LookupKey), p.LookupKey != nil
+			case "product":
+				return p.Product, true
+			case "type":
+				return p.Type, true
+			}
+			return "", false
+		})
+	})
+	return searchPage(ps, r.p, "/v1/prices/search")
+}
+
 func priceRoutes() []route {
 	return []route{
 		{method: http.MethodPost, path: "/v1/prices", spec: priceCreateSpec, kind: "price", h: createPrice},
 		{method: http.MethodGet, path: "/v1/prices", spec: priceListSpec, kind: "price", list: true, h: listPrices},
+		{method: http.MethodGet, path: "/v1/prices/search", spec: searchSpec, kind: "price", list: true, h: searchPrices},
 		{method: http.MethodGet, path: "/v1/prices/{id}", spec: endpoint(nil), kind: "price", h: getPrice},
 	}
 }

@@ -43,6 +43,11 @@ type Config struct {
 
 	// WebhookMaxAttempts bounds the attempts of one delivery. Defaults to 8.
 	WebhookMaxAttempts int
+
+	// SearchDelay, when set, leaves an object out of search results until
+	// this long after it was created or last changed (on the real clock),
+	// as Stripe's search index lags by up to a minute. 0: no delay.
+	SearchDelay time.Duration
 }
 
 // PriceSpec describes a recurring price for EnsurePrice.
@@ -68,11 +73,15 @@ type Sandbox struct {
 	// hold it for the whole of a request's work in memory, which makes each
 	// request atomic; file writes and webhook deliveries happen outside it.
 	mu       sync.Mutex
-	accounts map[string]*account          // by keyHash
-	hooks    map[string][]webhookEndpoint // by keyHash; configuration, not state: never persisted
-	gen      uint64                       // snapshot generation, bumped per change
-	opened   bool
-	closed   bool
+	accounts map[string]*account  // by keyHash of the secret key
+	keys     map[string]issuedKey // every issued key, by keyHash (Issue)
+	// searchable is when each object changed last becomes visible to
+	// search (Config.SearchDelay); not persisted: after a restart, all is.
+	searchable map[string]time.Time
+	hooks      map[string][]webhookEndpoint // by keyHash; configuration, not state: never persisted
+	gen        uint64                       // snapshot generation, bumped per change
+	opened     bool
+	closed     bool
 
 	persist *persister
 	deliver *deliverer
@@ -103,14 +112,16 @@ func New(cfg Config) *Sandbox {
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	s := &Sandbox{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		accounts: map[string]*account{},
-		hooks:    map[string][]webhookEndpoint{},
-		persist:  &persister{path: cfg.StatePath},
-		reqLog:   newRequestLog(200),
-		stop:     make(chan struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		accounts:   map[string]*account{},
+		keys:       map[string]issuedKey{},
+		searchable: map[string]time.Time{},
+		hooks:      map[string][]webhookEndpoint{},
+		persist:    &persister{path: cfg.StatePath},
+		reqLog:     newRequestLog(200),
+		stop:       make(chan struct{}),
 	}
 	s.deliver = newDeliverer(cfg.HTTPClient, cfg.WebhookRetryBase, cfg.WebhookMaxAttempts, cfg.Logger)
 	s.handler = s.routes()
@@ -139,6 +150,9 @@ func (s *Sandbox) Open() error {
 	}
 	if snap != nil {
 		s.accounts = snap.Accounts
+		for h, a := range s.accounts {
+			s.indexKeys(h, a)
+		}
 		for _, d := range snap.Deliveries {
 			d.Due = time.Time{} // retry at once: the endpoint may be back
 		}
@@ -224,14 +238,15 @@ func (s *Sandbox) SetWebhookEndpoint(secretKey, url, signingSecret string) {
 // and a payment attempt each), cancel at period end, incomplete ones expire,
 // checkout sessions expire. It returns the account's new clock time.
 func (s *Sandbox) Advance(secretKey string, d time.Duration) (time.Time, error) {
-	if kind, ok := parseKey(secretKey); !ok || kind != "secret" {
-		return time.Time{}, errors.New("sandbox: not a test secret key (sk_test_…)")
+	h, err := s.issuedSecret(secretKey)
+	if err != nil {
+		return time.Time{}, err
 	}
 	if d < 0 {
 		return time.Time{}, errors.New("sandbox: the clock only moves forward")
 	}
 	var now time.Time
-	err := s.run(keyHash(secretKey), func(t *tx) { now = t.advance(d) })
+	err = s.run(h, func(t *tx) { now = t.advance(d) })
 	return now, err
 }
 
@@ -241,16 +256,25 @@ func (s *Sandbox) Advance(secretKey string, d time.Duration) (time.Time, error) 
 // spec creates a new price that takes the lookup key over, as Stripe's
 // transfer_lookup_key does, since Stripe prices cannot change amount.
 func (s *Sandbox) EnsurePrice(secretKey string, p PriceSpec) (id string, err error) {
-	if kind, ok := parseKey(secretKey); !ok || kind != "secret" {
-		return "", errors.New("sandbox: not a test secret key (sk_test_…)")
+	h, err := s.issuedSecret(secretKey)
+	if err != nil {
+		return "", err
 	}
-	if rerr := s.run(keyHash(secretKey), func(t *tx) { id, err = t.ensurePrice(p) }); rerr != nil {
+	if rerr := s.run(h, func(t *tx) { id, err = t.ensurePrice(p) }); rerr != nil {
 		return "", rerr
 	}
 	if err != nil {
 		return "", fmt.Errorf("sandbox: ensure price %q: %w", p.LookupKey, err)
 	}
 	return id, nil
+}
+
+// issuedSecret returns the account hash of secretKey, an issued secret key.
+func (s *Sandbox) issuedSecret(secretKey string) (string, error) {
+	if k, ok := s.issued(secretKey); ok && k.kind == keySecret {
+		return k.account, nil
+	}
+	return "", errors.New("sandbox: not a secret key this sandbox issued (Issue)")
 }
 
 // ServeHTTP serves the Stripe API at /v1/…, the checkout page at

@@ -80,24 +80,31 @@ func (s *Sandbox) api(rt route) http.Handler {
 		reqID := "req_" + randomString(14)
 		h := w.Header()
 		h.Set("Request-Id", reqID)
-		ver := hr.Header.Get("Stripe-Version")
-		if ver == "" {
-			ver = apiVersion
-		}
-		h.Set("Stripe-Version", ver)
+		h.Set("Stripe-Version", APIVersion) // the version served, whatever was asked
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-cache, no-store")
 
-		hash, publishable, aerr := authenticate(hr)
+		key, k, aerr := s.authenticate(hr)
 		if aerr != nil {
 			s.writeError(w, hr, reqID, aerr)
 			return
 		}
-		if publishable && !rt.publishable {
+		if aerr := checkVersion(hr); aerr != nil {
+			s.writeError(w, hr, reqID, aerr)
+			return
+		}
+		switch {
+		case k.kind == keyPublishable && !rt.publishable:
 			s.writeError(w, hr, reqID, &apiError{Status: http.StatusUnauthorized, Type: errInvalidRequest,
 				Message: "This API call cannot be made with a publishable API key. Please use a secret API key."})
 			return
+		case k.kind == keyRestricted && rt.path != "":
+			if aerr := permitted(key, rt, hr.Method); aerr != nil {
+				s.writeError(w, hr, reqID, aerr)
+				return
+			}
 		}
+		hash, publishable := k.account, k.kind == keyPublishable
 		vals, aerr := readParams(hr)
 		if aerr != nil {
 			s.writeError(w, hr, reqID, aerr)
@@ -198,6 +205,19 @@ func (t *tx) serve(rt route, hr *http.Request, vals url.Values, reqID, idemKey, 
 	return status, body, nil
 }
 
+// checkVersion refuses a Stripe-Version the sandbox cannot answer. Stripe
+// would serve any version it has; the sandbox emulates one, and answering
+// a later version's or another train's request with this version's shapes
+// would let code pass here that fails at Stripe.
+func checkVersion(hr *http.Request) *apiError {
+	v := hr.Header.Get("Stripe-Version")
+	if v == "" || acceptedVersion(v) {
+		return nil
+	}
+	return invalid("", "The AppWheel sandbox serves Stripe API version %s, and earlier versions of its release train, and this request asked for %q. Set your Stripe library's API version to %s (stripe-node 22.6 uses it by default; stripe-go v85's 2026-03-25.dahlia is answered the same), or leave the Stripe-Version header out.",
+		APIVersion, v, APIVersion)
+}
+
 // writeError answers err in Stripe's error shape and logs it for
 // request_log_url.
 func (s *Sandbox) writeError(w http.ResponseWriter, hr *http.Request, reqID string, err *apiError) {
@@ -219,62 +239,36 @@ func mustJSON(v any) []byte {
 }
 
 // authenticate reads the key as Stripe does: Bearer, or Basic with the key
-// as the user name (what curl -u sk_test_…: sends). It returns the account's
-// hash and whether the key is a publishable one.
-func authenticate(hr *http.Request) (string, bool, *apiError) {
+// as the user name (what curl -u sk_test_…: sends), and accepts only a key
+// the sandbox issued (Issue). It returns the key and what it stands for.
+func (s *Sandbox) authenticate(hr *http.Request) (string, issuedKey, *apiError) {
 	auth := hr.Header.Get("Authorization")
 	var key string
 	switch {
 	case auth == "":
-		return "", false, unauthorized("You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")
+		return "", issuedKey{}, unauthorized("You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")
 	case strings.HasPrefix(auth, "Bearer "):
 		key = strings.TrimSpace(strings.TrimPrefix(auth, "Bearer "))
 	case strings.HasPrefix(auth, "Basic "):
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.TrimPrefix(auth, "Basic ")))
 		if err != nil {
-			return "", false, unauthorized("Invalid API Key provided: the Basic authorization header is not valid base64.")
+			return "", issuedKey{}, unauthorized("Invalid API Key provided: the Basic authorization header is not valid base64.")
 		}
 		key, _, _ = strings.Cut(string(raw), ":")
 	default:
-		return "", false, unauthorized("Invalid API Key provided: use 'Authorization: Bearer sk_test_…'.")
+		return "", issuedKey{}, unauthorized("Invalid API Key provided: use 'Authorization: Bearer sk_test_…'.")
 	}
-	kind, ok := parseKey(key)
+	// Stripe's answer to a key it does not know, whatever its form; the
+	// sandbox adds where its keys come from.
+	k, ok := s.issued(key)
 	if !ok {
-		return "", false, unauthorized("Invalid API Key provided: " + maskKey(key) + ". The AppWheel sandbox accepts test mode secret keys of the form sk_test_….")
+		return "", issuedKey{}, unauthorized("Invalid API Key provided: " + maskKey(key) + ". The AppWheel sandbox accepts only the keys it issued: appwheel dev writes them to dev.json.")
 	}
-	if kind == "publishable" {
-		return keyHash("sk_test_" + strings.TrimPrefix(key, "pk_test_")), true, nil
-	}
-	return keyHash(key), false, nil
+	return key, k, nil
 }
 
 func unauthorized(msg string) *apiError {
 	return &apiError{Status: http.StatusUnauthorized, Type: errInvalidRequest, Message: msg}
-}
-
-// parseKey says whether key is a sandbox key: sk_test_… (secret) or
-// pk_test_… (publishable, standing for the account of the sk_test_ key with
-// the same suffix, so a front end can confirm a setup intent as Stripe.js
-// does).
-func parseKey(key string) (kind string, ok bool) {
-	var rest string
-	switch {
-	case strings.HasPrefix(key, "sk_test_"):
-		kind, rest = "secret", key[len("sk_test_"):]
-	case strings.HasPrefix(key, "pk_test_"):
-		kind, rest = "publishable", key[len("pk_test_"):]
-	default:
-		return "", false
-	}
-	if rest == "" || len(rest) > 247 {
-		return "", false
-	}
-	for _, c := range rest {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return "", false
-		}
-	}
-	return kind, true
 }
 
 // maskKey shows a key the way Stripe's errors do: its prefix and last four.

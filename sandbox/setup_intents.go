@@ -77,6 +77,13 @@ var (
 		"confirm":    boolean(),
 		"return_url": str(),
 	})
+	setupIntentUpdateSpec = endpoint(map[string]*spec{
+		"customer":             str(),
+		"description":          str().clr(),
+		"metadata":             metadataSpec(),
+		"payment_method":       str(),
+		"payment_method_types": arr(str()),
+	})
 	setupIntentGetSpec     = endpoint(map[string]*spec{"client_secret": str()})
 	setupIntentConfirmSpec = endpoint(map[string]*spec{
 		"payment_method": str(),
@@ -124,11 +131,8 @@ func createSetupIntent(t *tx, r *request) (any, *apiError) {
 	if r.p.has("payment_method_types") && r.p.has("automatic_payment_methods") {
 		return nil, invalid("automatic_payment_methods", "You may only specify one of these parameters: automatic_payment_methods, payment_method_types.")
 	}
-	for i, typ := range r.p.strs("payment_method_types") {
-		if typ != "card" {
-			return nil, invalid(childPath("payment_method_types", itoa(i)),
-				"The payment method type %q is invalid. The AppWheel sandbox supports only card.", typ)
-		}
+	if aerr := cardsOnly(r.p.strs("payment_method_types")); aerr != nil {
+		return nil, aerr
 	}
 	if r.p.has("return_url") && !r.p.bool("confirm") {
 		return nil, invalid("return_url", "You may only specify return_url when confirm is true.")
@@ -159,6 +163,64 @@ func createSetupIntent(t *tx, r *request) (any, *apiError) {
 			return nil, aerr
 		}
 	}
+	return si, nil
+}
+
+// cardsOnly refuses payment_method_types other than card, the only type
+// the sandbox has.
+func cardsOnly(types []string) *apiError {
+	for i, typ := range types {
+		if typ != "card" {
+			return invalid(childPath("payment_method_types", itoa(i)),
+				"The payment method type %q is invalid. The AppWheel sandbox supports only card.", typ)
+		}
+	}
+	return nil
+}
+
+// updateSetupIntent is POST /v1/setup_intents/{id}: while it is not done,
+// its customer (once: Stripe does not move a setup intent to another
+// customer), description, metadata, payment method and types. Stripe has
+// no setup_intent.updated event, so none is sent.
+func updateSetupIntent(t *tx, r *request) (any, *apiError) {
+	si, ok := t.a.SetupIntents.get(r.id)
+	if !ok {
+		return nil, notFound("setup_intent", r.id)
+	}
+	if si.Status == siSucceeded || si.Status == siCanceled {
+		return nil, invalidCode("setup_intent_unexpected_state", "",
+			"You cannot update this SetupIntent because it has a status of %s.", si.Status)
+	}
+	if cid := r.p.str("customer"); cid != "" && cid != deref(si.Customer) {
+		if si.Customer != nil {
+			return nil, invalid("customer", "You cannot change the customer of a SetupIntent that already has one.")
+		}
+		if _, ok := t.liveCustomer(cid); !ok {
+			return nil, noSuchParam("customer", "customer", cid)
+		}
+	}
+	if aerr := cardsOnly(r.p.strs("payment_method_types")); aerr != nil {
+		return nil, aerr
+	}
+	var pm *paymentMethod
+	if id := r.p.str("payment_method"); id != "" {
+		var aerr *apiError
+		if pm, aerr = t.resolvePaymentMethod(id, "payment_method"); aerr != nil {
+			return nil, aerr
+		}
+	}
+	if cid := r.p.str("customer"); cid != "" {
+		si.Customer = &cid
+	}
+	if r.p.has("description") {
+		si.Description = strOrNil(r.p.str("description"))
+	}
+	si.Metadata = r.p.applyMetadata(si.Metadata, "metadata")
+	if pm != nil {
+		si.PaymentMethod = &pm.ID
+		si.Status = siRequiresConfirmation
+	}
+	t.changed = true
 	return si, nil
 }
 
@@ -305,6 +367,7 @@ func setupIntentRoutes() []route {
 		{method: http.MethodPost, path: "/v1/setup_intents", spec: setupIntentCreateSpec, kind: "setup_intent", h: createSetupIntent},
 		{method: http.MethodGet, path: "/v1/setup_intents", spec: setupIntentListSpec, kind: "setup_intent", list: true, h: listSetupIntents},
 		{method: http.MethodGet, path: "/v1/setup_intents/{id}", spec: setupIntentGetSpec, kind: "setup_intent", publishable: true, h: getSetupIntent},
+		{method: http.MethodPost, path: "/v1/setup_intents/{id}", spec: setupIntentUpdateSpec, kind: "setup_intent", h: updateSetupIntent},
 		{method: http.MethodPost, path: "/v1/setup_intents/{id}/confirm", spec: setupIntentConfirmSpec, kind: "setup_intent", publishable: true, h: confirmSetupIntentHandler},
 		{method: http.MethodPost, path: "/v1/setup_intents/{id}/cancel", spec: setupIntentCancelSpec, kind: "setup_intent", h: cancelSetupIntentHandler},
 	}

@@ -64,6 +64,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 func TestConcurrentRequests(t *testing.T) {
 	e := newEnv(t, func(c *sandbox.Config) { c.StatePath = t.TempDir() + "/s.json" })
 	const key = "sk_test_concurrent"
+	e.keys(t, key)
 	price := e.price(t, key, "pro")
 	var wg sync.WaitGroup
 	for i := range 8 {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type subscription struct {
 	BillingCycleAnchor            int64               `json:"billing_cycle_anchor"`
 	BillingCycleAnchorConfig      *struct{}           `json:"billing_cycle_anchor_config"`
 	BillingMode                   billingMode         `json:"billing_mode"`
+	BillingSchedules              []any               `json:"billing_schedules"`
 	BillingThresholds             *struct{}           `json:"billing_thresholds"`
 	CancelAt                      *int64              `json:"cancel_at"`
 	CancelAtPeriodEnd             bool                `json:"cancel_at_period_end"`
@@ -64,9 +66,16 @@ type subInternal struct {
 	// is [anchor + Period intervals, anchor + Period+1 intervals]. Periods
 	// are computed from the anchor, not chained, so that a subscription
 	// started on the 31st keeps billing on month ends, as Stripe's does.
+	// During a trial it is -1: the trial is the period before the anchor,
+	// which is its end.
 	Period        int64  `json:"period"`
 	Interval      string `json:"interval"`
 	IntervalCount int64  `json:"interval_count"`
+	// TrialWillEndSent: customer.subscription.trial_will_end went out.
+	TrialWillEndSent bool `json:"trial_will_end_sent,omitempty"`
+	// CancelIfNoCard is trial_settings.end_behavior.missing_payment_method
+	// = cancel: a trial that ends with no card to charge cancels.
+	CancelIfNoCard bool `json:"cancel_if_no_card,omitempty"`
 }
 
 type subAutomaticTax struct {
@@ -151,6 +160,7 @@ func (s *subscription) view(a *account) *subscription {
 // Subscription statuses.
 const (
 	subActive            = "active"
+	subTrialing          = "trialing"
 	subPastDue           = "past_due"
 	subIncomplete        = "incomplete"
 	subIncompleteExpired = "incomplete_expired"
@@ -206,6 +216,11 @@ var (
 		"off_session":            boolean(),
 		"description":            str(),
 		"metadata":               metadataSpec(),
+		"trial_period_days":      integer(),
+		"trial_end":              str(), // a Unix time, or "now"
+		"trial_settings": obj(map[string]*spec{"end_behavior": obj(map[string]*spec{
+			"missing_payment_method": enum("cancel", "create_invoice", "pause").req(),
+		}).req()}),
 	})
 	subscriptionUpdateSpec = endpoint(map[string]*spec{
 		"cancel_at_period_end":   boolean(),
@@ -227,71 +242,112 @@ var (
 		"customer": str(),
 		"price":    str(),
 		"status":   enum(subStatuses...),
+		"created":  timeRange(),
 	})
 )
 
-// createSubscription is POST /v1/subscriptions. It invoices the first
-// period at once and charges it to the subscription's default payment
-// method, else the customer's invoice_settings default (Stripe's order):
-// paid → active; declined → incomplete with the invoice open
-// (payment_behavior=allow_incomplete, the default), or a 402 and nothing
-// created (error_if_incomplete); default_incomplete leaves the invoice open
-// without charging.
+// createSubscription is POST /v1/subscriptions: its parameters checked,
+// then startSubscription.
 func createSubscription(t *tx, r *request) (any, *apiError) {
 	cid := r.p.str("customer")
 	cus, ok := t.liveCustomer(cid)
 	if !ok {
 		return nil, noSuchParam("customer", "customer", cid)
 	}
-	behavior := r.p.str("payment_behavior")
+	st := subscriptionStart{customer: cus, behavior: r.p.str("payment_behavior"),
+		cancelAtPeriodEnd: r.p.bool("cancel_at_period_end"), description: strOrNil(r.p.str("description")),
+		metadata: r.p.applyMetadata(nil, "metadata")}
 	switch {
-	case behavior == "":
-		behavior = "allow_incomplete"
-	case behavior == "pending_if_incomplete":
+	case st.behavior == "":
+		st.behavior = "allow_incomplete"
+	case st.behavior == "pending_if_incomplete":
 		return nil, invalid("payment_behavior", "payment_behavior=pending_if_incomplete can only be used when updating a subscription.")
 	}
 	if r.p.str("collection_method") == "send_invoice" {
 		return nil, invalid("collection_method", "The AppWheel sandbox emulates collection_method=charge_automatically only.")
 	}
-	items, aerr := t.subscriptionPrices(r.p.list("items"))
-	if aerr != nil {
+	var aerr *apiError
+	if st.items, aerr = t.subscriptionPrices(r.p.list("items"), "items"); aerr != nil {
 		return nil, aerr
 	}
-	var dpm *paymentMethod
 	if id := r.p.str("default_payment_method"); id != "" {
 		pm, ok := t.a.PaymentMethods.get(id)
 		if !ok || pm.customerID() != cus.ID {
 			return nil, noSuchParam("PaymentMethod", "default_payment_method", id).withMessage(
 				"The customer does not have a payment method with the ID %s. The payment method must be attached to the customer.", id)
 		}
-		dpm = pm
+		st.defaultPM = pm
 	}
+	if st.trialEnd, aerr = trialEnd(r.p, t.unix()); aerr != nil {
+		return nil, aerr
+	}
+	switch r.p.str("trial_settings", "end_behavior", "missing_payment_method") {
+	case "pause":
+		return nil, invalid("trial_settings[end_behavior][missing_payment_method]", "The AppWheel sandbox does not emulate paused subscriptions: use create_invoice or cancel.")
+	case "cancel":
+		st.cancelIfNoCard = true
+	}
+	return t.startSubscription(st)
+}
 
+// subscriptionStart is a subscription to start, from the API or from a
+// Checkout Session in subscription mode.
+type subscriptionStart struct {
+	customer          *customer
+	items             []subItem
+	defaultPM         *paymentMethod
+	behavior          string // allow_incomplete, default_incomplete or error_if_incomplete
+	trialEnd          int64  // 0: no trial
+	cancelIfNoCard    bool   // at the trial's end
+	cancelAtPeriodEnd bool
+	description       *string
+	metadata          map[string]string
+}
+
+// startSubscription creates the subscription, invoices the first period
+// at once and charges it to the subscription's default payment method,
+// else the customer's invoice_settings default (Stripe's order): paid →
+// active; declined → incomplete with the invoice open (allow_incomplete),
+// or a 402 and nothing created (error_if_incomplete); default_incomplete
+// leaves the invoice open without charging. A trial's first invoice is
+// free, and the subscription trialing until the trial ends.
+func (t *tx) startSubscription(st subscriptionStart) (*subscription, *apiError) {
 	now := t.unix()
+	cus, items, trialEnd := st.customer, st.items, st.trialEnd
 	first := items[0].price
 	sub := &subscription{
 		ID:                 t.newID("sub"),
 		Object:             "subscription",
 		BillingCycleAnchor: now,
 		BillingMode:        billingMode{Type: "classic"},
+		BillingSchedules:   []any{},
 		CollectionMethod:   "charge_automatically",
 		Created:            now,
 		Currency:           first.Currency,
 		Customer:           cus.ID,
 		DefaultTaxRates:    []any{},
-		Description:        strOrNil(r.p.str("description")),
+		Description:        st.description,
 		Discounts:          []any{},
 		InvoiceSettings:    subInvoiceSettings{Issuer: issuer{Type: "self"}},
-		Metadata:           r.p.applyMetadata(nil, "metadata"),
+		Metadata:           st.metadata,
 		PaymentSettings:    paymentSettings{SaveDefaultPaymentMethod: "off"},
 		StartDate:          now,
-		Internal:           &subInternal{Interval: first.Recurring.Interval, IntervalCount: first.Recurring.IntervalCount},
+		Internal: &subInternal{Interval: first.Recurring.Interval, IntervalCount: first.Recurring.IntervalCount,
+			CancelIfNoCard: st.cancelIfNoCard},
 	}
 	sub.TrialSettings.EndBehavior.MissingPaymentMethod = "create_invoice"
-	if dpm != nil {
-		sub.DefaultPaymentMethod = &dpm.ID
+	if st.cancelIfNoCard {
+		sub.TrialSettings.EndBehavior.MissingPaymentMethod = "cancel"
+	}
+	if st.defaultPM != nil {
+		sub.DefaultPaymentMethod = &st.defaultPM.ID
 	}
 	_, end := sub.periodBounds(0)
+	if trialEnd != 0 {
+		// The trial is the first period; billing starts at its end.
+		sub.TrialStart, sub.TrialEnd, sub.BillingCycleAnchor, sub.Internal.Period = &now, &trialEnd, trialEnd, -1
+		end = trialEnd
+	}
 	sub.Items = itemList{Object: "list", URL: "/v1/subscription_items?subscription=" + sub.ID, TotalCount: len(items)}
 	for _, it := range items {
 		sub.Items.Data = append(sub.Items.Data, &subscriptionItem{
@@ -299,20 +355,22 @@ func createSubscription(t *tx, r *request) (any, *apiError) {
 			Discounts: []any{}, Metadata: it.metadata, Price: it.price, Quantity: it.quantity, Subscription: sub.ID, TaxRates: []any{},
 		})
 	}
-	if r.p.bool("cancel_at_period_end") {
+	if st.cancelAtPeriodEnd {
 		sub.CancelAtPeriodEnd, sub.CancelAt, sub.CanceledAt = true, ptr(end), ptr(now)
 	}
 
 	pm := t.chargeMethod(sub)
-	charge := behavior != "default_incomplete"
+	charge := st.behavior != "default_incomplete" || trialEnd != 0 // a trial's first invoice is free
 	var failure *apiError
-	if charge {
+	if charge && trialEnd == 0 {
 		failure = chargeFailure(pm, sub.amount())
 	}
 	switch {
+	case trialEnd != 0:
+		sub.Status = subTrialing
 	case failure != nil && pm == nil:
 		return nil, invalid("", "This customer has no attached payment source or default payment method. Please consider adding a default payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.")
-	case failure != nil && behavior == "error_if_incomplete":
+	case failure != nil && st.behavior == "error_if_incomplete":
 		return nil, failure
 	case failure == nil && charge:
 		sub.Status = subActive
@@ -327,12 +385,45 @@ func createSubscription(t *tx, r *request) (any, *apiError) {
 	}
 	t.emit("customer.subscription.created", sub, nil)
 
-	in := t.newInvoice(invID, sub, "subscription_create", now, now)
+	in := t.newInvoice(invID, sub, "subscription_create", now, now, trialEnd != 0)
 	t.finalizeInvoice(in)
 	if charge {
 		t.attemptPayment(in, pm)
 	}
 	return sub, nil
+}
+
+// maxTrialDays is the longest trial Stripe allows.
+const maxTrialDays = 730
+
+// trialEnd reads trial_period_days or trial_end: the end of the trial, or 0
+// for none (trial_end=now ends it at once, as Stripe reads it).
+func trialEnd(p params, now int64) (int64, *apiError) {
+	switch {
+	case p.has("trial_period_days") && p.has("trial_end"):
+		return 0, invalid("trial_end", "You may only specify one of these parameters: trial_end, trial_period_days.")
+	case p.has("trial_period_days"):
+		days := p.int("trial_period_days")
+		if days < 0 || days > maxTrialDays {
+			return 0, invalid("trial_period_days", "Invalid trial_period_days: must be between 0 and %d.", maxTrialDays)
+		}
+		if days == 0 {
+			return 0, nil
+		}
+		return now + days*86400, nil
+	case !p.has("trial_end") || p.str("trial_end") == "now":
+		return 0, nil
+	}
+	end, err := strconv.ParseInt(p.str("trial_end"), 10, 64)
+	switch {
+	case err != nil:
+		return 0, invalid("trial_end", "Invalid trial_end: must be a Unix timestamp or now.")
+	case end <= now:
+		return 0, invalid("trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future.")
+	case end > now+maxTrialDays*86400:
+		return 0, invalid("trial_end", "Invalid trial_end: it can be at most %d days in the future.", maxTrialDays)
+	}
+	return end, nil
 }
 
 // subItem is a validated items[] entry.
@@ -344,16 +435,17 @@ type subItem struct {
 
 // subscriptionPrices validates items[]: existing, active, recurring prices
 // of one currency and one billing interval, as Stripe requires.
-func (t *tx) subscriptionPrices(list []params) ([]subItem, *apiError) {
+func (t *tx) subscriptionPrices(list []params, param string) ([]subItem, *apiError) {
 	if len(list) == 0 {
-		return nil, missingParam("items")
+		return nil, missingParam(param)
 	}
 	if len(list) > 20 {
-		return nil, invalid("items", "A subscription can have at most 20 items.")
+		return nil, invalid(param, "A subscription can have at most 20 items.")
 	}
+	items := param
 	var out []subItem
 	for i, it := range list {
-		param := "items[" + itoa(i) + "][price]"
+		param := items + "[" + itoa(i) + "][price]"
 		id := it.str("price")
 		if id == "" {
 			return nil, missingParam(param)
@@ -380,7 +472,7 @@ func (t *tx) subscriptionPrices(list []params) ([]subItem, *apiError) {
 		if it.has("quantity") {
 			q = it.int("quantity")
 			if q < 0 {
-				return nil, invalid("items["+itoa(i)+"][quantity]", "Invalid integer: quantity must be at least 0")
+				return nil, invalid(items+"["+itoa(i)+"][quantity]", "Invalid integer: quantity must be at least 0")
 			}
 		}
 		out = append(out, subItem{price: p, quantity: q, metadata: it.applyMetadata(nil, "metadata")})
@@ -480,7 +572,7 @@ func (t *tx) cancelSubscription(s *subscription, reason string) {
 func listSubscriptions(t *tx, r *request) (any, *apiError) {
 	cid, priceID, status := r.p.str("customer"), r.p.str("price"), r.p.str("status")
 	subs := t.a.Subscriptions.newestFirst(func(s *subscription) bool {
-		if cid != "" && s.Customer != cid {
+		if cid != "" && s.Customer != cid || !r.p.inRange(s.Created, "created") {
 			return false
 		}
 		if priceID != "" && !slices.ContainsFunc(s.Items.Data, func(it *subscriptionItem) bool { return it.Price.ID == priceID }) {
@@ -499,10 +591,33 @@ func listSubscriptions(t *tx, r *request) (any, *apiError) {
 	return paginate(subs, r.p, "/v1/subscriptions", "subscription")
 }
 
+// searchSubscriptions is GET /v1/subscriptions/search, e.g.
+// status:'active' AND metadata['plan']:'pro'.
+func searchSubscriptions(t *tx, r *request) (any, *apiError) {
+	q, aerr := parseSearch(r.p.str("query"), []string{"status"})
+	if aerr != nil {
+		return nil, aerr
+	}
+	subs := t.a.Subscriptions.newestFirst(func(s *subscription) bool {
+		return t.searchSees(s) && q.matches(func(field, key string) (string, bool) {
+			switch field {
+			case "metadata":
+				v, ok := s.Metadata[key]
+				return v, ok
+			case "status":
+				return s.Status, true
+			}
+			return "", false
+		})
+	})
+	return searchPage(subs, r.p, "/v1/subscriptions/search")
+}
+
 func subscriptionRoutes() []route {
 	return []route{
 		{method: http.MethodPost, path: "/v1/subscriptions", spec: subscriptionCreateSpec, kind: "subscription", h: createSubscription},
 		{method: http.MethodGet, path: "/v1/subscriptions", spec: subscriptionListSpec, kind: "subscription", list: true, h: listSubscriptions},
+		{method: http.MethodGet, path: "/v1/subscriptions/search", spec: searchSpec, kind: "subscription", list: true, h: searchSubscriptions},
 		{method: http.MethodGet, path: "/v1/subscriptions/{id}", spec: endpoint(nil), kind: "subscription", h: getSubscription},
 		{method: http.MethodPost, path: "/v1/subscriptions/{id}", spec: subscriptionUpdateSpec, kind: "subscription", h: updateSubscription},
 		{method: http.MethodDelete, path: "/v1/subscriptions/{id}", spec: subscriptionCancelSpec, kind: "subscription", h: cancelSubscriptionHandler},

@@ -82,6 +82,7 @@ func (t *tx) unix() int64 { return t.now.Unix() }
 // that changed (before is o's rendering before the change; nil for events
 // that are not updates).
 func (t *tx) emit(typ string, o object, before map[string]any) {
+	t.indexed(o)
 	raw := t.renderJSON(o)
 	e := t.emitRaw(typ, raw)
 	if before != nil {
@@ -94,7 +95,7 @@ func (t *tx) emitRaw(typ string, raw json.RawMessage) *event {
 	e := &event{
 		ID:              t.newID("evt"),
 		Object:          "event",
-		APIVersion:      apiVersion,
+		APIVersion:      APIVersion,
 		Created:         t.unix(),
 		Data:            eventData{Object: raw},
 		PendingWebhooks: len(t.s.hooks[t.hash]),

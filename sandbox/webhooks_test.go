@@ -107,7 +107,7 @@ func TestWebhooks(t *testing.T) {
 	if created.ID == "" || updated.ID == "" {
 		t.Fatalf("got %v, want customer.created and customer.updated", byType)
 	}
-	if created.Data.Object["id"] != cid || created.APIVersion != stripe.APIVersion || created.Livemode || created.Request == nil ||
+	if created.Data.Object["id"] != cid || created.APIVersion != sandbox.APIVersion || created.Livemode || created.Request == nil ||
 		created.Request.IdempotencyKey != "hook-cus" || created.Request.ID == "" || created.PendingWebhooks != 1 {
 		t.Errorf("got %+v, want the customer with Stripe's event fields", created)
 	}
@@ -194,7 +194,7 @@ func TestWebhookDeliveriesSurviveRestart(t *testing.T) {
 	down.fail = 0
 	down.mu.Unlock()
 
-	sb := sandbox.New(sandbox.Config{StatePath: path, WebhookRetryBase: time.Millisecond})
+	sb := sandbox.New(sandbox.Config{StatePath: path, WebhookRetryBase: time.Millisecond, HTTPClient: checkDeliveries(t, specSchemas(t), nil)})
 	if err := sb.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 // TestHelpEveryCommand, so a new one cannot go without help.
 var ownFlags = map[string][]string{
 	"appwheel":                    {"version"},
-	"dev":                         {"sandbox-addr", "notify-url", "addr", "data-dir", "job-timeout", "log-level"},
+	"dev":                         {"sandbox-addr", "notify-url", "sandbox-search-delay", "addr", "data-dir", "job-timeout", "log-level"},
 	"serve":                       {"addr", "public-url", "rate-limit", "rate-burst", "page-cache-mb", "portal-link-ttl", "portal-visit-ttl", "shutdown-timeout", "allow-private-webhook-urls", "data-dir", "database-url", "db-max-conns", "db-statement-timeout", "job-timeout", "default-stripe-api-base", "stripe-timeout", "stripe-background-rate", "stripe-max-retries", "log-level"},
 	"migrate":                     {"data-dir", "database-url", "db-max-conns", "db-statement-timeout"},
 	"apps":                        {},

@@ -29,14 +29,19 @@ import (
 // devFile is DATA_DIR/dev.json: what scripts, SDK tests and the sandbox
 // commands need to reach a running appwheel dev.
 type devFile struct {
-	AppID           string            `json:"appId"`
-	Platform        string            `json:"platform"`
-	AppSecret       string            `json:"appSecret"`
-	BaseURL         string            `json:"baseUrl"`
-	StripeAPIBase   string            `json:"stripeApiBase"`
-	StripeSecretKey string            `json:"stripeSecretKey"`
-	WebhookSecret   string            `json:"stripeWebhookSecret"`
-	Prices          map[string]string `json:"prices"`
+	AppID           string `json:"appId"`
+	Platform        string `json:"platform"`
+	AppSecret       string `json:"appSecret"`
+	BaseURL         string `json:"baseUrl"`
+	StripeAPIBase   string `json:"stripeApiBase"`
+	StripeSecretKey string `json:"stripeSecretKey"`
+	// The sandbox account's other keys, for an app's own code tried
+	// against the sandbox: a front end's, and one restricted to
+	// sandbox.RestrictedPermissions (what AppWheel needs).
+	StripePublishableKey string            `json:"stripePublishableKey"`
+	StripeRestrictedKey  string            `json:"stripeRestrictedKey"`
+	WebhookSecret        string            `json:"stripeWebhookSecret"`
+	Prices               map[string]string `json:"prices"`
 	// NotifyURL, with --notify-url, is where the demo app's events go:
 	// its endpoint, and the endpoint's signing secret (new at each start).
 	NotifyURL        string `json:"notifyUrl,omitempty"`
@@ -59,7 +64,7 @@ var devPrices = []struct {
 // own), with a demo app wired to it and its webhooks pointing back at the
 // API.
 func devCommand() *cobra.Command {
-	var sandboxAddr, notifyURL string
+	var o devOptions
 	c := &cobra.Command{
 		Use:   "dev",
 		Short: "the whole product offline: API + Stripe sandbox + demo app",
@@ -74,26 +79,36 @@ directory reuses the demo app.`,
   appwheel dev --addr 127.0.0.1:9000 --data-dir /tmp/appwheel-dev`,
 		Args: noArgs("dev"),
 	}
-	c.Flags().StringVar(&sandboxAddr, "sandbox-addr", "", "the Stripe sandbox's `HOST:PORT`; default the API's host and port + 1")
-	c.Flags().StringVar(&notifyURL, "notify-url", "", "send the demo app's events (payment_method.added, invoice.paid, …) to this `URL` (http:// on loopback too)")
+	c.Flags().StringVar(&o.sandboxAddr, "sandbox-addr", "", "the Stripe sandbox's `HOST:PORT`; default the API's host and port + 1")
+	c.Flags().StringVar(&o.notifyURL, "notify-url", "", "send the demo app's events (payment_method.added, invoice.paid, …) to this `URL` (http:// on loopback too)")
+	c.Flags().DurationVar(&o.searchDelay, "sandbox-search-delay", 0, "leave objects out of the sandbox's search results for this `duration` after each change, as Stripe's search index lags (up to 1m; 0: none)")
 	withConfig(c, "dev-data", []flagSet{listenFlags, dataDirFlags, jobFlags, logFlags}, func(cmd *cobra.Command, cfg *Config, _ []string) error {
-		if sandboxAddr != "" {
-			if err := checkAddr("--sandbox-addr", sandboxAddr); err != nil {
+		if o.sandboxAddr != "" {
+			if err := checkAddr("--sandbox-addr", o.sandboxAddr); err != nil {
 				return err
 			}
 		}
-		return runDev(cmd.Context(), cfg, sandboxAddr, notifyURL, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		if o.searchDelay < 0 || o.searchDelay > time.Minute {
+			return fmt.Errorf("--sandbox-search-delay %s: give a duration from 0 to 1m, as Stripe's index lags by up to a minute", o.searchDelay)
+		}
+		return runDev(cmd.Context(), cfg, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	})
 	describeFlag(c, "data-dir", "data `directory`: the SQLite database, master.key, the sandbox's state and dev.json")
 	return c
 }
 
-func runDev(ctx context.Context, cfg *Config, sandboxAddr, notifyURL string, stdout, stderr io.Writer) error {
+// devOptions are dev's own flags.
+type devOptions struct {
+	sandboxAddr, notifyURL string
+	searchDelay            time.Duration
+}
+
+func runDev(ctx context.Context, cfg *Config, o devOptions, stdout, stderr io.Writer) error {
 	// The demo's endpoints are on this machine: loopback, plain http.
 	cfg.AllowPrivateWebhookURLs = true
 	// Both listeners first: an address that is taken fails before the data
 	// directory, the master key or the database is created.
-	ln, sbLn, err := devListeners(cfg.Addr, sandboxAddr)
+	ln, sbLn, err := devListeners(cfg.Addr, o.sandboxAddr)
 	if err != nil {
 		return err
 	}
@@ -115,9 +130,10 @@ func runDev(ctx context.Context, cfg *Config, sandboxAddr, notifyURL string, std
 	}
 
 	sb := sandbox.New(sandbox.Config{
-		BaseURL:   sandboxURL,
-		StatePath: filepath.Join(cfg.DataDir, "sandbox.json"),
-		Logger:    logger.With(slog.String("component", "sandbox")),
+		BaseURL:     sandboxURL,
+		StatePath:   filepath.Join(cfg.DataDir, "sandbox.json"),
+		Logger:      logger.With(slog.String("component", "sandbox")),
+		SearchDelay: o.searchDelay,
 	})
 	if err := sb.Open(); err != nil {
 		return err
@@ -131,8 +147,8 @@ func runDev(ctx context.Context, cfg *Config, sandboxAddr, notifyURL string, std
 	if err != nil {
 		return err
 	}
-	if notifyURL != "" {
-		if err := devEndpoint(ctx, d, dev, notifyURL); err != nil {
+	if o.notifyURL != "" {
+		if err := devEndpoint(ctx, d, dev, o.notifyURL); err != nil {
 			return err
 		}
 	}
@@ -240,7 +256,12 @@ func prepareDevApp(ctx context.Context, d *deps, sb *sandbox.Sandbox, baseURL, s
 		}
 	}
 	dev.AppID, dev.AppSecret = app.ID, app.Secret
-	dev.StripeSecretKey, dev.WebhookSecret = acct.SecretKey, acct.WebhookSecret
+	keys, err := sb.Issue(acct.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	dev.StripeSecretKey, dev.WebhookSecret = keys.Secret, acct.WebhookSecret
+	dev.StripePublishableKey, dev.StripeRestrictedKey = keys.Publishable, keys.Restricted
 
 	sb.SetWebhookEndpoint(acct.SecretKey, baseURL+"/v1/stripe/webhooks/"+app.ID, acct.WebhookSecret)
 	dev.Prices = map[string]string{}

@@ -133,6 +133,7 @@ func TestAppsErrors(t *testing.T) {
 		{[]string{"apps", "show", data}, "one app ID"},
 		{[]string{"apps", "rotate-secret", data, "--grace", "-1h", "app_x"}, "negative"},
 		{[]string{"nope"}, "unknown command"},
+		{[]string{"dev", data, "--sandbox-search-delay", "2m"}, "--sandbox-search-delay 2m0s: give a duration from 0 to 1m"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

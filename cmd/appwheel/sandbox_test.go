@@ -408,3 +408,43 @@ func startDevOutput(t *testing.T, dir string, stdout io.Writer) *devFile {
 	}
 	return &dev
 }
+
+// TestDevKeys: dev.json lists the sandbox account's three keys, which the
+// sandbox accepts for what each kind of key may do; a key dev did not
+// issue is refused.
+func TestDevKeys(t *testing.T) {
+	dir := t.TempDir()
+	dev := startDev(t, dir)
+	status := func(key, method, path string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, dev.StripeAPIBase+path, strings.NewReader("name=Pro"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, c := range []struct {
+		key, method, path string
+		want              int
+	}{
+		{dev.StripeSecretKey, "GET", "/v1/customers", 200},
+		{dev.StripeRestrictedKey, "GET", "/v1/customers", 200},
+		{dev.StripeRestrictedKey, "POST", "/v1/products", 403},
+		{dev.StripePublishableKey, "GET", "/v1/customers", 401},
+		{"sk_test_dev_notissued", "GET", "/v1/customers", 401},
+	} {
+		if got := status(c.key, c.method, c.path); got != c.want {
+			t.Errorf("%s… %s %s: got %d, want %d", c.key[:8], c.method, c.path, got, c.want)
+		}
+	}
+	if !strings.HasPrefix(dev.StripePublishableKey, "pk_test_") || !strings.HasPrefix(dev.StripeRestrictedKey, "rk_test_") {
+		t.Errorf("dev.json keys: %q, %q", dev.StripePublishableKey, dev.StripeRestrictedKey)
+	}
+}

@@ -22,9 +22,16 @@ import (
 	"time"
 )
 
+// Version is the stripe-mock the tests use; scripts/test installs it
+// (TestScriptPinsVersion keeps its STRIPE_MOCK_VERSION the same).
+const Version = "v0.203.0"
+
 // ErrNotFound is Find's error when the binary is in none of the places it
 // looks.
-var ErrNotFound = errors.New("stripe-mock not found on PATH or in $(go env GOPATH)/bin; install it with: go install github.com/stripe/stripe-mock@v0.203.0")
+var ErrNotFound = errors.New("stripe-mock not found on PATH or in $(go env GOPATH)/bin; install it with: go install github.com/stripe/stripe-mock@" + Version)
+
+// ErrSpecNotFound is SpecPath's error when the module cache lacks the spec.
+var ErrSpecNotFound = errors.New("stripe-mock's OpenAPI spec not found in $(go env GOMODCACHE); fetch it with: go install github.com/stripe/stripe-mock@" + Version)
 
 // RequireEnv, when set (CI sets it to 1), makes a missing stripe-mock fail
 // the tests that need it instead of skipping them.
@@ -197,12 +204,39 @@ func ForTest(tb testing.TB) string {
 	return m.URL
 }
 
-// SkipOrFatal ends tb for err, an error of Start: it skips tb when the
-// binary is missing (ErrNotFound) unless RequireEnv is set, and fails it
-// otherwise.
+// SpecPath returns the path of the OpenAPI spec stripe-mock Version serves
+// (Stripe's, as it ships in embedded/openapi/spec3.json), in the module
+// cache, where `go install` leaves the module. Without it, it skips tb, or
+// fails it when RequireEnv is set; see SkipOrFatal.
+func SpecPath(tb testing.TB) string {
+	tb.Helper()
+	p, err := findSpec()
+	if err != nil {
+		SkipOrFatal(tb, err)
+	}
+	return p
+}
+
+// findSpec is SpecPath's lookup, done once per process: it runs the go
+// command.
+var findSpec = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	p := filepath.Join(strings.TrimSpace(string(out)), "github.com", "stripe", "stripe-mock@"+Version, "embedded", "openapi", "spec3.json")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrSpecNotFound, err)
+	}
+	return p, nil
+})
+
+// SkipOrFatal ends tb for err, an error of Start or SpecPath: it skips tb
+// when stripe-mock is missing (ErrNotFound, ErrSpecNotFound) unless
+// RequireEnv is set, and fails it otherwise.
 func SkipOrFatal(tb testing.TB, err error) {
 	tb.Helper()
-	if errors.Is(err, ErrNotFound) && os.Getenv(RequireEnv) == "" {
+	if (errors.Is(err, ErrNotFound) || errors.Is(err, ErrSpecNotFound)) && os.Getenv(RequireEnv) == "" {
 		tb.Skipf("%v (set %s to make this a failure)", err, RequireEnv)
 	}
 	tb.Fatalf("stripe-mock: %v", err)
