@@ -25,6 +25,7 @@ type account struct {
 	Prices           table[*price]           `json:"prices"`
 	Subscriptions    table[*subscription]    `json:"subscriptions"`
 	Invoices         table[*invoice]         `json:"invoices"`
+	PaymentIntents   table[*paymentIntent]   `json:"payment_intents"`
 	Events           table[*event]           `json:"events"`
 
 	// Idempotency holds the saved responses of writes by Idempotency-Key.

@@ -78,6 +78,9 @@ func (t *tx) finalizeInvoice(in *invoice) {
 	in.EffectiveAt = &now
 	in.StartingBalance, in.EndingBalance = 0, ptr(int64(0))
 	in.WebhooksDeliveredAt = &now
+	if in.AmountDue > 0 {
+		in.PaymentIntent = t.newPaymentIntent(in).ID
+	}
 	t.emit("invoice.finalized", in, nil)
 }
 
@@ -124,6 +127,7 @@ func (t *tx) attemptPayment(in *invoice, pm *paymentMethod) *apiError {
 	failure := chargeFailure(pm, in.AmountDue)
 	sub := t.invoiceSubscription(in)
 	cus, _ := t.a.Customers.get(in.Customer)
+	t.paymentOutcome(in, pm, failure)
 	if failure != nil {
 		t.emit("invoice.payment_failed", in, nil)
 		if cus != nil {

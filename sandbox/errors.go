@@ -20,6 +20,7 @@ type apiError struct {
 	// intent, as Stripe does, so a client can show what failed.
 	PaymentMethod any    `json:"payment_method,omitempty"`
 	SetupIntent   any    `json:"setup_intent,omitempty"`
+	PaymentIntent any    `json:"payment_intent,omitempty"`
 	RequestLogURL string `json:"request_log_url,omitempty"`
 }
 

@@ -66,6 +66,11 @@ type invoice struct {
 	TotalExcludingTax            *int64            `json:"total_excluding_tax"`
 	TotalTaxes                   []any             `json:"total_taxes"`
 	WebhooksDeliveredAt          *int64            `json:"webhooks_delivered_at"`
+
+	// PaymentIntent is the payment intent made when it was finalized, if
+	// anything was due: bookkeeping, left out of answers (its
+	// confirmation_secret is what Stripe shows).
+	PaymentIntent string `json:"payment_intent_id,omitempty"`
 }
 
 type invoiceParent struct {
@@ -165,6 +170,7 @@ func (in *invoice) objectID() string { return in.ID }
 // BaseURL, once the invoice is finalized (Stripe has none for drafts).
 func (in *invoice) view(base string) *invoice {
 	c := *in
+	c.PaymentIntent = ""
 	if c.Status != invDraft {
 		c.HostedInvoiceURL = ptr(base + "/invoices/" + c.ID)
 		c.InvoicePDF = ptr(base + "/invoices/" + c.ID + "/pdf")

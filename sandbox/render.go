@@ -17,6 +17,8 @@ func (t *tx) view(o object) any {
 		return o.view(t.a)
 	case *invoice:
 		return o.view(t.s.cfg.BaseURL)
+	case *paymentIntent:
+		return o.view()
 	}
 	return o
 }
@@ -64,8 +66,17 @@ var expandable = map[string]map[string]string{
 		"items.data.price": "price", "items.data.price.product": "product"},
 	"invoice": {"customer": "customer", "default_payment_method": "payment_method",
 		"parent.subscription_details.subscription": "subscription",
-		"lines.data.pricing.price_details.price":   "price", "default_source": "", "test_clock": ""},
+		"lines.data.pricing.price_details.price":   "price", "default_source": "", "test_clock": "",
+		"confirmation_secret": ""},
+	"payment_intent": {"customer": "customer", "payment_method": "payment_method", "latest_charge": "",
+		"application": "", "on_behalf_of": "", "review": ""},
 	"event": {},
+}
+
+// includable are fields Stripe leaves out of an object unless they are
+// expanded, by object type: expanding one computes it.
+var includable = map[string]map[string]func(t *tx, id string) any{
+	"invoice": {"confirmation_secret": (*tx).invoiceConfirmationSecret},
 }
 
 // validateExpand checks the expand paths before a request runs, so that a
@@ -127,6 +138,11 @@ func (t *tx) expandAt(v any, segs []string) any {
 		}
 		child, ok := v[segs[0]]
 		if !ok {
+			kind, _ := v["object"].(string)
+			id, _ := v["id"].(string)
+			if include := includable[kind][segs[0]]; include != nil && len(segs) == 1 {
+				v[segs[0]] = include(t, id)
+			}
 			return v
 		}
 		if len(segs) == 1 {
@@ -167,6 +183,8 @@ func (t *tx) lookup(id string) object {
 		return find(a.Subscriptions.get(id))
 	case strings.HasPrefix(id, "in_"):
 		return find(a.Invoices.get(id))
+	case strings.HasPrefix(id, "pi_"):
+		return find(a.PaymentIntents.get(id))
 	}
 	return find(a.Products.get(id)) // product IDs may be chosen by the caller
 }

@@ -43,7 +43,7 @@ func (s *Sandbox) routes() http.Handler {
 	var all []route
 	for _, rs := range [][]route{
 		customerRoutes(), paymentMethodRoutes(), setupIntentRoutes(), checkoutRoutes(),
-		productRoutes(), priceRoutes(), subscriptionRoutes(), invoiceRoutes(), eventRoutes(),
+		productRoutes(), priceRoutes(), subscriptionRoutes(), invoiceRoutes(), eventRoutes(), paymentIntentRoutes(),
 	} {
 		all = append(all, rs...)
 	}

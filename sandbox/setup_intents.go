@@ -226,13 +226,13 @@ func updateSetupIntent(t *tx, r *request) (any, *apiError) {
 
 // checkClientSecret enforces the client_secret a publishable key must send,
 // and that a given one matches.
-func checkClientSecret(r *request, si *setupIntent) *apiError {
+func checkClientSecret(r *request, secret, kind string) *apiError {
 	cs := r.p.str("client_secret")
 	if cs == "" && !r.publishable {
 		return nil
 	}
-	if subtle.ConstantTimeCompare([]byte(cs), []byte(si.ClientSecret)) != 1 {
-		return invalid("client_secret", "The client_secret provided does not match the client_secret associated with the SetupIntent.")
+	if subtle.ConstantTimeCompare([]byte(cs), []byte(secret)) != 1 {
+		return invalid("client_secret", "The client_secret provided does not match the client_secret associated with the %s.", kind)
 	}
 	return nil
 }
@@ -243,7 +243,7 @@ func getSetupIntent(t *tx, r *request) (any, *apiError) {
 	if !ok {
 		return nil, notFound("setupintent", r.id)
 	}
-	if aerr := checkClientSecret(r, si); aerr != nil {
+	if aerr := checkClientSecret(r, si.ClientSecret, "SetupIntent"); aerr != nil {
 		return nil, aerr
 	}
 	return si, nil
@@ -256,7 +256,7 @@ func confirmSetupIntentHandler(t *tx, r *request) (any, *apiError) {
 	if !ok {
 		return nil, notFound("setupintent", r.id)
 	}
-	if aerr := checkClientSecret(r, si); aerr != nil {
+	if aerr := checkClientSecret(r, si.ClientSecret, "SetupIntent"); aerr != nil {
 		return nil, aerr
 	}
 	if aerr := checkConfirmable(si); aerr != nil {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -218,6 +219,10 @@ var (
 		"metadata":               metadataSpec(),
 		"trial_period_days":      integer(),
 		"trial_end":              str(), // a Unix time, or "now"
+		"payment_settings": obj(map[string]*spec{
+			"save_default_payment_method": enum("off", "on_subscription"),
+			"payment_method_types":        arr(str()),
+		}),
 		"trial_settings": obj(map[string]*spec{"end_behavior": obj(map[string]*spec{
 			"missing_payment_method": enum("cancel", "create_invoice", "pause").req(),
 		}).req()}),
@@ -281,6 +286,13 @@ func createSubscription(t *tx, r *request) (any, *apiError) {
 	if st.trialEnd, aerr = trialEnd(r.p, t.unix()); aerr != nil {
 		return nil, aerr
 	}
+	if aerr := cardsOnly(r.p.strs("payment_settings", "payment_method_types")); aerr != nil {
+		return nil, aerr
+	}
+	st.saveDefault = r.p.str("payment_settings", "save_default_payment_method")
+	if r.p.has("payment_settings", "payment_method_types") {
+		st.paymentMethodTypes = r.p.strs("payment_settings", "payment_method_types")
+	}
 	switch r.p.str("trial_settings", "end_behavior", "missing_payment_method") {
 	case "pause":
 		return nil, invalid("trial_settings[end_behavior][missing_payment_method]", "The AppWheel sandbox does not emulate paused subscriptions: use create_invoice or cancel.")
@@ -293,15 +305,17 @@ func createSubscription(t *tx, r *request) (any, *apiError) {
 // subscriptionStart is a subscription to start, from the API or from a
 // Checkout Session in subscription mode.
 type subscriptionStart struct {
-	customer          *customer
-	items             []subItem
-	defaultPM         *paymentMethod
-	behavior          string // allow_incomplete, default_incomplete or error_if_incomplete
-	trialEnd          int64  // 0: no trial
-	cancelIfNoCard    bool   // at the trial's end
-	cancelAtPeriodEnd bool
-	description       *string
-	metadata          map[string]string
+	customer           *customer
+	items              []subItem
+	defaultPM          *paymentMethod
+	behavior           string // allow_incomplete, default_incomplete or error_if_incomplete
+	trialEnd           int64  // 0: no trial
+	cancelIfNoCard     bool   // at the trial's end
+	cancelAtPeriodEnd  bool
+	saveDefault        string   // payment_settings.save_default_payment_method
+	paymentMethodTypes []string // payment_settings.payment_method_types; nil: Stripe's choice
+	description        *string
+	metadata           map[string]string
 }
 
 // startSubscription creates the subscription, invoices the first period
@@ -330,10 +344,13 @@ func (t *tx) startSubscription(st subscriptionStart) (*subscription, *apiError) 
 		Discounts:          []any{},
 		InvoiceSettings:    subInvoiceSettings{Issuer: issuer{Type: "self"}},
 		Metadata:           st.metadata,
-		PaymentSettings:    paymentSettings{SaveDefaultPaymentMethod: "off"},
+		PaymentSettings:    paymentSettings{SaveDefaultPaymentMethod: cmp.Or(st.saveDefault, "off")},
 		StartDate:          now,
 		Internal: &subInternal{Interval: first.Recurring.Interval, IntervalCount: first.Recurring.IntervalCount,
 			CancelIfNoCard: st.cancelIfNoCard},
+	}
+	if st.paymentMethodTypes != nil {
+		sub.PaymentSettings.PaymentMethodTypes = &st.paymentMethodTypes
 	}
 	sub.TrialSettings.EndBehavior.MissingPaymentMethod = "create_invoice"
 	if st.cancelIfNoCard {

@@ -158,7 +158,7 @@ describe('an app\'s own calls', () => {
     assert.equal(invoice.amount_paid, price.unit_amount)
   })
 
-  test('a subscription with a trial, and one with default_incomplete', async () => {
+  test('a subscription with a trial', async () => {
     const { customer } = await customerWithCard('trial@example.com')
     const sub = await stripe.subscriptions.create({
       customer: customer.id,
@@ -173,13 +173,35 @@ describe('an app\'s own calls', () => {
     assert.equal(sub.latest_invoice.status, 'paid')
     assert.deepEqual(sub.latest_invoice.payment_settings, { default_mandate: null, payment_method_options: null, payment_method_types: null })
 
-    const incomplete = await stripe.subscriptions.create({
+  })
+
+  test('Stripe\'s subscription integration: default_incomplete, then the front end confirms', async () => {
+    // The backend, as Stripe's guide writes it.
+    const customer = await stripe.customers.create({ email: 'integration@example.com' })
+    const sub = await stripe.subscriptions.create({
       customer: customer.id,
       items: [{ price: dev.prices.monthly }],
       payment_behavior: 'default_incomplete',
+      payment_settings: { save_default_payment_method: 'on_subscription' },
+      expand: ['latest_invoice.confirmation_secret'],
     })
-    assert.equal(incomplete.status, 'incomplete')
-    assert.equal((await stripe.invoices.retrieve(incomplete.latest_invoice)).status, 'open')
+    assert.equal(sub.status, 'incomplete')
+    const { client_secret: clientSecret, type } = sub.latest_invoice.confirmation_secret
+    assert.equal(type, 'payment_intent')
+    // The front end, with the publishable key (what Stripe.js sends).
+    const front = client(dev.stripePublishableKey)
+    const pi = clientSecret.split('_secret_')[0]
+    await assert.rejects(front.paymentIntents.confirm(pi, { client_secret: clientSecret, payment_method: 'pm_card_chargeDeclined' }), (err) => {
+      assert.ok(err instanceof Stripe.errors.StripeCardError, err.constructor.name)
+      assert.equal(err.code, 'card_declined')
+      return true
+    })
+    const paid = await front.paymentIntents.confirm(pi, { client_secret: clientSecret, payment_method: 'pm_card_visa' })
+    assert.equal(paid.status, 'succeeded')
+    const after = await stripe.subscriptions.retrieve(sub.id)
+    assert.equal(after.status, 'active')
+    assert.equal(after.default_payment_method, paid.payment_method)
+    assert.equal((await stripe.invoices.retrieve(sub.latest_invoice.id)).status, 'paid')
   })
 
   test('Checkout in subscription mode: the hosted page starts the subscription', async () => {
