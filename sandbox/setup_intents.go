@@ -183,13 +183,9 @@ func cardsOnly(types []string) *apiError {
 // customer), description, metadata, payment method and types. Stripe has
 // no setup_intent.updated event, so none is sent.
 func updateSetupIntent(t *tx, r *request) (any, *apiError) {
-	si, ok := t.a.SetupIntents.get(r.id)
-	if !ok {
-		return nil, notFound("setup_intent", r.id)
-	}
-	if si.Status == siSucceeded || si.Status == siCanceled {
-		return nil, invalidCode("setup_intent_unexpected_state", "",
-			"You cannot update this SetupIntent because it has a status of %s.", si.Status)
+	si, aerr := t.pendingSetupIntent(r.id, "update")
+	if aerr != nil {
+		return nil, aerr
 	}
 	if cid := r.p.str("customer"); cid != "" && cid != deref(si.Customer) {
 		if si.Customer != nil {
@@ -204,7 +200,6 @@ func updateSetupIntent(t *tx, r *request) (any, *apiError) {
 	}
 	var pm *paymentMethod
 	if id := r.p.str("payment_method"); id != "" {
-		var aerr *apiError
 		if pm, aerr = t.resolvePaymentMethod(id, "payment_method"); aerr != nil {
 			return nil, aerr
 		}
@@ -333,15 +328,26 @@ func (t *tx) confirmSetupIntent(si *setupIntent, pm *paymentMethod, param string
 	return nil
 }
 
-// cancelSetupIntentHandler is POST /v1/setup_intents/{id}/cancel.
-func cancelSetupIntentHandler(t *tx, r *request) (any, *apiError) {
-	si, ok := t.a.SetupIntents.get(r.id)
+// pendingSetupIntent returns the setup intent id if it is not done
+// (succeeded or canceled), which Stripe refuses to change: verb names the
+// change refused.
+func (t *tx) pendingSetupIntent(id, verb string) (*setupIntent, *apiError) {
+	si, ok := t.a.SetupIntents.get(id)
 	if !ok {
-		return nil, notFound("setupintent", r.id)
+		return nil, notFound("setupintent", id)
 	}
 	if si.Status == siSucceeded || si.Status == siCanceled {
 		return nil, invalidCode("setup_intent_unexpected_state", "",
-			"You cannot cancel this SetupIntent because it has a status of %s.", si.Status)
+			"You cannot %s this SetupIntent because it has a status of %s.", verb, si.Status)
+	}
+	return si, nil
+}
+
+// cancelSetupIntentHandler is POST /v1/setup_intents/{id}/cancel.
+func cancelSetupIntentHandler(t *tx, r *request) (any, *apiError) {
+	si, aerr := t.pendingSetupIntent(r.id, "cancel")
+	if aerr != nil {
+		return nil, aerr
 	}
 	t.cancelSetupIntent(si, r.p.str("cancellation_reason"))
 	return si, nil
