@@ -33,8 +33,11 @@ type account struct {
 }
 
 func newAccount(hash string) *account {
-	return &account{ID: "acct_" + hash[:16], Idempotency: map[string]*idemRecord{}}
+	return &account{ID: accountID(hash), Idempotency: map[string]*idemRecord{}}
 }
+
+// accountID is the acct_ ID of the account whose key hash is hash.
+func accountID(hash string) string { return "acct_" + hash[:16] }
 
 // object is what every stored Stripe object implements.
 type object interface {

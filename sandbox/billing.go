@@ -35,10 +35,7 @@ func (t *tx) newInvoice(id string, sub *subscription, reason string, periodStart
 	}
 	for _, it := range sub.Items.Data {
 		p := it.Price
-		name := p.Product
-		if prod, ok := t.a.Products.get(p.Product); ok {
-			name = prod.Name
-		}
+		name := t.productName(p)
 		amount, desc := p.amount()*it.Quantity, lineDescription(it.Quantity, name, p)
 		if trial {
 			amount, desc = 0, "Trial period for "+name
@@ -57,7 +54,6 @@ func (t *tx) newInvoice(id string, sub *subscription, reason string, periodStart
 		})
 		in.Subtotal += amount
 	}
-	in.Lines.TotalCount = len(in.Lines.Data)
 	in.Total, in.AmountDue, in.AmountRemaining = in.Subtotal, in.Subtotal, in.Subtotal
 	in.SubtotalExcludingTax, in.TotalExcludingTax = ptr(in.Subtotal), ptr(in.Subtotal)
 	t.a.Invoices.add(in)
@@ -268,6 +264,7 @@ func (t *tx) expireIncomplete(sub *subscription) {
 		in.AmountRemaining = 0
 		in.StatusTransitions.VoidedAt = &now
 		t.emit("invoice.voided", in, nil)
+		t.cancelPaymentIntent(in, "void_invoice")
 	}
 	sub.Status = subIncompleteExpired
 	sub.EndedAt = &now

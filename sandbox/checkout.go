@@ -184,8 +184,8 @@ func createCheckoutSession(t *tx, r *request) (any, *apiError) {
 		if items, aerr = t.subscriptionPrices(r.p.list("line_items"), "line_items"); aerr != nil {
 			return nil, aerr
 		}
-		if days := r.p.int("subscription_data", "trial_period_days"); days < 0 || days > maxTrialDays {
-			return nil, invalid("subscription_data[trial_period_days]", "Invalid trial_period_days: must be between 0 and %d.", maxTrialDays)
+		if _, aerr := trialDays(r.p, 1, "subscription_data", "trial_period_days"); aerr != nil {
+			return nil, aerr
 		}
 	default:
 		return nil, invalid("mode", "The AppWheel sandbox emulates Checkout in setup and subscription modes, not mode=%s.", mode)

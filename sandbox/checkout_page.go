@@ -41,11 +41,7 @@ func (s *Sandbox) checkoutData(t *tx, cs *checkoutSession) checkoutPageData {
 		d.Trial = in.TrialDays
 		for _, it := range in.Items {
 			if p, ok := t.a.Prices.get(it.Price); ok {
-				name := p.Product
-				if prod, ok := t.a.Products.get(p.Product); ok {
-					name = prod.Name
-				}
-				d.Plan = append(d.Plan, lineDescription(it.Quantity, name, p))
+				d.Plan = append(d.Plan, lineDescription(it.Quantity, t.productName(p), p))
 			}
 		}
 	}

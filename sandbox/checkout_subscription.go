@@ -12,11 +12,10 @@ func (cs *checkoutSession) subscriptionMode(items []subItem, p params) {
 	in := &csInternal{TrialDays: p.int("subscription_data", "trial_period_days"),
 		SubMetadata:    p.applyMetadata(nil, "subscription_data", "metadata"),
 		SubDescription: p.str("subscription_data", "description")}
-	var total int64
 	for _, it := range items {
 		in.Items = append(in.Items, csItem{Price: it.price.ID, Quantity: it.quantity})
-		total += it.price.amount() * it.quantity
 	}
+	total := amountOf(items)
 	if in.TrialDays > 0 {
 		total = 0
 	}
@@ -42,15 +41,8 @@ func (t *tx) completeSubscriptionSession(cs *checkoutSession, c *testCard, d car
 	if aerr := checkCard(pm, ""); aerr != nil {
 		return aerr
 	}
-	trialEnd := int64(0)
-	if days := cs.Internal.TrialDays; days > 0 {
-		trialEnd = t.unix() + days*86400
-	}
-	var amount int64
-	for _, it := range items {
-		amount += it.price.amount() * it.quantity
-	}
-	if aerr := chargeFailure(pm, amount); aerr != nil && trialEnd == 0 {
+	trialEnd := trialEndAfter(t.unix(), cs.Internal.TrialDays)
+	if aerr := chargeFailure(pm, amountOf(items)); aerr != nil && trialEnd == 0 {
 		return aerr // declined: nothing is started, as at Stripe
 	}
 	cus, ok := t.liveCustomer(deref(cs.Customer))

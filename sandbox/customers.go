@@ -254,7 +254,7 @@ func searchCustomers(t *tx, r *request) (any, *apiError) {
 		return nil, aerr
 	}
 	cs := t.a.Customers.newestFirst(func(c *customer) bool {
-		return !c.Deleted && t.searchSees(c) && q.matches(func(field, key string) (string, bool) {
+		return !c.Deleted && t.searchSees(c.Created) && q.matches(func(field, key string) (string, bool) {
 			switch field {
 			case "metadata":
 				v, ok := c.Metadata[key]

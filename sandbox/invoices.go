@@ -101,11 +101,10 @@ type statusTransitions struct {
 }
 
 type lineList struct {
-	Object     string      `json:"object"`
-	Data       []*lineItem `json:"data"`
-	HasMore    bool        `json:"has_more"`
-	TotalCount int         `json:"total_count"`
-	URL        string      `json:"url"`
+	Object  string      `json:"object"`
+	Data    []*lineItem `json:"data"`
+	HasMore bool        `json:"has_more"`
+	URL     string      `json:"url"`
 }
 
 // lineItem is an invoice line: one subscription item for one period.

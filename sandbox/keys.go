@@ -30,19 +30,26 @@ const (
 // RestrictedPermissions are the permissions of the restricted key Issue
 // returns: what AppWheel needs of an app's Stripe account, so that code
 // tried against the sandbox with it learns what a restricted key for
-// AppWheel must allow. Resources are named by their URL's first segment
-// under /v1/ ("checkout" is Checkout Sessions). A resource not listed is
-// refused, as at Stripe.
+// AppWheel must allow. Resources are named as in Stripe's permission
+// names (rak_customer_write). A resource not listed is refused, as at
+// Stripe.
 var RestrictedPermissions = map[string]Access{
-	"customers":       Write,
-	"payment_methods": Write,
-	"setup_intents":   Write,
-	"checkout":        Write,
-	"subscriptions":   Write,
-	"invoices":        Read,
-	"prices":          Read,
-	"products":        Read,
-	"events":          Read,
+	"customer":         Write,
+	"payment_method":   Write,
+	"setup_intent":     Write,
+	"checkout_session": Write,
+	"subscription":     Write,
+	"invoice":          Read,
+	"price":            Read,
+	"product":          Read,
+	"event":            Read,
+}
+
+// resources names the resource of each URL's first segment under /v1/.
+var resources = map[string]string{
+	"customers": "customer", "payment_methods": "payment_method", "setup_intents": "setup_intent",
+	"checkout": "checkout_session", "subscriptions": "subscription", "invoices": "invoice",
+	"prices": "price", "products": "product", "events": "event", "payment_intents": "payment_intent",
 }
 
 // keyKind is which of an account's keys a request came with.
@@ -83,14 +90,16 @@ func (s *Sandbox) Issue(secret string) (Keys, error) {
 	return k, err
 }
 
-// indexKeys records which key hashes stand for account h. Called under the
-// state lock.
+// indexKeys records which key hashes stand for account h: none for an
+// account of a state file older than issued keys, which any key made on
+// first use, until Issue issues its keys. Called under the state lock.
 func (s *Sandbox) indexKeys(h string, a *account) {
-	s.keys[h] = issuedKey{account: h, kind: keySecret}
-	if a.PublishableKeyHash != "" {
-		s.keys[a.PublishableKeyHash] = issuedKey{account: h, kind: keyPublishable}
-		s.keys[a.RestrictedKeyHash] = issuedKey{account: h, kind: keyRestricted}
+	if a.PublishableKeyHash == "" {
+		return
 	}
+	s.keys[h] = issuedKey{account: h, kind: keySecret}
+	s.keys[a.PublishableKeyHash] = issuedKey{account: h, kind: keyPublishable}
+	s.keys[a.RestrictedKeyHash] = issuedKey{account: h, kind: keyRestricted}
 }
 
 // derivedKey is the key with prefix that belongs with secret: 32 base62
@@ -137,7 +146,7 @@ func (s *Sandbox) issued(key string) (issuedKey, bool) {
 
 // permitted refuses a restricted key's request for a resource or an access
 // RestrictedPermissions does not grant, in Stripe's words.
-func permitted(key string, rt route, method string) *apiError {
+func permitted(key, accountHash string, rt route, method string) *apiError {
 	resource := resourceOf(rt.path)
 	need := Read
 	if method != http.MethodGet {
@@ -148,13 +157,13 @@ func permitted(key string, rt route, method string) *apiError {
 		return nil
 	}
 	return &apiError{Status: http.StatusForbidden, Type: errInvalidRequest, Message: fmt.Sprintf(
-		"The provided key '%s' does not have the required permissions for this endpoint. Having the 'rak_%s_%s' permission would allow this request to continue.",
-		maskKey(key), resource, need)}
+		"The provided key '%s' does not have the required permissions for this endpoint on account '%s'. Having the 'rak_%s_%s' permission would allow this request to continue.",
+		maskKey(key), accountID(accountHash), resource, need)}
 }
 
-// resourceOf is the resource a route's path belongs to: its first segment
-// under /v1/.
+// resourceOf is the resource a route's path belongs to, by its first
+// segment under /v1/.
 func resourceOf(path string) string {
 	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/v1/"), "/")
-	return seg
+	return resources[seg]
 }

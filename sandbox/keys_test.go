@@ -1,6 +1,9 @@
 package sandbox_test
 
 import (
+	"bytes"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -69,15 +72,22 @@ func TestKeys(t *testing.T) {
 			t.Errorf("got %d %s reading prices, want 200 (read access)", a.Status, a.Body)
 		}
 		a := do(t, e.srv.URL, k.Restricted, "POST", "/v1/products", vals("name", "Pro"))
-		if msg := a.errorField(t, "message"); a.Status != 403 || !strings.Contains(msg, "rak_products_write") || strings.Contains(msg, k.Restricted) {
-			t.Errorf("got %d %s creating a product, want 403 naming rak_products_write and not the key", a.Status, a.Body)
+		if msg := a.errorField(t, "message"); a.Status != 403 || !strings.Contains(msg, "Having the 'rak_product_write' permission") ||
+			!strings.Contains(msg, "on account 'acct_") || strings.Contains(msg, k.Restricted) {
+			t.Errorf("got %d %s creating a product, want 403 naming rak_product_write and not the key", a.Status, a.Body)
+		}
+		if a := do(t, e.srv.URL, k.Restricted, "GET", "/v1/subscriptions", nil); a.Status != 200 {
+			t.Errorf("got %d %s listing subscriptions, want 200", a.Status, a.Body)
+		}
+		if a := do(t, e.srv.URL, k.Restricted, "GET", "/v1/payment_intents", nil); a.Status != 403 || !strings.Contains(a.errorField(t, "message"), "'rak_payment_intent_read'") {
+			t.Errorf("got %d %s listing payment intents, want 403 naming rak_payment_intent_read", a.Status, a.Body)
 		}
 		if a := do(t, e.srv.URL, k.Restricted, "GET", "/v1/nothing_here", nil); a.Status != 404 {
 			t.Errorf("got %d %s for an unknown URL, want 404", a.Status, a.Body)
 		}
 	})
 
-	t.Run("issued keys are kept across a restart", func(t *testing.T) {
+	t.Run("issued keys are kept across a restart, and only they", func(t *testing.T) {
 		if err := e.sb.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -91,6 +101,37 @@ func TestKeys(t *testing.T) {
 			if a := do(t, e.srv.URL, key, "GET", "/v1/customers", nil); a.Status != 200 {
 				t.Errorf("%s after a restart: got %d %s, want 200", key[:8], a.Status, a.Body)
 			}
+		}
+
+		// An account of a state file from before keys were issued (made
+		// by the first use of any key) is not issued until Issue.
+		if err := sb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := regexp.MustCompile(`"(publishable|restricted)_key_hash":"[0-9a-f]+",?`).ReplaceAll(raw, nil)
+		if bytes.Equal(old, raw) {
+			t.Fatal("the state file has no key hashes to remove")
+		}
+		if err := os.WriteFile(path, old, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.sb = sandbox.New(sandbox.Config{StatePath: path})
+		if err := e.sb.Open(); err != nil {
+			t.Fatal(err)
+		}
+		defer e.sb.Close()
+		if a := do(t, e.srv.URL, secret, "GET", "/v1/customers", nil); a.Status != 401 {
+			t.Errorf("a key of an old state file: got %d %s, want 401 until issued", a.Status, a.Body)
+		}
+		if again := e.keys(t, secret); again != k {
+			t.Errorf("issued again: got %+v, want %+v", again, k)
+		}
+		if a := do(t, e.srv.URL, secret, "GET", "/v1/customers", nil); a.Status != 200 || len(get(a.json(t), "data").([]any)) != 1 {
+			t.Errorf("issued again: got %d %s, want 200 and the account's customer", a.Status, a.Body)
 		}
 	})
 }

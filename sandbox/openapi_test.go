@@ -34,11 +34,19 @@ var stripeSpec struct {
 }
 
 // specSchemas returns components.schemas of the spec, loaded once per test
-// binary (it is 8 MB). Without stripe-mock's module it skips tb, or fails it
-// when APPWHEEL_REQUIRE_STRIPE_MOCK is set.
+// binary (it is 8 MB). Without stripe-mock's module it is nil (nothing is
+// validated, and tb says so), or tb fails when APPWHEEL_REQUIRE_STRIPE_MOCK
+// is set, as in CI: the sandbox's own tests still run.
 func specSchemas(tb testing.TB) openapi3.Schemas {
 	tb.Helper()
-	path := stripemock.SpecPath(tb)
+	path, err := stripemock.FindSpec()
+	if err != nil {
+		if os.Getenv(stripemock.RequireEnv) != "" {
+			tb.Fatal(err)
+		}
+		tb.Logf("not checking objects against Stripe's OpenAPI spec: %v", err)
+		return nil
+	}
 	stripeSpec.once.Do(func() {
 		doc, err := loadSchemas(path)
 		if err != nil {
@@ -51,12 +59,42 @@ func specSchemas(tb testing.TB) openapi3.Schemas {
 			stripeSpec.err = fmt.Errorf("the spec at %s is of API version %v, the sandbox serves %s: update sandbox.APIVersion with the fields the new version requires", path, doc.Info, sandbox.APIVersion)
 			return
 		}
+		// Stripe's schemas allow any other property; the sandbox's objects
+		// must have no field Stripe's do not (a leaked bookkeeping field,
+		// a misspelt name).
+		for _, s := range doc.Components.Schemas {
+			closeObjects(s.Value, map[*openapi3.Schema]bool{})
+		}
 		stripeSpec.schemas = doc.Components.Schemas
 	})
 	if stripeSpec.err != nil {
 		tb.Fatal(stripeSpec.err)
 	}
 	return stripeSpec.schemas
+}
+
+// closeObjects forbids properties s does not name, in s and the schemas
+// it holds.
+func closeObjects(s *openapi3.Schema, seen map[*openapi3.Schema]bool) {
+	if s == nil || seen[s] {
+		return
+	}
+	seen[s] = true
+	if s.Type.Is("object") && len(s.Properties) > 0 && s.AdditionalProperties.Schema == nil && s.AdditionalProperties.Has == nil {
+		no := false
+		s.AdditionalProperties.Has = &no
+	}
+	for _, p := range s.Properties {
+		closeObjects(p.Value, seen)
+	}
+	for _, group := range []openapi3.SchemaRefs{s.AnyOf, s.OneOf, s.AllOf} {
+		for _, r := range group {
+			closeObjects(r.Value, seen)
+		}
+	}
+	if s.Items != nil {
+		closeObjects(s.Items.Value, seen)
+	}
 }
 
 // loadSchemas loads the spec without its paths, which the validator does
@@ -186,6 +224,9 @@ func pointer(p string) string {
 // checkJSON validates body, JSON of the sandbox, failing t with what for
 // each problem. It may run on any goroutine.
 func checkJSON(t *testing.T, schemas openapi3.Schemas, what string, body []byte) {
+	if schemas == nil { // no spec here: see specSchemas
+		return
+	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
 		t.Errorf("%s: not JSON: %v: %s", what, err, body)
@@ -266,6 +307,9 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // TestObjectProblems proves the validator refuses what breaks the spec.
 func TestObjectProblems(t *testing.T) {
 	schemas := specSchemas(t)
+	if schemas == nil {
+		t.Skip("no spec to check against")
+	}
 	e := newEnv(t)
 	const key = "sk_test_openapi"
 	cid, _ := e.customerWithCard(t, key, "pm_card_visa")

@@ -118,6 +118,17 @@ func (t *tx) paymentOutcome(in *invoice, pm *paymentMethod, failure *apiError) {
 	t.emit("payment_intent.succeeded", pi, nil)
 }
 
+// cancelPaymentIntent cancels the payment intent of an invoice that will
+// not be paid (voided), as Stripe does.
+func (t *tx) cancelPaymentIntent(in *invoice, reason string) {
+	pi, ok := t.a.PaymentIntents.get(in.PaymentIntent)
+	if !ok || pi.Status == piSucceeded || pi.Status == piCanceled {
+		return
+	}
+	pi.Status, pi.CanceledAt, pi.CancellationReason = piCanceled, ptr(t.unix()), &reason
+	t.emit("payment_intent.canceled", pi, nil)
+}
+
 var (
 	paymentIntentGetSpec     = endpoint(map[string]*spec{"client_secret": str()})
 	paymentIntentConfirmSpec = endpoint(map[string]*spec{
@@ -144,11 +155,13 @@ func getPaymentIntent(t *tx, r *request) (any, *apiError) {
 }
 
 // confirmPaymentIntent is POST /v1/payment_intents/{id}/confirm: it
-// charges payment_method (an ID of the customer's or a test token, which
-// is attached to the customer) for the invoice. Paid: the invoice is paid,
-// its subscription active, and if the subscription saves the card
-// (on_subscription) it becomes the subscription's default payment method.
-// Declined: a 402 card_error, the intent back to requires_payment_method.
+// charges payment_method (an ID of the customer's or a test token) for the
+// invoice. Paid: the invoice is paid and its subscription active; an
+// intent with setup_future_usage (the subscription saves the card,
+// on_subscription) attaches the card to the customer and makes it the
+// subscription's default payment method, as Stripe does, and one without
+// leaves a new card unattached and used up. Declined: a 402 card_error,
+// the intent back to requires_payment_method.
 func confirmPaymentIntent(t *tx, r *request) (any, *apiError) {
 	pi, ok := t.a.PaymentIntents.get(r.id)
 	if !ok {
@@ -178,21 +191,29 @@ func confirmPaymentIntent(t *tx, r *request) (any, *apiError) {
 		return nil, invalidCode("parameter_missing", "payment_method",
 			"You cannot confirm this PaymentIntent because it's missing a payment method. You can either update the PaymentIntent with a payment method and then confirm it again, or confirm it again directly with a payment method.")
 	}
-	if pm.Customer != nil && *pm.Customer != in.Customer {
+	switch {
+	case pm.Customer != nil && *pm.Customer != in.Customer:
 		return nil, invalid("payment_method", "The provided PaymentMethod belongs to a different Customer than the PaymentIntent.")
+	case pm.Internal != nil && pm.Internal.Consumed:
+		return nil, invalid("payment_method", "This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.")
 	}
+	cus, _ := t.liveCustomer(in.Customer)
+	save := pi.SetupFutureUsage != nil && cus != nil
+	// Everything that can refuse is checked: what follows only charges
+	// and records (a handler's changes are not rolled back).
 	if aerr := t.attemptPayment(in, pm); aerr != nil {
 		aerr.PaymentMethod = t.renderJSON(pm)
 		aerr.PaymentIntent = t.renderJSON(pi)
 		return nil, aerr
 	}
-	if cus, ok := t.liveCustomer(in.Customer); ok {
-		if aerr := t.attach(pm, cus, "payment_method"); aerr != nil {
-			return nil, aerr
-		}
+	switch {
+	case save && pm.Customer == nil:
+		pm.Customer = &cus.ID
+		t.emit("payment_method.attached", pm, nil)
+	case pm.Customer == nil && pm.Internal != nil:
+		pm.Internal.Consumed = true
 	}
-	if sub := t.invoiceSubscription(in); sub != nil && sub.PaymentSettings.SaveDefaultPaymentMethod == "on_subscription" &&
-		deref(sub.DefaultPaymentMethod) != pm.ID {
+	if sub := t.invoiceSubscription(in); sub != nil && save && deref(sub.DefaultPaymentMethod) != pm.ID {
 		before := t.renderMap(sub)
 		sub.DefaultPaymentMethod = &pm.ID
 		t.emitUpdate("customer.subscription.updated", sub, before)

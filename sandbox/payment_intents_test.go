@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDefaultIncompleteIntegration is Stripe's documented subscription
@@ -32,8 +33,8 @@ func TestDefaultIncompleteIntegration(t *testing.T) {
 		t.Fatalf("got %v, want an incomplete subscription whose invoice has a payment intent's client secret", sub)
 	}
 	inv := str(sub, "latest_invoice.id")
-	if plain := e.mustCall(t, 200, key, "GET", "/v1/invoices/"+inv, nil); get(plain, "confirmation_secret") != nil || plain["confirmation_secret"] != nil {
-		t.Errorf("got confirmation_secret %v without expand, want it left out", plain["confirmation_secret"])
+	if _, ok := e.mustCall(t, 200, key, "GET", "/v1/invoices/"+inv, nil)["confirmation_secret"]; ok {
+		t.Error("got confirmation_secret without expand, want it left out, as Stripe includes it only when expanded")
 	}
 	if a := e.call(t, pk, "POST", "/v1/payment_intents/"+pi+"/confirm", vals("payment_method", "pm_card_visa")); a.Status != 400 || a.errorField(t, "param") != "client_secret" {
 		t.Errorf("the publishable key without the client secret: got %d %s, want 400 on client_secret", a.Status, a.Body)
@@ -79,5 +80,57 @@ func TestDefaultIncompleteIntegration(t *testing.T) {
 	}
 	if a := e.call(t, e.keys(t, key).Restricted, "GET", "/v1/payment_intents", nil); a.Status != 403 {
 		t.Errorf("got %d with the restricted key, want 403: AppWheel needs no payment intents", a.Status)
+	}
+}
+
+// TestPaymentIntentWithoutSaving: an invoice's payment intent confirmed for
+// a subscription that does not save the card pays the invoice and leaves a
+// new card unattached and used up (Stripe attaches it only with
+// setup_future_usage); a refused confirmation charges nothing; an
+// incomplete subscription that expires cancels its intent.
+func TestPaymentIntentWithoutSaving(t *testing.T) {
+	e := newEnv(t)
+	const key = "sk_test_nosave"
+	e.keys(t, key)
+	price := e.price(t, key, "pro_monthly")
+	cid := str(e.mustCall(t, 200, key, "POST", "/v1/customers", nil), "id")
+	newSub := func(t *testing.T) (map[string]any, string) {
+		t.Helper()
+		sub := e.mustCall(t, 200, key, "POST", "/v1/subscriptions", vals("customer", cid, "items[0][price]", price,
+			"payment_behavior", "default_incomplete", "expand[0]", "latest_invoice.confirmation_secret"))
+		pi, _, _ := strings.Cut(str(sub, "latest_invoice.confirmation_secret.client_secret"), "_secret_")
+		return sub, pi
+	}
+
+	sub, pi := newSub(t)
+	if got := e.mustCall(t, 200, key, "GET", "/v1/payment_intents/"+pi, nil); get(got, "setup_future_usage") != nil {
+		t.Errorf("got setup_future_usage %v, want null without save_default_payment_method", get(got, "setup_future_usage"))
+	}
+	done := e.mustCall(t, 200, key, "POST", "/v1/payment_intents/"+pi+"/confirm", vals("payment_method", "pm_card_visa"))
+	card := e.mustCall(t, 200, key, "GET", "/v1/payment_methods/"+str(done, "payment_method"), nil)
+	got := e.mustCall(t, 200, key, "GET", "/v1/subscriptions/"+str(sub, "id"), nil)
+	if get(card, "customer") != nil || get(got, "default_payment_method") != nil || str(got, "status") != "active" {
+		t.Errorf("got card %v, subscription %v: want the subscription active, the card neither attached nor its default", card, got)
+	}
+	if a := e.call(t, key, "POST", "/v1/payment_methods/"+str(card, "id")+"/attach", vals("customer", cid)); a.Status != 400 {
+		t.Errorf("attaching the used card: got %d %s, want 400", a.Status, a.Body)
+	}
+
+	// A card that cannot be used is refused before anything is charged.
+	sub2, pi2 := newSub(t)
+	if a := e.call(t, key, "POST", "/v1/payment_intents/"+pi2+"/confirm", vals("payment_method", str(card, "id"))); a.Status != 400 || a.errorField(t, "param") != "payment_method" {
+		t.Errorf("got %d %s, want 400 on payment_method", a.Status, a.Body)
+	}
+	if inv := e.mustCall(t, 200, key, "GET", "/v1/invoices/"+str(sub2, "latest_invoice.id"), nil); str(inv, "status") != "open" {
+		t.Errorf("got invoice %s after a refused confirmation, want open", str(inv, "status"))
+	}
+
+	// Unpaid for 23 hours: the invoice is voided and its intent canceled.
+	e.clock.mu.Lock()
+	e.clock.now = e.clock.now.Add(24 * time.Hour)
+	e.clock.mu.Unlock()
+	intent := e.mustCall(t, 200, key, "GET", "/v1/payment_intents/"+pi2, nil)
+	if str(intent, "status") != "canceled" || str(intent, "cancellation_reason") != "void_invoice" {
+		t.Errorf("got %v, want canceled for void_invoice", intent)
 	}
 }

@@ -32,11 +32,10 @@ type price struct {
 }
 
 type recurring struct {
-	Interval        string  `json:"interval"`
-	IntervalCount   int64   `json:"interval_count"`
-	Meter           *string `json:"meter"`
-	TrialPeriodDays *int64  `json:"trial_period_days"`
-	UsageType       string  `json:"usage_type"`
+	Interval      string  `json:"interval"`
+	IntervalCount int64   `json:"interval_count"`
+	Meter         *string `json:"meter"`
+	UsageType     string  `json:"usage_type"`
 }
 
 func (p *price) objectID() string { return p.ID }
@@ -275,7 +274,7 @@ func searchPrices(t *tx, r *request) (any, *apiError) {
 		return nil, aerr
 	}
 	ps := t.a.Prices.newestFirst(func(p *price) bool {
-		return t.searchSees(p) && q.matches(func(field, key string) (string, bool) {
+		return t.searchSees(p.Created) && q.matches(func(field, key string) (string, bool) {
 			switch field {
 			case "metadata":
 				v, ok := p.Metadata[key]
@@ -295,6 +294,15 @@ func searchPrices(t *tx, r *request) (any, *apiError) {
 		})
 	})
 	return searchPage(ps, r.p, "/v1/prices/search")
+}
+
+// productName is the name of p's product, or its ID when the product is
+// gone.
+func (t *tx) productName(p *price) string {
+	if prod, ok := t.a.Products.get(p.Product); ok {
+		return prod.Name
+	}
+	return p.Product
 }
 
 func priceRoutes() []route {

@@ -22,7 +22,6 @@ type product struct {
 	Shippable           *bool             `json:"shippable"`
 	StatementDescriptor *string           `json:"statement_descriptor"`
 	TaxCode             *string           `json:"tax_code"`
-	Type                string            `json:"type"`
 	UnitLabel           *string           `json:"unit_label"`
 	Updated             int64             `json:"updated"`
 	URL                 *string           `json:"url"`
@@ -50,7 +49,7 @@ func (t *tx) newProduct(id, name string) *product {
 	}
 	p := &product{
 		ID: id, Object: "product", Active: true, Created: t.unix(), Images: []string{},
-		MarketingFeatures: []any{}, Metadata: map[string]string{}, Name: name, Type: "service", Updated: t.unix(),
+		MarketingFeatures: []any{}, Metadata: map[string]string{}, Name: name, Updated: t.unix(),
 	}
 	t.a.Products.add(p)
 	return p

@@ -45,8 +45,8 @@ type Config struct {
 	WebhookMaxAttempts int
 
 	// SearchDelay, when set, leaves an object out of search results until
-	// this long after it was created or last changed (on the real clock),
-	// as Stripe's search index lags by up to a minute. 0: no delay.
+	// this long after it was created (on the account's clock), as Stripe's
+	// search index lags by up to a minute. 0: no delay.
 	SearchDelay time.Duration
 }
 
@@ -73,15 +73,12 @@ type Sandbox struct {
 	// hold it for the whole of a request's work in memory, which makes each
 	// request atomic; file writes and webhook deliveries happen outside it.
 	mu       sync.Mutex
-	accounts map[string]*account  // by keyHash of the secret key
-	keys     map[string]issuedKey // every issued key, by keyHash (Issue)
-	// searchable is when each object changed last becomes visible to
-	// search (Config.SearchDelay); not persisted: after a restart, all is.
-	searchable map[string]time.Time
-	hooks      map[string][]webhookEndpoint // by keyHash; configuration, not state: never persisted
-	gen        uint64                       // snapshot generation, bumped per change
-	opened     bool
-	closed     bool
+	accounts map[string]*account          // by keyHash of the secret key
+	keys     map[string]issuedKey         // every issued key, by keyHash (Issue)
+	hooks    map[string][]webhookEndpoint // by keyHash; configuration, not state: never persisted
+	gen      uint64                       // snapshot generation, bumped per change
+	opened   bool
+	closed   bool
 
 	persist *persister
 	deliver *deliverer
@@ -112,16 +109,15 @@ func New(cfg Config) *Sandbox {
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	s := &Sandbox{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		accounts:   map[string]*account{},
-		keys:       map[string]issuedKey{},
-		searchable: map[string]time.Time{},
-		hooks:      map[string][]webhookEndpoint{},
-		persist:    &persister{path: cfg.StatePath},
-		reqLog:     newRequestLog(200),
-		stop:       make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		accounts: map[string]*account{},
+		keys:     map[string]issuedKey{},
+		hooks:    map[string][]webhookEndpoint{},
+		persist:  &persister{path: cfg.StatePath},
+		reqLog:   newRequestLog(200),
+		stop:     make(chan struct{}),
 	}
 	s.deliver = newDeliverer(cfg.HTTPClient, cfg.WebhookRetryBase, cfg.WebhookMaxAttempts, cfg.Logger)
 	s.handler = s.routes()

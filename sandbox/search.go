@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The search language the sandbox understands: clauses field:'value' (or
@@ -22,22 +23,22 @@ type searchQuery struct {
 
 type searchClause struct{ field, key, value string }
 
-var searchClauseRE = regexp.MustCompile(`^([a-z_]+|metadata\[(?:'([^']*)'|"([^"]*)")\]):(?:'([^']*)'|"([^"]*)")$`)
+// searchClauseRE matches one clause at the start of what is left of a query.
+var searchClauseRE = regexp.MustCompile(`^([a-z_]+|metadata\[(?:'([^']*)'|"([^"]*)")\]):(?:'([^']*)'|"([^"]*)")`)
+
+// searchJoinRE matches what joins two clauses: AND or OR (in any case),
+// or spaces alone, which mean AND.
+var searchJoinRE = regexp.MustCompile(`^\s+(?:(?i:(and|or))\s+)?`)
 
 // parseSearch parses the query parameter of a search of a resource whose
-// searchable fields (besides metadata) are fields.
+// searchable fields (besides metadata) are fields. Clauses are read whole,
+// quotes and all, so a value may hold spaces and the words AND and OR.
 func parseSearch(q string, fields []string) (*searchQuery, *apiError) {
-	q = strings.TrimSpace(q)
+	rest := strings.TrimSpace(q)
 	sq := &searchQuery{}
-	op := " AND "
-	if strings.Contains(q, " OR ") {
-		if strings.Contains(q, " AND ") {
-			return nil, invalid("query", "Search queries cannot mix AND and OR.")
-		}
-		op, sq.or = " OR ", true
-	}
-	for _, part := range strings.Split(q, op) {
-		m := searchClauseRE.FindStringSubmatch(strings.TrimSpace(part))
+	ops := map[bool]bool{}
+	for {
+		m := searchClauseRE.FindStringSubmatch(rest)
 		c := searchClause{}
 		if m != nil {
 			c = searchClause{field: m[1], value: m[4] + m[5]}
@@ -46,10 +47,24 @@ func parseSearch(q string, fields []string) (*searchQuery, *apiError) {
 			}
 		}
 		if m == nil || c.field != "metadata" && !slices.Contains(fields, c.field) {
-			return nil, invalid("query", "Unsupported search query: %q. The AppWheel sandbox understands clauses of the form metadata['key']:'value' or FIELD:'value' with FIELD one of %s, joined by AND or by OR.",
-				part, oneOf(fields))
+			clause, _, _ := strings.Cut(rest, " ")
+			return nil, invalid("query", "Unsupported search query: %q. The AppWheel sandbox understands clauses of the form metadata['key']:'value' or FIELD:'value' with FIELD one of %s, joined by spaces, AND or OR.",
+				clause, oneOf(fields))
 		}
 		sq.clauses = append(sq.clauses, c)
+		if rest = rest[len(m[0]):]; rest == "" {
+			break
+		}
+		j := searchJoinRE.FindStringSubmatch(rest)
+		if j == nil {
+			return nil, invalid("query", "Invalid search query: clauses must be separated by spaces, AND or OR.")
+		}
+		sq.or = strings.EqualFold(j[1], "or")
+		ops[sq.or] = true
+		rest = rest[len(j[0]):]
+	}
+	if len(ops) > 1 {
+		return nil, invalid("query", "Search queries cannot mix AND and OR.")
 	}
 	return sq, nil
 }
@@ -72,21 +87,12 @@ func (q *searchQuery) matches(value func(field, key string) (string, bool)) bool
 }
 
 // Stripe's search reads an index that lags the objects by up to a minute
-// (Config.SearchDelay emulates it): code that creates an object and then
-// finds it by search, or finds-or-creates by search, works here and
-// duplicates at Stripe.
+// (Config.SearchDelay emulates it for new objects): code that creates an
+// object and then finds it by search, or finds-or-creates by search, works
+// here and duplicates at Stripe.
 
-// indexed records that o changed now, for the search delay. Called under
-// the state lock.
-func (t *tx) indexed(o object) {
-	if t.s.cfg.SearchDelay > 0 {
-		t.s.searchable[o.objectID()] = t.s.now().Add(t.s.cfg.SearchDelay)
-	}
-}
-
-// searchSees reports whether search finds o yet: not while its last change
-// is younger than the search delay.
-func (t *tx) searchSees(o object) bool {
-	at, ok := t.s.searchable[o.objectID()]
-	return !ok || !t.s.now().Before(at)
+// searchSees reports whether search finds an object created at created
+// (Unix seconds, the account's clock) yet: not within the search delay.
+func (t *tx) searchSees(created int64) bool {
+	return !t.now.Before(time.Unix(created, 0).Add(t.s.cfg.SearchDelay))
 }

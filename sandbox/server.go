@@ -99,7 +99,7 @@ func (s *Sandbox) api(rt route) http.Handler {
 				Message: "This API call cannot be made with a publishable API key. Please use a secret API key."})
 			return
 		case k.kind == keyRestricted && rt.path != "":
-			if aerr := permitted(key, rt, hr.Method); aerr != nil {
+			if aerr := permitted(key, k.account, rt, hr.Method); aerr != nil {
 				s.writeError(w, hr, reqID, aerr)
 				return
 			}

@@ -211,6 +211,9 @@ func updateSetupIntent(t *tx, r *request) (any, *apiError) {
 		si.Description = strOrNil(r.p.str("description"))
 	}
 	si.Metadata = r.p.applyMetadata(si.Metadata, "metadata")
+	if r.p.has("payment_method_types") {
+		si.PaymentMethodTypes = r.p.strs("payment_method_types")
+	}
 	if pm != nil {
 		si.PaymentMethod = &pm.ID
 		si.Status = siRequiresConfirmation

@@ -118,11 +118,10 @@ type trialSettings struct {
 }
 
 type itemList struct {
-	Object     string              `json:"object"`
-	Data       []*subscriptionItem `json:"data"`
-	HasMore    bool                `json:"has_more"`
-	TotalCount int                 `json:"total_count"`
-	URL        string              `json:"url"`
+	Object  string              `json:"object"`
+	Data    []*subscriptionItem `json:"data"`
+	HasMore bool                `json:"has_more"`
+	URL     string              `json:"url"`
 }
 
 // subscriptionItem is one price of a subscription, with the current period.
@@ -365,7 +364,7 @@ func (t *tx) startSubscription(st subscriptionStart) (*subscription, *apiError) 
 		sub.TrialStart, sub.TrialEnd, sub.BillingCycleAnchor, sub.Internal.Period = &now, &trialEnd, trialEnd, -1
 		end = trialEnd
 	}
-	sub.Items = itemList{Object: "list", URL: "/v1/subscription_items?subscription=" + sub.ID, TotalCount: len(items)}
+	sub.Items = itemList{Object: "list", URL: "/v1/subscription_items?subscription=" + sub.ID}
 	for _, it := range items {
 		sub.Items.Data = append(sub.Items.Data, &subscriptionItem{
 			ID: t.newID("si"), Object: "subscription_item", Created: now, CurrentPeriodStart: now, CurrentPeriodEnd: end,
@@ -420,14 +419,8 @@ func trialEnd(p params, now int64) (int64, *apiError) {
 	case p.has("trial_period_days") && p.has("trial_end"):
 		return 0, invalid("trial_end", "You may only specify one of these parameters: trial_end, trial_period_days.")
 	case p.has("trial_period_days"):
-		days := p.int("trial_period_days")
-		if days < 0 || days > maxTrialDays {
-			return 0, invalid("trial_period_days", "Invalid trial_period_days: must be between 0 and %d.", maxTrialDays)
-		}
-		if days == 0 {
-			return 0, nil
-		}
-		return now + days*86400, nil
+		days, aerr := trialDays(p, 0, "trial_period_days")
+		return trialEndAfter(now, days), aerr
 	case !p.has("trial_end") || p.str("trial_end") == "now":
 		return 0, nil
 	}
@@ -441,6 +434,39 @@ func trialEnd(p params, now int64) (int64, *apiError) {
 		return 0, invalid("trial_end", "Invalid trial_end: it can be at most %d days in the future.", maxTrialDays)
 	}
 	return end, nil
+}
+
+// trialDays reads the trial_period_days parameter at path: least to
+// maxTrialDays (Stripe's bounds: 0 for a subscription, which means no
+// trial, and 1 for a Checkout Session).
+func trialDays(p params, least int64, path ...string) (int64, *apiError) {
+	days := p.int(path...)
+	if p.has(path...) && (days < least || days > maxTrialDays) {
+		name := path[0]
+		for _, seg := range path[1:] {
+			name = childPath(name, seg)
+		}
+		return 0, invalid(name, "Invalid trial_period_days: must be between %d and %d.", least, maxTrialDays)
+	}
+	return days, nil
+}
+
+// trialEndAfter is the end of a trial of days from now; 0 (no trial) for
+// no days.
+func trialEndAfter(now, days int64) int64 {
+	if days == 0 {
+		return 0
+	}
+	return now + days*86400
+}
+
+// amountOf is what one period of items costs.
+func amountOf(items []subItem) int64 {
+	var sum int64
+	for _, it := range items {
+		sum += it.price.amount() * it.quantity
+	}
+	return sum
 }
 
 // subItem is a validated items[] entry.
@@ -616,7 +642,7 @@ func searchSubscriptions(t *tx, r *request) (any, *apiError) {
 		return nil, aerr
 	}
 	subs := t.a.Subscriptions.newestFirst(func(s *subscription) bool {
-		return t.searchSees(s) && q.matches(func(field, key string) (string, bool) {
+		return t.searchSees(s.Created) && q.matches(func(field, key string) (string, bool) {
 			switch field {
 			case "metadata":
 				v, ok := s.Metadata[key]

@@ -82,7 +82,6 @@ func (t *tx) unix() int64 { return t.now.Unix() }
 // that changed (before is o's rendering before the change; nil for events
 // that are not updates).
 func (t *tx) emit(typ string, o object, before map[string]any) {
-	t.indexed(o)
 	raw := t.renderJSON(o)
 	e := t.emitRaw(typ, raw)
 	if before != nil {

@@ -81,7 +81,7 @@ directory reuses the demo app.`,
 	}
 	c.Flags().StringVar(&o.sandboxAddr, "sandbox-addr", "", "the Stripe sandbox's `HOST:PORT`; default the API's host and port + 1")
 	c.Flags().StringVar(&o.notifyURL, "notify-url", "", "send the demo app's events (payment_method.added, invoice.paid, …) to this `URL` (http:// on loopback too)")
-	c.Flags().DurationVar(&o.searchDelay, "sandbox-search-delay", 0, "leave objects out of the sandbox's search results for this `duration` after each change, as Stripe's search index lags (up to 1m; 0: none)")
+	c.Flags().DurationVar(&o.searchDelay, "sandbox-search-delay", 0, "leave new objects out of the sandbox's search results for this `duration` after they are created, as Stripe's search index lags (up to 1m; 0: none)")
 	withConfig(c, "dev-data", []flagSet{listenFlags, dataDirFlags, jobFlags, logFlags}, func(cmd *cobra.Command, cfg *Config, _ []string) error {
 		if o.sandboxAddr != "" {
 			if err := checkAddr("--sandbox-addr", o.sandboxAddr); err != nil {

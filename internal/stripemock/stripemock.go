@@ -210,16 +210,16 @@ func ForTest(tb testing.TB) string {
 // fails it when RequireEnv is set; see SkipOrFatal.
 func SpecPath(tb testing.TB) string {
 	tb.Helper()
-	p, err := findSpec()
+	p, err := FindSpec()
 	if err != nil {
 		SkipOrFatal(tb, err)
 	}
 	return p
 }
 
-// findSpec is SpecPath's lookup, done once per process: it runs the go
-// command.
-var findSpec = sync.OnceValues(func() (string, error) {
+// FindSpec is SpecPath's lookup, done once per process (it runs the go
+// command): the spec's path, or ErrSpecNotFound.
+var FindSpec = sync.OnceValues(func() (string, error) {
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMODCACHE: %w", err)

@@ -81,7 +81,7 @@ describe('keys and API version', () => {
     assert.equal((await stripe.customers.retrieve(c.id)).email, 'restricted@example.com')
     await assert.rejects(restricted.products.create({ name: 'Pro' }), (err) => {
       assert.ok(err instanceof Stripe.errors.StripePermissionError, err.constructor.name)
-      assert.match(err.message, /rak_products_write/)
+      assert.match(err.message, /rak_product_write/)
       return true
     })
   })
