@@ -64,6 +64,16 @@ type StripeEvent struct {
 	PreviousDefaultPaymentMethodID string
 }
 
+// KeptPage is a rendered read answer kept in the database, so that every
+// replica serves it while it is current, as billing's rendered pages are
+// served from memory: the body and what it was rendered from.
+type KeptPage struct {
+	Version   int64  // the customer's ReadsVersion it was rendered at
+	DefaultID string // the customer's DefaultPaymentMethodID then
+	Expires   int64  // Unix seconds: the first instant the answer may differ
+	Body      []byte // the answer's JSON
+}
+
 // CustomerState is the mirrored state of one user's Stripe customer.
 type CustomerState struct {
 	AppUserID              string
@@ -166,6 +176,13 @@ type MirrorStore interface {
 	// SyncedBefore returns up to limit synced users of the app whose last
 	// sync was before t, least recently synced first (for reconcile).
 	SyncedBefore(ctx context.Context, appID string, t time.Time, limit int) ([]*CustomerState, error)
+
+	// KeptPage returns the rendered read kept for the customer under kind,
+	// or ENOTFOUND.
+	KeptPage(ctx context.Context, appID, customerID, kind string) (*KeptPage, error)
+	// KeepPage keeps p as the customer's rendered read of kind, replacing
+	// the one kept unless that one was rendered at a newer ReadsVersion.
+	KeepPage(ctx context.Context, appID, customerID, kind string, p *KeptPage) error
 
 	// SavePaymentMethod writes a payment method; CustomerID "" means
 	// detached.

@@ -380,3 +380,71 @@ func TestPagesNotKeptForReadsThatAskStripe(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesKeptInTheDatabase: a user's first page of invoices rendered by
+// one replica is served by another that never rendered it, for the point
+// read of the customer row and one of the kept page, byte for byte; not
+// after a change, nor past its hour, nor for another page.
+func TestPagesKeptInTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	e, _ := newCountingEnv(t)
+	app := e.newApp(t, "shop", "sk_test_shop")
+	cus := e.seedSubscriber(t, app, "u1")
+	counting := &countingStore{Store: e.db}
+	other := billing.New(billing.Config{
+		Store: counting, Stripe: e.fake, Apps: e.apps, DecodeEvent: stripe.DecodeEvent, Now: e.clock.Now, BackgroundRate: 1000,
+		LinkBaseURL: "https://appwheel.test", LinkKey: []byte("pages-test-link-key-0123456789ab"),
+	})
+	first := func(s *billing.Service) json.RawMessage {
+		t.Helper()
+		page, err := s.InvoicesJSON(ctx, app, billing.ListInvoicesParams{AppUserID: "u1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	rendered := func(what string, want bool, read func()) {
+		t.Helper()
+		counting.pageReads.Store(0)
+		read()
+		if got := counting.pageReads.Load() > 0; got != want {
+			t.Errorf("%s: rendered from the mirror = %v, want %v", what, got, want)
+		}
+	}
+
+	kept := first(e.svc)
+	rendered("the other replica's first read", false, func() {
+		if got := first(other); !bytes.Equal(got, kept) {
+			t.Errorf("the other replica served\n%s\nwant the kept page\n%s", got, kept)
+		}
+	})
+	rendered("another page size", true, func() {
+		if _, err := other.InvoicesJSON(ctx, app, billing.ListInvoicesParams{AppUserID: "u1", Limit: 2}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// A new invoice: the kept page is stale on every replica.
+	inv := monthlyInvoice("in_u1new", cus, "sub_u1", "price_pro", "open", e.clock.Now().Unix()-30)
+	e.fake.AddInvoice(app.Stripe, inv)
+	e.deliver(t, app, invoiceEvent(t, e.eventID(), "invoice.finalized", inv.Created+1, inv))
+	fresh := billing.New(billing.Config{
+		Store: counting, Stripe: e.fake, Apps: e.apps, DecodeEvent: stripe.DecodeEvent, Now: e.clock.Now, BackgroundRate: 1000,
+		LinkBaseURL: "https://appwheel.test", LinkKey: []byte("pages-test-link-key-0123456789ab"),
+	})
+	rendered("a replica's read after a change", true, func() {
+		if got := first(fresh); !bytes.Contains(got, []byte("in_u1new")) {
+			t.Errorf("after the change: %s, want the new invoice", got)
+		}
+	})
+	e.wantPagesCurrent(t, app, "u1")
+
+	// Past the hour its links were signed for, a kept page is not served.
+	e.clock.Set(e.clock.Now().Truncate(time.Hour).Add(time.Hour))
+	later := billing.New(billing.Config{
+		Store: counting, Stripe: e.fake, Apps: e.apps, DecodeEvent: stripe.DecodeEvent, Now: e.clock.Now, BackgroundRate: 1000,
+		LinkBaseURL: "https://appwheel.test", LinkKey: []byte("pages-test-link-key-0123456789ab"),
+	})
+	rendered("a read past the hour", true, func() { first(later) })
+	e.wantPagesCurrent(t, app, "u1")
+}

@@ -10,4 +10,5 @@ func testMirror(t *testing.T, newStore NewStoreFunc) {
 	t.Run("Subscription", func(t *testing.T) { testMirrorSubscriptions(t, newStore) })
 	t.Run("Invoice", func(t *testing.T) { testMirrorInvoices(t, newStore) })
 	t.Run("ReadsVersion", func(t *testing.T) { testMirrorReadsVersion(t, newStore) })
+	t.Run("KeptPage", func(t *testing.T) { testKeptPages(t, newStore) })
 }

@@ -1,0 +1,21 @@
+-- kept_pages holds rendered first pages of a user's reads (billing's
+-- rendered pages, appwheel.MirrorStore.KeepPage), kept in the database so
+-- that every replica serves them while they are current, not only the
+-- process that rendered them. Whether a page is current is decided in
+-- billing/pages.go, against the customer row: its reads_version, its
+-- default payment method, and the page's expiry (Unix seconds). No trigger
+-- clears a page: it is current only while its version equals the
+-- customer's, so a change to the user's data needs no invalidation here.
+-- version is the customer's reads_version the page was rendered at; the
+-- upsert keeps the page of the newest. body is bytea, not jsonb, which
+-- would re-encode the bytes served.
+CREATE TABLE kept_pages (
+    app_id      text COLLATE "C" NOT NULL REFERENCES apps (id),
+    customer_id text COLLATE "C" NOT NULL, -- cus_…
+    kind        text COLLATE "C" NOT NULL, -- which read, e.g. invoices
+    version     bigint NOT NULL,
+    default_id  text   NOT NULL,           -- the default payment method then
+    expires     bigint NOT NULL,           -- Unix seconds
+    body        bytea  NOT NULL,           -- the answer's JSON as sent
+    PRIMARY KEY (app_id, customer_id, kind)
+);
