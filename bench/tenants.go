@@ -232,6 +232,9 @@ func spreadNote(l *line, singleID string, single *line, reading string, opt *opt
 	if body > 0 {
 		s += fmt.Sprintf("; the server keeps rendered pages per user (%d MiB, --page-cache-mb): one user's %s are %s bytes, %s users' %s MiB, %s's %s users' %s MiB",
 			servePageCacheMB, reading, thousands(body), thousands(pairs), mib(pairs*body), singleID, thousands(opt.users), mib(opt.users*body))
+		if reading == "invoice pages" {
+			s += "; a user's first invoice page is also kept in the database (kept_pages), read back when memory does not hold it"
+		}
 	}
 	s += fmt.Sprintf("; before its warm-up each of the %s users was read once (%v), so that no measured read is a user's first, as none of %s's is", thousands(pairs), swept.Round(100*time.Millisecond), singleID)
 	if l.warm != nil {
