@@ -439,7 +439,7 @@ func TestPagesKeptInTheDatabase(t *testing.T) {
 	})
 	e.wantPagesCurrent(t, app, "u1")
 
-	// Past the hour its links were signed for, a kept page is not served.
+	// Past the hour its links were made in, a kept page is not served.
 	e.clock.Set(e.clock.Now().Truncate(time.Hour).Add(time.Hour))
 	later := billing.New(billing.Config{
 		Store: counting, Stripe: e.fake, Apps: e.apps, DecodeEvent: stripe.DecodeEvent, Now: e.clock.Now, BackgroundRate: 1000,
