@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,56 +82,6 @@ func (p *holdProxy) keys() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.customerKeys...)
-}
-
-// serveProc is one `appwheel serve` process.
-type serveProc struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan struct{} // closed when the process has exited
-}
-
-// startServeOn runs `appwheel serve` with env on addr and waits until it is
-// ready; it is stopped (SIGTERM) when the test ends if still running.
-func startServeOn(t *testing.T, env []string, addr string) *serveProc {
-	t.Helper()
-	s := &serveProc{logs: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(binary, "serve", "--addr", addr)
-	s.cmd.Env = env
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		<-s.done
-		if t.Failed() {
-			t.Logf("appwheel serve (pid %d) output:\n%s", s.cmd.Process.Pid, s.logs.String())
-		}
-	})
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("appwheel serve exited:\n%s", s.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("appwheel serve not ready:\n%s", s.logs.String())
-		}
-	}
-}
-
-// kill ends the process with SIGKILL, as a crash would, and waits for it.
-func (s *serveProc) kill() {
-	s.cmd.Process.Kill()
-	<-s.done
 }
 
 // lastResponse keeps the body and replay header of the latest response a
@@ -201,7 +150,7 @@ func TestIdempotencyKeyAfterKill(t *testing.T) {
 	params := client.CreatePaymentMethodParams{AppUserID: "u-killed", Type: client.TypeSetupIntent, IdempotencyKey: "add-card-u-killed"}
 	c := ctx(t)
 
-	first := startServeOn(t, env, addr)
+	first := startProc(t, "appwheel serve", addr, env, "serve", "--addr", addr)
 	inFlight := make(chan error, 1)
 	go func() {
 		_, err := client.New(app.AppID, app.Platform, app.AppSecret, client.WithBaseURL("http://"+addr)).CreatePaymentMethod(c, params)
@@ -221,7 +170,7 @@ func TestIdempotencyKeyAfterKill(t *testing.T) {
 	}
 
 	restart := time.Now()
-	startServeOn(t, env, addr)
+	startProc(t, "appwheel serve", addr, env, "serve", "--addr", addr)
 	ready := time.Since(restart)
 	rec := &lastResponse{}
 	retry := client.New(app.AppID, app.Platform, app.AppSecret, client.WithBaseURL("http://"+addr),

@@ -58,15 +58,70 @@ type devFacts struct {
 	NotifySecret    string            `json:"notifySecret"`
 }
 
+// proc is one appwheel process a test runs.
+type proc struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer   // its output
+	done chan struct{} // closed when it has exited
+}
+
+// startProc runs the binary with args, env added to the test's
+// environment, waits until it answers /readyz on addr, and stops it with
+// SIGINT when the test ends (SIGKILL after 15 s); name says what it is in
+// failures.
+func startProc(t *testing.T, name, addr string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), logs: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var exitErr error
+	go func() { exitErr = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			p.cmd.Process.Kill()
+			t.Errorf("%s did not stop on SIGINT", name)
+		}
+		if t.Failed() {
+			t.Logf("%s (pid %d) output:\n%s", name, p.cmd.Process.Pid, p.logs.String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited: %v\n%s", name, exitErr, p.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready:\n%s", name, p.logs.String())
+		}
+	}
+}
+
+// kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (p *proc) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
 // dev is a running `appwheel dev`.
 type dev struct {
+	*proc
 	t       *testing.T
 	dataDir string
 	facts   devFacts
 	client  *client.Client
-	logs    *syncBuffer
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
 }
 
 // syncBuffer collects the process's output; tests read it while it writes.
@@ -106,48 +161,8 @@ func startDevIn(t *testing.T, dataDir, addr, sandboxAddr string, env ...string) 
 func startDevWith(t *testing.T, args []string, env ...string) *dev {
 	t.Helper()
 	flag := func(name string) string { return args[slices.Index(args, name)+1] }
-	addr := flag("--addr")
-	d := &dev{t: t, dataDir: flag("--data-dir"), logs: &syncBuffer{}}
-	cmd := exec.Command(binary, append([]string{"dev"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = d.logs, d.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var exitErr error
-	go func() { exitErr = cmd.Wait(); close(done) }()
-	d.cmd, d.done = cmd, done
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Error("appwheel dev did not stop on SIGINT")
-		}
-		if t.Failed() {
-			t.Logf("appwheel dev output:\n%s", d.logs.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("appwheel dev exited: %v\n%s", exitErr, d.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("appwheel dev not ready:\n%s", d.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	d := &dev{t: t, dataDir: flag("--data-dir")}
+	d.proc = startProc(t, "appwheel dev", flag("--addr"), env, append([]string{"dev"}, args...)...)
 	raw, err := os.ReadFile(filepath.Join(d.dataDir, "dev.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -157,12 +172,6 @@ func startDevWith(t *testing.T, args []string, env ...string) *dev {
 	}
 	d.client = client.New(d.facts.AppID, d.facts.Platform, d.facts.AppSecret, client.WithBaseURL(d.facts.BaseURL))
 	return d
-}
-
-// kill ends the process with SIGKILL, as a crash would, and waits for it.
-func (d *dev) kill() {
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.done
 }
 
 // cli runs an appwheel command against this dev server's data directory.

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,8 +38,7 @@ type replicaSet struct {
 	app     struct{ AppID, Platform, AppSecret string }
 	env     []string
 	urls    [2]string
-	procs   [2]*exec.Cmd
-	logs    [2]*syncBuffer
+	procs   [2]*proc
 }
 
 const replicaWebhookSecret = "whsec_replicas"
@@ -103,34 +101,8 @@ func (rs *replicaSet) run(args ...string) string {
 
 // start runs replica i on a free port and waits until it is ready.
 func (rs *replicaSet) start(i int) {
-	t := rs.t
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, "serve", "--addr", addr)
-	cmd.Env = rs.env
-	rs.logs[i] = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = rs.logs[i], rs.logs[i]
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	rs.procs[i], rs.urls[i] = cmd, "http://"+addr
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("replica %d output:\n%s", i, rs.logs[i].String())
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(rs.urls[i] + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica %d not ready:\n%s", i, rs.logs[i].String())
-		}
-	}
+	addr := freeAddr(rs.t)
+	rs.procs[i], rs.urls[i] = startProc(rs.t, fmt.Sprintf("replica %d", i), addr, rs.env, "serve", "--addr", addr), "http://"+addr
 }
 
 func (rs *replicaSet) client(i int, secret string) *client.Client {
@@ -474,7 +446,7 @@ func TestReplicas(t *testing.T) {
 		killed := make(chan struct{})
 		go func() {
 			time.Sleep(time.Second)
-			rs.procs[0].Process.Signal(syscall.SIGKILL)
+			rs.procs[0].kill()
 			close(killed)
 		}()
 		for w := range 4 {

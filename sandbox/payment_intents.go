@@ -1,9 +1,6 @@
 package sandbox
 
-import (
-	"encoding/json"
-	"net/http"
-)
+import "net/http"
 
 // paymentIntent is a Stripe PaymentIntent. The sandbox makes one for each
 // invoice it finalizes with an amount due, as Stripe does: charging the
@@ -61,13 +58,6 @@ const (
 	piSucceeded             = "succeeded"
 	piCanceled              = "canceled"
 )
-
-// confirmationSecret is an invoice's confirmation_secret, which Stripe
-// includes only when it is expanded.
-type confirmationSecret struct {
-	ClientSecret string `json:"client_secret"`
-	Type         string `json:"type"`
-}
 
 // newPaymentIntent makes the payment intent of invoice in, as finalizing
 // it does. A subscription that saves the card it is paid with
@@ -191,11 +181,8 @@ func confirmPaymentIntent(t *tx, r *request) (any, *apiError) {
 		return nil, invalidCode("parameter_missing", "payment_method",
 			"You cannot confirm this PaymentIntent because it's missing a payment method. You can either update the PaymentIntent with a payment method and then confirm it again, or confirm it again directly with a payment method.")
 	}
-	switch {
-	case pm.Customer != nil && *pm.Customer != in.Customer:
-		return nil, invalid("payment_method", "The provided PaymentMethod belongs to a different Customer than the PaymentIntent.")
-	case pm.Internal != nil && pm.Internal.Consumed:
-		return nil, invalid("payment_method", "This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.")
+	if aerr := usableFor(pm, in.Customer, "payment_method", "PaymentIntent"); aerr != nil {
+		return nil, aerr
 	}
 	cus, _ := t.liveCustomer(in.Customer)
 	save := pi.SetupFutureUsage != nil && cus != nil
@@ -231,7 +218,8 @@ func listPaymentIntents(t *tx, r *request) (any, *apiError) {
 }
 
 // invoiceConfirmationSecret is the confirmation_secret of the invoice with
-// id: its payment intent's client secret; nil when it has none.
+// id, which Stripe includes only when it is expanded: its payment intent's
+// client secret; nil when it has none.
 func (t *tx) invoiceConfirmationSecret(id string) any {
 	in, ok := t.a.Invoices.get(id)
 	if !ok {
@@ -241,7 +229,7 @@ func (t *tx) invoiceConfirmationSecret(id string) any {
 	if !ok {
 		return nil
 	}
-	return decodeMap(json.RawMessage(mustJSON(confirmationSecret{ClientSecret: pi.ClientSecret, Type: "payment_intent"})))
+	return map[string]any{"client_secret": pi.ClientSecret, "type": "payment_intent"}
 }
 
 func paymentIntentRoutes() []route {

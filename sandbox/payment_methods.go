@@ -175,6 +175,23 @@ func checkCard(pm *paymentMethod, param string) *apiError {
 	return cardError(c.Decline.Code, c.Decline.DeclineCode, c.Decline.Message, param)
 }
 
+// usableFor refuses pm for an intent (the SetupIntent or PaymentIntent
+// named by intent) of the customer customerID ("" for none), as Stripe
+// does: a method used up (consumed), or another customer's.
+func usableFor(pm *paymentMethod, customerID, param, intent string) *apiError {
+	switch {
+	case pm.Internal != nil && pm.Internal.Consumed:
+		return errConsumed(param)
+	case pm.Customer != nil && *pm.Customer != customerID:
+		return invalid(param, "The provided PaymentMethod belongs to a different Customer than the %s.", intent)
+	}
+	return nil
+}
+
+func errConsumed(param string) *apiError {
+	return invalid(param, "This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.")
+}
+
 // attach attaches pm to cus, checking the card first. Attaching to the
 // customer it is already attached to is a no-op, as at Stripe.
 func (t *tx) attach(pm *paymentMethod, cus *customer, param string) *apiError {
@@ -182,7 +199,7 @@ func (t *tx) attach(pm *paymentMethod, cus *customer, param string) *apiError {
 	case pm.customerID() == cus.ID:
 		return nil
 	case pm.Internal != nil && pm.Internal.Consumed:
-		return invalid(param, "This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.")
+		return errConsumed(param)
 	case pm.Customer != nil:
 		return invalid(param, "The payment method you provided has already been attached to a customer.")
 	}

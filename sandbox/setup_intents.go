@@ -298,15 +298,13 @@ func (t *tx) confirmSetupIntent(si *setupIntent, pm *paymentMethod, param string
 		return invalidCode("parameter_missing", param,
 			"You cannot confirm this SetupIntent because it's missing a payment method. Update the SetupIntent with a payment method and then confirm it again.")
 	}
-	var cus *customer
-	if si.Customer != nil {
-		cus, _ = t.liveCustomer(*si.Customer)
+	cus, _ := t.liveCustomer(deref(si.Customer))
+	cid := ""
+	if cus != nil {
+		cid = cus.ID
 	}
-	switch {
-	case pm.Internal != nil && pm.Internal.Consumed:
-		return invalid(param, "This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.")
-	case pm.Customer != nil && (cus == nil || *pm.Customer != cus.ID):
-		return invalid(param, "The provided PaymentMethod belongs to a different Customer than the SetupIntent.")
+	if aerr := usableFor(pm, cid, param, "SetupIntent"); aerr != nil {
+		return aerr
 	}
 	if aerr := checkCard(pm, param); aerr != nil {
 		pmJSON := t.renderJSON(pm)
